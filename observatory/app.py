@@ -1,0 +1,169 @@
+"""The Litestar application: ``create_app(settings)`` builds it; nothing is built at import time."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from decimal import Decimal
+from http import HTTPStatus
+
+from jinja2 import Environment
+from litestar import Litestar, Request, Response
+from litestar.config.cors import CORSConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template import TemplateConfig
+
+from observatory import __version__, database
+from observatory.catalogue.controllers import ApiError, CatalogueApi, CataloguePages
+from observatory.settings import PROJECT_DIR, Settings
+
+logger = logging.getLogger("observatory")
+
+MONTHS = (
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+)
+STATUS_TITLES = {
+    400: "Richiesta non valida",
+    403: "Accesso negato",
+    404: "Pagina non trovata",
+    405: "Metodo non consentito",
+    413: "Richiesta troppo grande",
+    429: "Troppe richieste",
+    500: "Errore del server",
+}
+STATUS_MESSAGES = {
+    404: "L'indirizzo richiesto non corrisponde a nessuna pagina del catalogo.",
+    405: "Questo indirizzo non accetta il metodo usato.",
+    413: "La richiesta supera la dimensione massima consentita.",
+}
+API_ERRORS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    410: "gone",
+    413: "too_large",
+    429: "too_many_requests",
+}
+
+
+def euro(value: Decimal | None) -> str:
+    """An amount in the Italian way: € 1.580.579,61."""
+    if value is None:
+        return ""
+    whole, _, cents = f"{value:,.2f}".partition(".")
+    return f"€ {whole.replace(',', '.')},{cents}"
+
+
+def italian_date(value: datetime.date | datetime.datetime | None) -> str:
+    """A date in words: 18 aprile 2020."""
+    if value is None:
+        return ""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def years(process: dict) -> str:
+    """The years of a process: "2017", "2015–2019", "dal 2013, in corso", or an empty string."""
+    start, end = process.get("start_year"), process.get("end_year")
+    if process.get("ongoing"):
+        return f"dal {start}, in corso" if start else "in corso"
+    if start and end and end != start:
+        return f"{start}–{end}"
+    return str(start or end or "")
+
+
+def _configure_templates(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.filters.update(euro=euro, italian_date=italian_date, years=years)
+    env.globals.update(version=__version__)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+
+
+def _error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ApiError) and _wants_json(request):
+        return exc.to_response()
+    if isinstance(exc, HTTPException):
+        status, message = exc.status_code, exc.detail
+    else:
+        logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
+        status, message = HTTP_500_INTERNAL_SERVER_ERROR, "Si è verificato un errore imprevisto."
+    if isinstance(exc, ValidationException):
+        message = "Parametri della richiesta non validi."
+    elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
+        message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, "Errore."))
+    if _wants_json(request):
+        fields = []
+        if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+            fields = [
+                {"field": str(e.get("key", "")), "message": str(e.get("message", ""))} for e in exc.extra
+            ]
+        return ApiError(status, API_ERRORS.get(status, "error"), message, fields).to_response()
+    title = STATUS_TITLES.get(status, "Errore")
+    return Template(
+        "error.html", context={"status": status, "title": title, "message": message}, status_code=status
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the application for ``settings`` (database, templates, routes, error pages)."""
+    engine = database.configure(settings.database_url)
+
+    async def open_database(app: Litestar) -> None:
+        await database.start(engine)
+
+    async def close_database(app: Litestar) -> None:
+        await database.stop(engine)
+
+    app = Litestar(
+        route_handlers=[
+            CataloguePages,
+            CatalogueApi,
+            create_static_files_router(
+                path="/static", directories=[PROJECT_DIR / "static"], include_in_schema=False
+            ),
+        ],
+        template_config=TemplateConfig(
+            directory=PROJECT_DIR / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=_configure_templates,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Osservatorio API",
+            version=__version__,
+            description="Catalogo aperto dei processi partecipativi e di amministrazione condivisa.",
+            path="/schema",
+        ),
+        cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET"], allow_credentials=False),
+        exception_handlers={Exception: _error_response},
+        on_startup=[open_database],
+        on_shutdown=[close_database],
+        debug=settings.debug,
+        request_max_body_size=2 * 1024 * 1024,
+    )
+    app.state.settings = settings
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for uvicorn: settings from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,311 @@
+"""Public pages and JSON API of the catalogue. Both call the same service functions."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY, HTTP_400_BAD_REQUEST, HTTP_410_GONE
+
+from observatory.catalogue import services
+from observatory.catalogue.schemas import (
+    ErrorOut,
+    OrganisationDetailOut,
+    OrganisationPageOut,
+    ProcessOut,
+    ProcessPageOut,
+    TerritoryPageOut,
+    VocabularyTermOut,
+)
+from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, VOCABULARIES
+from observatory.settings import Settings
+
+TERRITORY_LEVELS = {"paese": "Paese", "regione": "Regione", "provincia": "Provincia", "comune": "Comune"}
+
+
+class ApiError(HTTPException):
+    """A 4xx answer of the API, with the field errors that caused it."""
+
+    def __init__(self, status_code: int, error: str, message: str, fields: list[dict] | None = None):
+        super().__init__(status_code=status_code, detail=message)
+        self.error = error
+        self.fields = fields or []
+
+    def to_response(self) -> Response:
+        body = ErrorOut(status=self.status_code, error=self.error, message=self.detail, fields=self.fields)
+        return Response(msgspec.to_builtins(body), status_code=self.status_code)
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    return request.query_params.dict()
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("pagina", "1") or "1"
+    try:
+        page = int(raw)
+    except ValueError:
+        raise ApiError(
+            HTTP_400_BAD_REQUEST,
+            "bad_request",
+            f"Pagina: «{raw}» non è un numero intero.",
+            [{"field": "pagina", "message": "deve essere un numero intero."}],
+        ) from None
+    if not 1 <= page <= 100_000:
+        raise ApiError(
+            HTTP_400_BAD_REQUEST,
+            "bad_request",
+            "Pagina: deve essere compresa tra 1 e 100000.",
+            [{"field": "pagina", "message": "fuori intervallo."}],
+        )
+    return page
+
+
+def _page_links(request: Request, page: services.ProcessPage) -> dict[str, Any]:
+    """Query strings of the neighbouring pages, keeping every other parameter."""
+    params = [(k, v) for k, values in _params(request).items() if k != "pagina" for v in values]
+
+    def link(number: int) -> str:
+        return "?" + urlencode([*params, ("pagina", str(number))])
+
+    return {
+        "previous": link(page.page - 1) if page.page > 1 else None,
+        "next": link(page.page + 1) if page.page < page.pages else None,
+        "first": link(1),
+        "last": link(page.pages),
+    }
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+class CataloguePages(Controller):
+    """The public Italian pages."""
+
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self) -> Template:
+        """Home: search box, figures, the latest published processes."""
+        return Template("home.html", context={"stats": await services.catalogue_stats()})
+
+    @get("/processi", name="processes")
+    async def processes(self, request: Request) -> Template:
+        """The published processes, filtered, sorted and paginated."""
+        error = None
+        try:
+            query = services.parse_process_query(_params(request), _settings(request).page_size)
+            page = await services.list_processes(query)
+        except services.FilterError as exc:
+            error = exc
+            query = services.ProcessQuery(per_pagina=_settings(request).page_size)
+            page = services.ProcessPage(items=[], total=0, page=1, page_size=query.per_pagina)
+        context = {
+            "query": query,
+            "page": page,
+            "links": _page_links(request, page),
+            "error": error,
+            "vocabularies": await services.vocabularies(),
+            "states": PROCESS_STATES,
+            "sorts": services.SORTS,
+            "selected": await _selected_labels(query),
+        }
+        return Template("processes.html", context=context, status_code=HTTP_400_BAD_REQUEST if error else 200)
+
+    @get("/processi/{slug:str}", name="process")
+    async def process(self, slug: str) -> Template | Redirect:
+        """Every field of one process."""
+        found = await services.find_process(slug)
+        if found.redirect_to:
+            return Redirect(f"/processi/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
+        if found.withdrawn:
+            return Template("withdrawn.html", context={"process": found.withdrawn}, status_code=HTTP_410_GONE)
+        if found.process is None:
+            raise NotFoundException(f"Nessun processo con indirizzo «{slug}».")
+        return Template("process.html", context={"process": found.process})
+
+    @get("/enti", name="organisations")
+    async def organisations(self, request: Request) -> Template:
+        """Organisations, searchable by name."""
+        q = (request.query_params.get("q") or "").strip()[:200]
+        page_number = _page_number(request)
+        size = _settings(request).page_size * 2
+        items, total = await services.list_organisations(q, page_number, size)
+        page = services.ProcessPage(items=items, total=total, page=page_number, page_size=size)
+        return Template(
+            "organisations.html",
+            context={"q": q, "page": page, "links": _page_links(request, page), "kinds": ORGANISATION_KINDS},
+        )
+
+    @get("/enti/{slug:str}", name="organisation")
+    async def organisation(self, request: Request, slug: str) -> Template | Redirect:
+        """An organisation and the processes it takes part in."""
+        found = await services.find_organisation(slug)
+        if found.redirect_to:
+            return Redirect(f"/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
+        if found.organisation is None:
+            raise NotFoundException(f"Nessun ente con indirizzo «{slug}».")
+        page = await services.organisation_processes(
+            found.organisation["id"], _page_number(request), _settings(request).page_size
+        )
+        return Template(
+            "organisation.html",
+            context={"organisation": found.organisation, "page": page, "links": _page_links(request, page)},
+        )
+
+    @get("/territori", name="territories")
+    async def territories(self, request: Request) -> Template:
+        """Regions, or the territories whose name matches ``q``."""
+        q = (request.query_params.get("q") or "").strip()[:200]
+        if q:
+            items = await services.list_territories(q, None, 100)
+        else:
+            items = await services.list_territories(None, "regione", 100)
+        return Template("territories.html", context={"q": q, "items": items, "levels": TERRITORY_LEVELS})
+
+    @get("/territori/{code:str}", name="territory")
+    async def territory(self, request: Request, code: str) -> Template | Redirect:
+        """A territory and the processes in it or anywhere inside it."""
+        if code != code.upper():
+            return Redirect(f"/territori/{code.upper()}", status_code=HTTP_301_MOVED_PERMANENTLY)
+        territory = await services.find_territory(code)
+        if territory is None:
+            raise NotFoundException(f"Nessun territorio con codice «{code}».")
+        page = await services.territory_processes(code, _page_number(request), _settings(request).page_size)
+        return Template(
+            "territory.html",
+            context={
+                "territory": territory,
+                "page": page,
+                "links": _page_links(request, page),
+                "levels": TERRITORY_LEVELS,
+            },
+        )
+
+
+async def _selected_labels(query: services.ProcessQuery) -> list[dict]:
+    """Active filters with readable labels, each with the link that removes it."""
+    vocabularies = await services.vocabularies()
+    labels: dict[tuple[str, str], str] = {}
+    for name, vocabulary in (
+        ("ambito", "ambito"),
+        ("tematica", "tematica"),
+        ("tipo", "tipo"),
+        ("fonte", "fonte"),
+    ):
+        for term in vocabularies.get(vocabulary, []):
+            labels[(name, term["slug"])] = f"{VOCABULARIES[vocabulary]}: {term['label']}"
+    for key, label in PROCESS_STATES.items():
+        labels[("stato", key)] = f"Stato: {label}"
+    active = query.active_filters()
+    chips = []
+    for name, value in active:
+        rest = [(n, v) for n, v in active if (n, v) != (name, value)]
+        label = labels.get((name, value))
+        if label is None and name == "territorio":
+            territory = await services.find_territory(value)
+            label = f"Territorio: {territory['name'] if territory else value}"
+        elif label is None and name == "ente":
+            organisation = (await services.find_organisation(value)).organisation
+            label = f"Ente: {organisation['name'] if organisation else value}"
+        elif label is None:
+            label = {"anno_da": "Dal", "anno_a": "Al"}.get(name, name) + f" {value}"
+        chips.append({"label": label, "remove": "?" + urlencode([*rest, ("ordine", query.ordine)])})
+    return chips
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def _filter_error(exc: services.FilterError) -> ApiError:
+    return ApiError(
+        HTTP_400_BAD_REQUEST, "bad_request", exc.message, [{"field": exc.field, "message": exc.message}]
+    )
+
+
+def _absolute(request: Request, path: str) -> str:
+    return _settings(request).base_url + path
+
+
+class CatalogueApi(Controller):
+    """JSON API, version 1. Errors always have the ErrorOut shape."""
+
+    path = "/api/v1"
+    tags = ["Catalogo"]
+
+    @get("/processi", summary="Elenco dei processi pubblicati", raises=[ApiError])
+    async def processes(self, request: Request) -> ProcessPageOut:
+        """Published processes with the same filters as /processi (repeat a parameter for several values):
+        ambito, tematica, tipo, territorio, ente, stato, fonte, anno_da, anno_a; ordine (recenti, titolo,
+        anno, anno_asc), pagina, per_pagina (at most 100)."""
+        try:
+            query = services.parse_process_query(_params(request), _settings(request).page_size)
+            page = await services.list_processes(query)
+        except services.FilterError as exc:
+            raise _filter_error(exc) from None
+        return msgspec.convert(
+            {"items": page.items, "total": page.total, "page": page.page, "page_size": page.page_size},
+            ProcessPageOut,
+        )
+
+    @get("/processi/{slug:str}", summary="Un processo", raises=[ApiError])
+    async def process(self, request: Request, slug: str) -> ProcessOut | Redirect:
+        """Every public field of a process. An old slug answers 301 to the current one; a withdrawn
+        process answers 410."""
+        found = await services.find_process(slug)
+        if found.redirect_to:
+            return Redirect(f"/api/v1/processi/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
+        if found.withdrawn:
+            raise ApiError(HTTP_410_GONE, "gone", "Questo processo è stato ritirato dal catalogo.")
+        if found.process is None:
+            raise ApiError(404, "not_found", f"Nessun processo con slug «{slug}».")
+        detail = dict(found.process, url=_absolute(request, f"/processi/{slug}"))
+        return msgspec.convert(detail, ProcessOut)
+
+    @get("/enti", summary="Elenco degli enti", raises=[ApiError])
+    async def organisations(self, request: Request, q: str | None = None) -> OrganisationPageOut:
+        """Organisations by name; ``q`` matches any part of the name or of an alternative name."""
+        page = _page_number(request)
+        size = _settings(request).page_size
+        items, total = await services.list_organisations((q or "")[:200], page, size)
+        return msgspec.convert(
+            {"items": items, "total": total, "page": page, "page_size": size}, OrganisationPageOut
+        )
+
+    @get("/enti/{slug:str}", summary="Un ente", raises=[ApiError])
+    async def organisation(self, request: Request, slug: str) -> OrganisationDetailOut | Redirect:
+        """An organisation, its alternative names and its first page of public processes."""
+        found = await services.find_organisation(slug)
+        if found.redirect_to:
+            return Redirect(f"/api/v1/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
+        if found.organisation is None:
+            raise ApiError(404, "not_found", f"Nessun ente con slug «{slug}».")
+        page = await services.organisation_processes(found.organisation["id"], 1, 100)
+        return msgspec.convert(dict(found.organisation, processes=page.items), OrganisationDetailOut)
+
+    @get("/territori", summary="Territori", raises=[ApiError])
+    async def territories(self, q: str | None = None, livello: str | None = None) -> TerritoryPageOut:
+        """Look territories up by name (``q``, accents and case ignored) and level
+        (``livello``: paese, regione, provincia, comune). At most 50 answers."""
+        if livello is not None and livello not in TERRITORY_LEVELS:
+            raise ApiError(
+                HTTP_400_BAD_REQUEST,
+                "bad_request",
+                f"livello: valori ammessi {', '.join(TERRITORY_LEVELS)}.",
+                [{"field": "livello", "message": "valore sconosciuto."}],
+            )
+        items = await services.list_territories((q or "")[:200], livello, 50)
+        return msgspec.convert({"items": items, "total": len(items)}, TerritoryPageOut)
+
+    @get("/vocabolari", summary="Vocabolari")
+    async def vocabularies(self) -> dict[str, list[VocabularyTermOut]]:
+        """Every vocabulary (tipo, ambito, tematica, livello, metodo, fonte) with its terms in order."""
+        return msgspec.convert(await services.vocabularies(), dict[str, list[VocabularyTermOut]])

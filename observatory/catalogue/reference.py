@@ -1,0 +1,128 @@
+"""Reference data the catalogue needs before any process: ISTAT territories and vocabularies."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from observatory.catalogue.tables import VOCABULARIES, Term, Territory
+from observatory.settings import DATA_DIR
+from observatory.text import fold
+
+ISTAT_FILE = DATA_DIR / "territori" / "istat_elenco_comuni_italiani_2024-12.csv"
+VOCABULARY_FILE = DATA_DIR / "vocabolari.json"
+
+# ISTAT "Tipologia di Unità territoriale sovracomunale" → how the unit is called.
+_SUPRA_MUNICIPAL_NAMES = {
+    "1": "Provincia di {}",
+    "2": "Provincia autonoma di {}",
+    "3": "Città metropolitana di {}",
+    "4": "Libero consorzio comunale di {}",
+    "5": "Ente di decentramento regionale di {}",
+}
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class TerritoryCounts:
+    regions: int
+    provinces: int
+    comuni: int
+
+    @property
+    def total(self) -> int:
+        return 1 + self.regions + self.provinces + self.comuni
+
+
+def read_istat_file(path: Path = ISTAT_FILE) -> list[Territory]:
+    """Territories of the ISTAT list: Italia, its regions, provinces and comuni, parents first."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    italy = Territory(code="IT", name="Italia", name_key="italia", level="paese")
+    regions: dict[str, Territory] = {}
+    provinces: dict[str, Territory] = {}
+    comuni: list[Territory] = []
+    for row in rows:
+        region_code = "R" + row["Codice Regione"]
+        region_name = row["Denominazione Regione"]
+        regions.setdefault(
+            region_code,
+            Territory(
+                code=region_code,
+                name=region_name,
+                name_key=fold(region_name),
+                level="regione",
+                parent="IT",
+                region_code=region_code,
+            ),
+        )
+        province_code = "P" + row["Codice dell'Unità territoriale sovracomunale (valida a fini statistici)"]
+        pattern = _SUPRA_MUNICIPAL_NAMES[row["Tipologia di Unità territoriale sovracomunale"]]
+        province_name = pattern.format(
+            row["Denominazione dell'Unità territoriale sovracomunale (valida a fini statistici)"]
+        )
+        plate = row["Sigla automobilistica"] or None
+        provinces.setdefault(
+            province_code,
+            Territory(
+                code=province_code,
+                name=province_name,
+                name_key=fold(province_name),
+                level="provincia",
+                parent=region_code,
+                region_code=region_code,
+                province_code=province_code,
+                plate=plate,
+            ),
+        )
+        name = row["Denominazione in italiano"]
+        comuni.append(
+            Territory(
+                code="C" + row["Codice Comune formato alfanumerico"],
+                name=name,
+                name_key=fold(name),
+                level="comune",
+                parent=province_code,
+                region_code=region_code,
+                province_code=province_code,
+                plate=plate,
+            )
+        )
+    return [italy, *regions.values(), *provinces.values(), *comuni]
+
+
+async def load_territories(path: Path = ISTAT_FILE) -> TerritoryCounts:
+    """Insert the ISTAT territories that are missing; existing ones are kept as they are."""
+    territories = read_istat_file(path)
+    existing = set(await Territory.select(Territory.code).output(as_list=True))
+    missing = [t for t in territories if t.code not in existing]
+    for start in range(0, len(missing), _BATCH):
+        await Territory.insert(*missing[start : start + _BATCH])
+    by_level: dict[str, int] = {}
+    for territory in territories:
+        by_level[territory.level] = by_level.get(territory.level, 0) + 1
+    return TerritoryCounts(
+        regions=by_level.get("regione", 0),
+        provinces=by_level.get("provincia", 0),
+        comuni=by_level.get("comune", 0),
+    )
+
+
+async def load_vocabularies(path: Path = VOCABULARY_FILE) -> int:
+    """Insert the shipped vocabulary terms that are missing; return how many were added."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    unknown = set(data) - set(VOCABULARIES)
+    if unknown:
+        raise ValueError(f"{path}: unknown vocabularies {sorted(unknown)}")
+    existing = {(row["vocabulary"], row["slug"]) for row in await Term.select(Term.vocabulary, Term.slug)}
+    new_terms = [
+        Term(vocabulary=vocabulary, slug=slug, label=label, position=position)
+        for vocabulary, entries in data.items()
+        for position, (slug, label) in enumerate(entries)
+        if (vocabulary, slug) not in existing
+    ]
+    if new_terms:
+        await Term.insert(*new_terms)
+    return len(new_terms)

@@ -1,0 +1,310 @@
+"""Tables of the catalogue: territories, organisations, vocabularies and processes.
+
+Money is stored as whole euro cents (``BigInt``): exact on SQLite and PostgreSQL alike.
+A value that is unknown is ``NULL``, never an empty string.
+"""
+
+from piccolo.columns import (
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+TERRITORY_LEVELS = ("paese", "regione", "provincia", "comune")
+PROCESS_STATES = {"in_progetto": "In progetto", "in_corso": "In corso", "concluso": "Concluso"}
+PUBLICATION_STATES = ("published", "withdrawn")
+ORGANISATION_ROLES = {
+    "titolare": "Titolare della decisione",
+    "promotore": "Promotore",
+    "partner": "Partner",
+    "finanziatore": "Finanziatore",
+    "beneficiario": "Beneficiario",
+    "attuatore": "Soggetto attuatore",
+}
+ORGANISATION_KINDS = {
+    "comune": "Comune",
+    "unione_comuni": "Unione di comuni",
+    "provincia": "Provincia o città metropolitana",
+    "regione": "Regione",
+    "ministero": "Ministero o dipartimento",
+    "agenzia": "Agenzia o ente pubblico",
+    "fondazione": "Fondazione",
+    "associazione": "Associazione o ente del terzo settore",
+    "universita": "Università o ente di ricerca",
+    "scuola": "Scuola",
+    "impresa": "Impresa",
+    "istituzione_ue": "Istituzione europea",
+    "gruppo_informale": "Gruppo informale di cittadini",
+    "altro": "Altro",
+}
+VOCABULARIES = {
+    "tipo": "Tipo di processo",
+    "ambito": "Ambito di intervento",
+    "tematica": "Tematica specifica",
+    "livello": "Livello di partecipazione",
+    "metodo": "Metodi e strumenti",
+    "fonte": "Processo segnalato da",
+}
+
+
+class Territory(Table):
+    """An Italian comune, province, region, or the whole country (``IT``)."""
+
+    #: Public identifier: IT, R01, P201, C001272.
+    code = Varchar(length=8, primary_key=True)
+    #: Official Italian name ("Torino", "Città metropolitana di Torino").
+    name = Varchar(length=200, index=True)
+    #: Accent- and case-folded name, for look-ups.
+    name_key = Varchar(length=200, index=True)
+    #: paese, regione, provincia or comune.
+    level = Varchar(length=12)
+    #: The unit directly above (comune → provincia → regione → IT).
+    parent = ForeignKey("self", null=True)
+    #: Region code of this unit (R01), itself for a region, NULL for IT.
+    region_code = Varchar(length=8, null=True, default=None, index=True)
+    #: Province code (P201) of a comune, itself for a province, otherwise NULL.
+    province_code = Varchar(length=8, null=True, default=None, index=True)
+    #: Car plate code of a province or of a comune's province ("TO").
+    plate = Varchar(length=4, null=True, default=None)
+
+
+class Organisation(Table):
+    """A body that decides, promotes, funds or takes part in processes."""
+
+    #: Stable public identifier in URLs.
+    slug = Varchar(length=120, unique=True)
+    #: Preferred name ("Comune di Torino").
+    name = Varchar(length=300)
+    #: One of ORGANISATION_KINDS.
+    kind = Varchar(length=20, default="altro")
+    #: A comune's own council links to its comune, a region's to the region.
+    territory = ForeignKey(Territory, null=True)
+    #: Short description, if known.
+    description = Text(null=True, default=None)
+    #: Website, if known.
+    website = Varchar(length=500, null=True, default=None)
+
+
+class OrganisationName(Table):
+    """A name an organisation is known by, its preferred one included ("Città di Torino")."""
+
+    #: The organisation.
+    organisation = ForeignKey(Organisation, null=False)
+    #: The name as written.
+    name = Varchar(length=300)
+    #: Accent-, case- and punctuation-folded name: the key organisations are matched by.
+    name_key = Varchar(length=300, unique=True)
+
+
+class OrganisationRedirect(Table):
+    """An old organisation slug that keeps answering after a rename or a merge."""
+
+    #: The old slug.
+    old_slug = Varchar(length=120, unique=True)
+    #: Where it leads now.
+    organisation = ForeignKey(Organisation, null=False)
+
+
+class Term(Table):
+    """A term of an editors' vocabulary (kind, theme area, topic, level, method, source)."""
+
+    #: One of VOCABULARIES.
+    vocabulary = Varchar(length=12, index=True)
+    #: Identifier within the vocabulary, used in URLs and imports.
+    slug = Varchar(length=120)
+    #: Italian label shown to readers.
+    label = Varchar(length=200)
+    #: Optional explanation for editors and submitters.
+    description = Text(null=True, default=None)
+    #: Order within the vocabulary.
+    position = Integer(default=0)
+
+
+class Process(Table):
+    """A participatory or shared-administration process: the catalogue entry."""
+
+    #: Stable public identifier; old ones keep redirecting (see SlugRedirect).
+    slug = Varchar(length=160, unique=True)
+    #: Title.
+    title = Varchar(length=300)
+    #: Accent- and case-folded title, for sorting and duplicate checks.
+    title_key = Varchar(length=300, index=True)
+    #: Kind of process (vocabulary "tipo").
+    kind = ForeignKey(Term, null=True)
+    #: One-paragraph summary.
+    summary = Text(null=True, default=None)
+    #: Full description.
+    description = Text(null=True, default=None)
+    #: Theme area (vocabulary "ambito").
+    theme = ForeignKey(Term, null=True)
+    #: Year the process started.
+    start_year = Integer(null=True, default=None, index=True)
+    #: Year it ended; NULL while ongoing or unknown.
+    end_year = Integer(null=True, default=None)
+    #: Still going on (then end_year is NULL).
+    ongoing = Boolean(default=False)
+    #: in_progetto, in_corso or concluso; NULL when unknown.
+    state = Varchar(length=12, null=True, default=None)
+    #: Goals.
+    goals = Text(null=True, default=None)
+    #: Results.
+    results = Text(null=True, default=None)
+    #: Participation level (vocabulary "livello").
+    participation_level = ForeignKey(Term, null=True)
+    #: How many took part, when known.
+    participants_count = Integer(null=True, default=None)
+    #: Who took part ("cittadini, associazioni, scuole").
+    participants_kind = Text(null=True, default=None)
+    #: Funding programme ("PON Governance e Assistenza Tecnica 2007-2013").
+    funding_programme = Text(null=True, default=None)
+    #: Fund ("FESR", "Fondo di Rotazione").
+    funding_fund = Varchar(length=300, null=True, default=None)
+    #: Total investment in euro cents.
+    total_investment_cents = BigInt(null=True, default=None)
+    #: Co-financing in euro cents.
+    cofinancing_cents = BigInt(null=True, default=None)
+    #: Beneficiary as written on the funding sheet.
+    funding_beneficiary = Varchar(length=500, null=True, default=None)
+    #: CUP code (Codice Unico di Progetto).
+    cup = Varchar(length=15, null=True, default=None)
+    #: Reporting source (vocabulary "fonte").
+    reporting_source = ForeignKey(Term, null=True)
+    #: Public credit "Segnalato da".
+    reported_by = Varchar(length=500, null=True, default=None)
+    #: Notes on the quality certification (Tecnico di Garanzia).
+    quality_notes = Text(null=True, default=None)
+    #: Notes on the regional annual call.
+    regional_call_notes = Text(null=True, default=None)
+    #: Attribution and licence of the record's source, when it came from open data.
+    source_licence = Text(null=True, default=None)
+    #: Key of the record in the source it was imported from ("monithon:757").
+    source_ref = Varchar(length=120, null=True, default=None, index=True)
+    #: published or withdrawn; only published processes are public.
+    publication = Varchar(length=12, default="published", index=True)
+    #: Why a withdrawn process was withdrawn, shown on its 410 page.
+    withdrawal_reason = Text(null=True, default=None)
+    #: When the entry was created.
+    created_at = Timestamptz(default=TimestamptzNow())
+    #: When the entry last changed ("Data ultima modifica").
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    #: When it was first published.
+    published_at = Timestamptz(null=True, default=None, index=True)
+
+
+class SlugRedirect(Table):
+    """An old process slug that keeps redirecting after a rename."""
+
+    #: The old slug.
+    old_slug = Varchar(length=160, unique=True)
+    #: The process it leads to.
+    process = ForeignKey(Process, null=False)
+
+
+class ProcessOrganisation(Table):
+    """An organisation's role in a process (decision holder, promoter, partner...)."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: The organisation.
+    organisation = ForeignKey(Organisation, null=False, index=True)
+    #: One of ORGANISATION_ROLES.
+    role = Varchar(length=16, index=True)
+    #: Order within the role, as entered.
+    position = Integer(default=0)
+
+
+class ProcessTerritory(Table):
+    """A territory a process involves."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: The territory, at any level.
+    territory = ForeignKey(Territory, null=False, index=True)
+    #: Order as entered.
+    position = Integer(default=0)
+
+
+class ProcessTerm(Table):
+    """A many-valued vocabulary tag of a process: specific topics and methods."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: The term (vocabulary "tematica" or "metodo").
+    term = ForeignKey(Term, null=False, index=True)
+    #: Order as entered.
+    position = Integer(default=0)
+
+
+class Phase(Table):
+    """An ordered phase of a process."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: Order of the phase.
+    position = Integer(default=0)
+    #: Title.
+    title = Varchar(length=300)
+    #: What happened in it.
+    description = Text(null=True, default=None)
+    #: Start date, if known.
+    start_date = Date(null=True, default=None)
+    #: End date, if known.
+    end_date = Date(null=True, default=None)
+
+
+class FundingPhase(Table):
+    """A funded phase, as on an OpenCoesione project sheet."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: Order of the phase.
+    position = Integer(default=0)
+    #: Label ("I Fase").
+    label = Varchar(length=200)
+    #: Start date, if known.
+    start_date = Date(null=True, default=None)
+    #: End date, if known.
+    end_date = Date(null=True, default=None)
+    #: Investment in euro cents.
+    investment_cents = BigInt(null=True, default=None)
+    #: Co-financing in euro cents.
+    cofinancing_cents = BigInt(null=True, default=None)
+    #: Beneficiary of this phase.
+    beneficiary = Varchar(length=500, null=True, default=None)
+
+
+class Link(Table):
+    """A labelled link of a process."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: Order as entered.
+    position = Integer(default=0)
+    #: What the link is.
+    label = Varchar(length=300)
+    #: The address (http or https).
+    url = Varchar(length=1000)
+
+
+ALL_TABLES = (
+    Territory,
+    Organisation,
+    OrganisationName,
+    OrganisationRedirect,
+    Term,
+    Process,
+    SlugRedirect,
+    ProcessOrganisation,
+    ProcessTerritory,
+    ProcessTerm,
+    Phase,
+    FundingPhase,
+    Link,
+)

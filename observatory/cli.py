@@ -1,0 +1,178 @@
+"""The ``observatory`` command: serve, migrate, load reference and demo data, import, export."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from observatory import database
+from observatory.settings import DATA_DIR, Settings
+
+T = TypeVar("T")
+DEMO_FILES = (DATA_DIR / "demo" / "redazione.json", DATA_DIR / "demo" / "monithon.json")
+
+
+def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Configure the database of ``settings`` and run ``work`` in an event loop."""
+    engine = database.configure(settings.database_url)
+
+    async def main() -> T:
+        await database.start(engine)
+        try:
+            return await work()
+        finally:
+            await database.stop(engine)
+
+    return asyncio.run(main())
+
+
+async def _migrate_quietly() -> None:
+    # Piccolo prints every migration it runs; the CLI says one line instead.
+    with contextlib.redirect_stdout(io.StringIO()):
+        await database.migrate()
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Osservatorio: catalogo dei processi partecipativi e di amministrazione condivisa.
+
+    Settings come from OBSERVATORY_* environment variables (see the README).
+    """
+    ctx.obj = Settings.from_env()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web pages and the API (run migrate first)."""
+    import uvicorn
+
+    uvicorn.run(
+        "observatory.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.command()
+@click.pass_obj
+def migrate(settings: Settings) -> None:
+    """Create or update the database tables and the shipped vocabularies."""
+    from observatory.catalogue.reference import load_vocabularies
+
+    async def work() -> int:
+        await _migrate_quietly()
+        return await load_vocabularies()
+
+    added = run_with_database(settings, work)
+    click.echo(f"Database aggiornato ({settings.database_url}); termini di vocabolario aggiunti: {added}.")
+
+
+@main.command("load-territories")
+@click.pass_obj
+def load_territories(settings: Settings) -> None:
+    """Load the ISTAT list of regions, provinces and comuni (missing ones only)."""
+    from observatory.catalogue.reference import load_territories as load
+
+    counts = run_with_database(settings, load)
+    click.echo(
+        f"Territori ISTAT: Italia, {counts.regions} regioni, {counts.provinces} province "
+        f"e città metropolitane, {counts.comuni} comuni ({counts.total} in tutto)."
+    )
+
+
+def _print_report(report, limit: int = 200) -> None:
+    lines = [line for problem in report.problems for line in problem.lines()]
+    for line in lines[:limit]:
+        click.echo(line, err=True)
+    if len(lines) > limit:
+        click.echo(f"... e altri {len(lines) - limit} problemi.", err=True)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Write the valid records and list the invalid ones.")
+@click.option("--dry-run", is_flag=True, help="Only validate: write nothing.")
+@click.pass_obj
+def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: bool) -> None:
+    """Import processes from a JSON or CSV file in the documented format.
+
+    Every record is validated first; nothing is written unless all are valid (or --skip-invalid).
+    """
+    from observatory.catalogue.transfer import ImportFileError, import_file
+
+    try:
+        report = run_with_database(
+            settings, lambda: import_file(file, skip_invalid=skip_invalid, dry_run=dry_run)
+        )
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_report(report)
+    if report.written:
+        skipped = f", {len(report.problems)} record scartati" if report.problems else ""
+        click.echo(
+            f"Importazione completata: {report.created} processi creati, {report.updated} aggiornati, "
+            f"{report.organisations} enti nuovi{skipped}."
+        )
+    elif report.problems:
+        raise click.ClickException(
+            f"{len(report.problems)} record non validi: nulla è stato scritto "
+            "(correggere il file, oppure usare --skip-invalid)."
+        )
+    else:
+        click.echo("Verifica completata: tutti i record sono validi (nulla è stato scritto).")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export(settings: Settings, file: Path) -> None:
+    """Write the whole published catalogue to FILE as JSON (the import format)."""
+    from observatory.catalogue.transfer import export_file
+
+    count = run_with_database(settings, lambda: export_file(file))
+    click.echo(f"Esportati {count} processi in {file}.")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Load the demo even when the catalogue already has processes.")
+@click.pass_obj
+def demo(settings: Settings, force: bool) -> None:
+    """Load the reference data and the demo catalogue shipped with the project (on an empty catalogue)."""
+    from observatory.catalogue.reference import load_territories as load
+    from observatory.catalogue.reference import load_vocabularies
+    from observatory.catalogue.tables import Process
+    from observatory.catalogue.transfer import import_file
+
+    async def work() -> str:
+        await _migrate_quietly()
+        await load_vocabularies()
+        territories = await load()
+        if not force and await Process.count():
+            return "Il catalogo contiene già dei processi: dati dimostrativi non caricati (usare --force)."
+        created = updated = 0
+        for path in DEMO_FILES:
+            report = await import_file(path)
+            if report.problems:
+                details = "; ".join(line for p in report.problems[:5] for line in p.lines())
+                raise click.ClickException(f"{path.name}: dati dimostrativi non validi: {details}")
+            created, updated = created + report.created, updated + report.updated
+        return (
+            f"Dati dimostrativi caricati: {created} processi creati, {updated} aggiornati; "
+            f"{territories.total} territori."
+        )
+
+    click.echo(run_with_database(settings, work))

@@ -1,0 +1,79 @@
+"""Which database the catalogue lives in, and its migrations.
+
+SQLite (the embedded default) and PostgreSQL (production) are both first-class: a URL chooses.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+os.environ.setdefault("PICCOLO_CONF", "observatory.piccolo_conf")
+
+
+class DatabaseURLError(ValueError):
+    """The database URL is not one Osservatorio can use."""
+
+
+def engine_from_url(url: str) -> Engine:
+    """Build a Piccolo engine from ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if parsed.netloc:  # sqlite://relative/path
+            path = parsed.netloc + path
+        if not path or path == "/":
+            raise DatabaseURLError(f"SQLite URL without a file path: {url!r}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=path, timeout=30)
+    if parsed.scheme in {"postgres", "postgresql"}:
+        config = {
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "database": unquote(parsed.path.lstrip("/")) or "postgres",
+            "user": unquote(parsed.username) if parsed.username else "postgres",
+        }
+        if parsed.password:
+            config["password"] = unquote(parsed.password)
+        return PostgresEngine(config=config, log_queries=False)
+    raise DatabaseURLError(
+        f"Unsupported database URL {url!r}: use sqlite:///path/to/file.db or postgresql://user@host/db"
+    )
+
+
+def configure(url: str) -> Engine:
+    """Make ``url`` the database of every table and of Piccolo's migrations; return its engine."""
+    from observatory import piccolo_conf
+    from observatory.catalogue.tables import ALL_TABLES
+
+    engine = engine_from_url(url)
+    piccolo_conf.DB = engine
+    for table in ALL_TABLES:
+        table._meta.db = engine
+    return engine
+
+
+async def migrate() -> None:
+    """Apply every pending migration to the configured database."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    response = await run_forwards(app_name="all", fake=False)
+    if not response.success:
+        raise RuntimeError(f"Migrations failed: {response.message}")
+
+
+async def start(engine: Engine) -> None:
+    """Open a connection pool where the engine has one (PostgreSQL)."""
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def stop(engine: Engine) -> None:
+    """Close the pool opened by :func:`start`."""
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()

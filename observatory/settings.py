@@ -1,0 +1,72 @@
+"""Settings, read from the environment once by :func:`Settings.from_env`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The project folder: templates/, static/ and migrations/ live here.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: Data the package ships: ISTAT territories, vocabularies, the demo catalogue.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+#: Every setting, its environment variable and what it means (the README repeats this table).
+DOCUMENTED_SETTINGS = {
+    "OBSERVATORY_DATABASE_URL": "database: sqlite:///percorso/file.db or postgresql://user@host:5432/db "
+    "(default: sqlite:///var/osservatorio.db)",
+    "OBSERVATORY_INDEX_DIR": "folder of the search index (default: var/index)",
+    "OBSERVATORY_SECRET_KEY": "secret for signing sessions and tokens (default: a random key "
+    "per process, fine for development only)",
+    "OBSERVATORY_DEBUG": "1 to show tracebacks in error pages (default: 0)",
+    "OBSERVATORY_PAGE_SIZE": "processes per page in lists and in the API (default: 20, at most 100)",
+    "OBSERVATORY_BASE_URL": "public address used in links of exports and the API "
+    "(default: http://127.0.0.1:8000)",
+}
+
+
+def _var_dir() -> Path:
+    return PROJECT_DIR / "var"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of one Osservatorio instance."""
+
+    #: Where the catalogue lives: an SQLite file or a PostgreSQL database.
+    database_url: str = field(default_factory=lambda: f"sqlite:///{_var_dir() / 'osservatorio.db'}")
+    #: Folder of the Whoosh index, a derived copy of the database.
+    index_dir: Path = field(default_factory=lambda: _var_dir() / "index")
+    #: Secret used to sign sessions and tokens.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    #: Show tracebacks on error pages.
+    debug: bool = False
+    #: Default page size of lists and API pages.
+    page_size: int = 20
+    #: Public base address, used for absolute links.
+    base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``OBSERVATORY_*`` environment variables."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        if url := env.get("OBSERVATORY_DATABASE_URL"):
+            values["database_url"] = url
+        if index_dir := env.get("OBSERVATORY_INDEX_DIR"):
+            values["index_dir"] = Path(index_dir)
+        if secret := env.get("OBSERVATORY_SECRET_KEY"):
+            values["secret_key"] = secret
+        if debug := env.get("OBSERVATORY_DEBUG"):
+            values["debug"] = debug.strip().lower() in {"1", "true", "yes", "on"}
+        if page_size := env.get("OBSERVATORY_PAGE_SIZE"):
+            try:
+                values["page_size"] = int(page_size)
+            except ValueError as exc:
+                raise ValueError(f"OBSERVATORY_PAGE_SIZE must be a whole number, not {page_size!r}") from exc
+            if not 1 <= values["page_size"] <= 100:
+                raise ValueError("OBSERVATORY_PAGE_SIZE must be between 1 and 100")
+        if base_url := env.get("OBSERVATORY_BASE_URL"):
+            values["base_url"] = base_url.rstrip("/")
+        return cls(**values)
