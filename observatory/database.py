@@ -48,12 +48,14 @@ def engine_from_url(url: str) -> Engine:
 
 def configure(url: str) -> Engine:
     """Make ``url`` the database of every table and of Piccolo's migrations; return its engine."""
+    from piccolo.apps.migrations.tables import Migration
+
     from observatory import piccolo_conf
     from observatory.catalogue.tables import ALL_TABLES
 
     engine = engine_from_url(url)
     piccolo_conf.DB = engine
-    for table in ALL_TABLES:
+    for table in (*ALL_TABLES, Migration):  # Piccolo's own table of applied migrations too
         table._meta.db = engine
     return engine
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY, HTTP_400_BAD_REQUEST, HTTP_410_GONE
 
@@ -121,7 +122,7 @@ class CataloguePages(Controller):
         return Template("processes.html", context=context, status_code=HTTP_400_BAD_REQUEST if error else 200)
 
     @get("/processi/{slug:str}", name="process")
-    async def process(self, slug: str) -> Template | Redirect:
+    async def process(self, slug: FromPath[str]) -> Template | Redirect:
         """Every field of one process."""
         found = await services.find_process(slug)
         if found.redirect_to:
@@ -146,7 +147,7 @@ class CataloguePages(Controller):
         )
 
     @get("/enti/{slug:str}", name="organisation")
-    async def organisation(self, request: Request, slug: str) -> Template | Redirect:
+    async def organisation(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
         """An organisation and the processes it takes part in."""
         found = await services.find_organisation(slug)
         if found.redirect_to:
@@ -172,7 +173,7 @@ class CataloguePages(Controller):
         return Template("territories.html", context={"q": q, "items": items, "levels": TERRITORY_LEVELS})
 
     @get("/territori/{code:str}", name="territory")
-    async def territory(self, request: Request, code: str) -> Template | Redirect:
+    async def territory(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         """A territory and the processes in it or anywhere inside it."""
         if code != code.upper():
             return Redirect(f"/territori/{code.upper()}", status_code=HTTP_301_MOVED_PERMANENTLY)
@@ -257,7 +258,7 @@ class CatalogueApi(Controller):
         )
 
     @get("/processi/{slug:str}", summary="Un processo", raises=[ApiError])
-    async def process(self, request: Request, slug: str) -> ProcessOut | Redirect:
+    async def process(self, request: Request, slug: FromPath[str]) -> ProcessOut | Redirect:
         """Every public field of a process. An old slug answers 301 to the current one; a withdrawn
         process answers 410."""
         found = await services.find_process(slug)
@@ -271,7 +272,7 @@ class CatalogueApi(Controller):
         return msgspec.convert(detail, ProcessOut)
 
     @get("/enti", summary="Elenco degli enti", raises=[ApiError])
-    async def organisations(self, request: Request, q: str | None = None) -> OrganisationPageOut:
+    async def organisations(self, request: Request, q: FromQuery[str | None] = None) -> OrganisationPageOut:
         """Organisations by name; ``q`` matches any part of the name or of an alternative name."""
         page = _page_number(request)
         size = _settings(request).page_size
@@ -281,7 +282,7 @@ class CatalogueApi(Controller):
         )
 
     @get("/enti/{slug:str}", summary="Un ente", raises=[ApiError])
-    async def organisation(self, request: Request, slug: str) -> OrganisationDetailOut | Redirect:
+    async def organisation(self, request: Request, slug: FromPath[str]) -> OrganisationDetailOut | Redirect:
         """An organisation, its alternative names and its first page of public processes."""
         found = await services.find_organisation(slug)
         if found.redirect_to:
@@ -292,7 +293,9 @@ class CatalogueApi(Controller):
         return msgspec.convert(dict(found.organisation, processes=page.items), OrganisationDetailOut)
 
     @get("/territori", summary="Territori", raises=[ApiError])
-    async def territories(self, q: str | None = None, livello: str | None = None) -> TerritoryPageOut:
+    async def territories(
+        self, q: FromQuery[str | None] = None, livello: FromQuery[str | None] = None
+    ) -> TerritoryPageOut:
         """Look territories up by name (``q``, accents and case ignored) and level
         (``livello``: paese, regione, provincia, comune). At most 50 answers."""
         if livello is not None and livello not in TERRITORY_LEVELS:

@@ -686,7 +686,8 @@ async def list_territories(q: str | None, level: str | None, limit: int) -> list
     rows = (
         await select.order_by(
             OrderByRaw(
-                "CASE \"territory\".\"level\" WHEN 'paese' THEN 0 WHEN 'regione' THEN 1 WHEN 'provincia' THEN 2 ELSE 3 END"
+                "CASE \"territory\".\"level\" WHEN 'paese' THEN 0 WHEN 'regione' THEN 1 "
+                "WHEN 'provincia' THEN 2 ELSE 3 END"
             )
         )
         .order_by(Territory.name_key)

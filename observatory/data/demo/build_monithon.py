@@ -107,19 +107,15 @@ LICENCE = (
 
 #: Organisations also declared by the editors in ``redazione.json``: the same declaration is used here,
 #: so that both files agree. Keys are folded names, the values are (name, kind, territory, alt_names).
+_MIUR = (
+    "Ministero dell'Istruzione",
+    "ministero",
+    None,
+    ["MIUR", "Ministero dell'Istruzione, dell'Università e della Ricerca"],
+)
 KNOWN_ORGS = {
-    "miur": (
-        "Ministero dell'Istruzione",
-        "ministero",
-        None,
-        ["MIUR", "Ministero dell'Istruzione, dell'Università e della Ricerca"],
-    ),
-    "miur istruzione": (
-        "Ministero dell'Istruzione",
-        "ministero",
-        None,
-        ["MIUR", "Ministero dell'Istruzione, dell'Università e della Ricerca"],
-    ),
+    "miur": _MIUR,
+    "miur istruzione": _MIUR,
     "comune di torino": ("Comune di Torino", "comune", "C001272", ["Città di Torino"]),
     "monithon": ("Monithon", "associazione", None, []),
     "a scuola di opencoesione": ("A Scuola di OpenCoesione", "altro", None, ["ASOC"]),
@@ -152,118 +148,31 @@ COMUNE_ALIASES = {
     "lonato": "Lonato del Garda",
 }
 
+
+def _words(value: str) -> frozenset[str]:
+    return frozenset(value.split())
+
+
 #: Words kept lowercase inside a name (unless first).
-PARTICLES = {
-    "di",
-    "del",
-    "della",
-    "dello",
-    "dei",
-    "degli",
-    "delle",
-    "e",
-    "ed",
-    "per",
-    "la",
-    "il",
-    "lo",
-    "le",
-    "gli",
-    "a",
-    "al",
-    "allo",
-    "alla",
-    "ai",
-    "agli",
-    "alle",
-    "da",
-    "dal",
-    "dallo",
-    "dalla",
-    "dai",
-    "dagli",
-    "dalle",
-    "in",
-    "nel",
-    "nello",
-    "nella",
-    "nei",
-    "negli",
-    "nelle",
-    "con",
-    "su",
-    "sul",
-    "sullo",
-    "sulla",
-    "sui",
-    "sugli",
-    "sulle",
-    "tra",
-    "fra",
-    "o",
-    "i",
-}
+PARTICLES = _words(
+    "di del della dello dei degli delle e ed per la il lo le gli i a al allo alla ai agli alle da dal dallo "
+    "dalla dai dagli dalle in nel nello nella nei negli nelle con su sul sullo sulla sui sugli sulle tra fra "
+    "o"
+)
+#: Elided articles and prepositions (DELL'AMBIENTE).
 ELIDED = {"dell", "all", "dall", "nell", "sull", "l", "d", "un", "quell"}
 #: Words kept uppercase: acronyms and roman numerals.
-ACRONYMS = {
-    "ACT",
-    "AMAT",
-    "ANAS",
-    "APQ",
-    "ARPACAL",
-    "ARST",
-    "ASL",
-    "ASLCN",
-    "ASOC",
-    "ASP",
-    "ATI",
-    "ATO",
-    "CAP",
-    "CEFRIEL",
-    "CNR",
-    "CIPE",
-    "DHITECH",
-    "DGR",
-    "EDMA",
-    "FESR",
-    "FSC",
-    "FSE",
-    "GGG",
-    "ICT",
-    "IFEL",
-    "II",
-    "III",
-    "IIS",
-    "IISS",
-    "INPS",
-    "INVALSI",
-    "IPIA",
-    "ISIS",
-    "ISPRA",
-    "ISRE",
-    "ITC",
-    "ITES",
-    "ITIS",
-    "ITS",
-    "IV",
-    "MIBACT",
-    "MIUR",
-    "OPCM",
-    "PA",
-    "PAC",
-    "PNSC",
-    "PON",
-    "POR",
-    "PIST22",
-    "RFI",
-    "SMA",
-    "UNCI",
-    "ULSS",
-    "XXIII",
-    "DGSEC",
-    "ONLUS",
-    "ENAV",
-}
+ACRONYMS = _words(
+    "ACT AMAT ANAS APQ ARPACAL ARST ASL ASLCN ASOC ASP ATI ATO CAP CEFRIEL CIPE CNR DGR DGSEC DHITECH EDMA "
+    "ENAV FESR FSC FSE GGG ICT IFEL IIS IISS INPS INVALSI IPIA ISIS ISPRA ISRE ITC ITES ITIS ITS MIBACT MIUR "
+    "ONLUS OPCM PA PAC PIST22 PNSC PON POR RFI SMA ULSS UNCI II III IV XXIII "
+    "AFM CPIA IPAA IPSC IPSEOA IPSIA ISS IT ITCG ITCGT ITE ITET ITL ITST ITT ITTS"
+)
+#: A school name that already says what kind of school it is (folded), so ``tipo_istituto`` is not added.
+SCHOOL_NAME = re.compile(
+    r"^(liceo|istituto|ist|iis|iiss|isis|iss|itis|iti|itc|itcg|itcgt|itt|itts|itst|ite|ites|itet|it|ipsia|"
+    r"ipsc|ipseoa|ipia|ip|convitto|scuola|polo|cpia|omnicomprensivo|educandato)\b"
+)
 #: Legal forms, written the usual way.
 LEGAL_FORMS = {
     "spa": "S.p.A.",
@@ -414,13 +323,11 @@ class Territories:
     def __init__(self, path: Path):
         self.comuni: dict[str, list[tuple[str, str, str]]] = {}  # folded name -> [(code, region, name)]
         self.provinces: dict[str, list[tuple[str, str]]] = {}  # folded name -> [(P code, region)]
-        self.codes: set[str] = set()
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 code = row["Codice Comune formato alfanumerico"]
                 region = row["Codice Regione"]
                 name = row["Denominazione in italiano"]
-                self.codes.add(code)
                 self.comuni.setdefault(fold(name), []).append((code, region, name))
                 province = (
                     "P" + row["Codice dell'Unità territoriale sovracomunale (valida a fini statistici)"],
@@ -482,7 +389,7 @@ def org_kind(name: str) -> str:
         return "regione"
     if starts("provincia", "citta metropolitana", "amministrazione provinciale"):
         return "provincia"
-    if has("ministero", "miur", "mibact", "soprintendenza", "soprintendenza speciale") or starts(
+    if has("ministero", "miur", "mibact", "soprintendenza") or starts(
         "direzione regionale", "dir reg", "segretariato regionale", "parco archeologico"
     ):
         return "ministero"
@@ -591,9 +498,7 @@ class Organisations:
             found = self.territories.comune(place, region)
             if found:
                 return self._declare(f"Comune di {found[1]}", "comune", "C" + found[0])
-            if not re.match(r"^COMUNE", raw, re.I):
-                place = None  # a name that is not a comune after all
-            else:
+            if re.match(r"^COMUNE", raw, re.I):  # a comune missing from ISTAT's list: no territory
                 return self._declare(f"Comune di {title_case(place)}", "comune")
         if fold(raw) == "roma capitale":
             return self._declare("Roma Capitale", "comune", "C058091")
@@ -683,7 +588,7 @@ def participants(row) -> str | None:
     if school:
         school_kind = line(row["tipo_istituto"])
         school = title_case(school)
-        if school_kind and fold(school_kind) not in fold(school):
+        if school_kind and not SCHOOL_NAME.match(fold(school)):
             school = f"{title_case(school_kind)} {school}"
         base = f"{base}; istituto: {school}" if base else f"Istituto: {school}"
     return base
@@ -739,6 +644,11 @@ def funding_of(row, beneficiaries) -> dict | None:
     funds = unique(re.findall(r"\b(FESR|FSE|FSC|FEASR)\b", programme or ""))
     total = amount(row["oc_finanz_tot_pub_netto"])
     beneficiary = "; ".join(beneficiaries) or None
+    start = oc_date(row["oc_data_inizio_progetto"])
+    end = oc_date(row["oc_data_fine_progetto_effettiva"])
+    if start and end and end < start:
+        # 3 rows give 2015-12-31 (the close of the 2007-2013 cycle) as start, after the end: not a start.
+        start = None
     return {
         "programme": programme,
         "fund": ", ".join(funds) or None,
@@ -749,8 +659,8 @@ def funding_of(row, beneficiaries) -> dict | None:
         "phases": [
             {
                 "label": line(row["oc_descr_ciclo"]) or "Finanziamento del progetto",
-                "start_date": oc_date(row["oc_data_inizio_progetto"]),
-                "end_date": oc_date(row["oc_data_fine_progetto_effettiva"]),
+                "start_date": start,
+                "end_date": end,
                 "investment": total,
                 "cofinancing": None,
                 "beneficiary": beneficiary,
