@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from decimal import Decimal
 from http import HTTPStatus
+from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment
 from litestar import Litestar, Request, Response
@@ -20,6 +22,8 @@ from litestar.template import TemplateConfig
 
 from observatory import __version__, database
 from observatory.catalogue.controllers import ApiError, CatalogueApi, CataloguePages
+from observatory.catalogue.indexing import apply_pending, keep_index_current
+from observatory.search import SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 
 logger = logging.getLogger("observatory")
@@ -38,6 +42,7 @@ MONTHS = (
     "novembre",
     "dicembre",
 )
+YEAR_PARAMS = ("anno_da", "anno_a", "pagina")
 STATUS_TITLES = {
     400: "Richiesta non valida",
     403: "Accesso negato",
@@ -89,9 +94,15 @@ def years(process: dict) -> str:
     return str(start or end or "")
 
 
+def replace_years(query_string: str, year_from: int, year_to: int) -> str:
+    """The query string with the year range replaced (and the page reset)."""
+    kept = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=False) if k not in YEAR_PARAMS]
+    return urlencode([*kept, ("anno_da", str(year_from)), ("anno_a", str(year_to))])
+
+
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
-    env.filters.update(euro=euro, italian_date=italian_date, years=years)
+    env.filters.update(euro=euro, italian_date=italian_date, years=years, replace_years=replace_years)
     env.globals.update(version=__version__)
 
 
@@ -127,11 +138,20 @@ def _error_response(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings) -> Litestar:
     """Build the application for ``settings`` (database, templates, routes, error pages)."""
     engine = database.configure(settings.database_url)
+    search_index = SearchIndex(settings.index_dir)
+    background: list[asyncio.Task] = []
 
     async def open_database(app: Litestar) -> None:
         await database.start(engine)
+        search_index.ensure()
+        await apply_pending(search_index)  # changes a crash left out of the index
+        background.append(asyncio.create_task(keep_index_current(search_index)))
 
     async def close_database(app: Litestar) -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        search_index.close()
         await database.stop(engine)
 
     app = Litestar(
@@ -161,6 +181,7 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=2 * 1024 * 1024,
     )
     app.state.settings = settings
+    app.state.search_index = search_index
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -112,12 +113,18 @@ def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: 
 
     Every record is validated first; nothing is written unless all are valid (or --skip-invalid).
     """
+    from observatory.catalogue.indexing import apply_pending
     from observatory.catalogue.transfer import ImportFileError, import_file
+    from observatory.search import SearchIndex
+
+    async def work():
+        report = await import_file(file, skip_invalid=skip_invalid, dry_run=dry_run)
+        if report.written:
+            await apply_pending(SearchIndex(settings.index_dir))
+        return report
 
     try:
-        report = run_with_database(
-            settings, lambda: import_file(file, skip_invalid=skip_invalid, dry_run=dry_run)
-        )
+        report = run_with_database(settings, work)
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     _print_report(report)
@@ -152,10 +159,12 @@ def export(settings: Settings, file: Path) -> None:
 @click.pass_obj
 def demo(settings: Settings, force: bool) -> None:
     """Load the reference data and the demo catalogue shipped with the project (on an empty catalogue)."""
+    from observatory.catalogue.indexing import rebuild
     from observatory.catalogue.reference import load_territories as load
     from observatory.catalogue.reference import load_vocabularies
     from observatory.catalogue.tables import Process
     from observatory.catalogue.transfer import import_file
+    from observatory.search import SearchIndex
 
     async def work() -> str:
         await _migrate_quietly()
@@ -170,9 +179,74 @@ def demo(settings: Settings, force: bool) -> None:
                 details = "; ".join(line for p in report.problems[:5] for line in p.lines())
                 raise click.ClickException(f"{path.name}: dati dimostrativi non validi: {details}")
             created, updated = created + report.created, updated + report.updated
+        indexed = await rebuild(SearchIndex(settings.index_dir))
         return (
             f"Dati dimostrativi caricati: {created} processi creati, {updated} aggiornati; "
-            f"{territories.total} territori."
+            f"{territories.total} territori; {indexed} processi nell'indice di ricerca."
         )
 
     click.echo(run_with_database(settings, work))
+
+
+@main.command()
+@click.pass_obj
+def reindex(settings: Settings) -> None:
+    """Rebuild the search index from the database into a new folder and swap it in atomically.
+
+    Running servers keep answering searches from the old index until the swap.
+    """
+    from observatory.catalogue.indexing import rebuild
+    from observatory.search import SearchIndex
+
+    search_index = SearchIndex(settings.index_dir)
+    started = time.perf_counter()
+    count = run_with_database(settings, lambda: rebuild(search_index))
+    elapsed = time.perf_counter() - started
+    click.echo(f"Indice ricostruito: {count} processi in {elapsed:.1f} s ({settings.index_dir}).")
+
+
+@main.command("search")
+@click.argument("text", required=False, default="")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A filter as on /processi, e.g. --filter territorio=R01 --filter tipo=monitoraggio-civico.",
+)
+@click.option("--sort", default=None, help="rilevanza, recenti, titolo, anno or anno_asc.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100), help="Hits to print.")
+@click.pass_obj
+def search_command(
+    settings: Settings, text: str, filters: tuple[str, ...], sort: str | None, limit: int
+) -> None:
+    """Print the top hits of a search (for editors and for debugging)."""
+    from observatory.catalogue import searching, services
+    from observatory.search import SearchIndex
+
+    params: dict[str, list[str]] = {"q": [text], "per_pagina": [str(limit)]}
+    for item in filters:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"«{item}»: use NAME=VALUE", param_hint="--filter")
+        params.setdefault(name.strip(), []).append(value.strip())
+    if sort:
+        params["ordine"] = [sort]
+    search_index = SearchIndex(settings.index_dir)
+
+    async def work():
+        query = services.parse_process_query(params, limit)
+        return await searching.search_processes(search_index, query)
+
+    try:
+        found = run_with_database(settings, work)
+    except services.FilterError as exc:
+        raise click.ClickException(exc.message) from None
+    if found.corrected_from:
+        click.echo(f"Nessun risultato per «{found.corrected_from}»: risultati per «{found.text}».")
+    elif found.suggestion:
+        click.echo(f"Forse cercavi: {found.suggestion}")
+    click.echo(f"{found.page.total} processi.")
+    for number, item in enumerate(found.page.items, start=1):
+        years = item["start_year"] or ""
+        click.echo(f"{number:3}. {item['title']} [{item['slug']}] {years}")

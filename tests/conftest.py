@@ -23,9 +23,11 @@ from litestar.testing import AsyncTestClient
 
 from observatory import database
 from observatory.app import create_app
+from observatory.catalogue.indexing import rebuild
 from observatory.catalogue.reference import load_territories, load_vocabularies
 from observatory.catalogue.transfer import import_file
 from observatory.cli import DEMO_FILES, main
+from observatory.search import SearchIndex
 from observatory.settings import Settings
 
 POSTGRES_URL = os.environ.get("OBSERVATORY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -87,19 +89,20 @@ class Backend:
             shutil.copyfile(urlparse(template).path, urlparse(url).path)
 
     def template(self, kind: str) -> str:
-        """A database built once per session: ``empty`` (reference data only) or ``demo``."""
+        """A database (and its search index) built once per session: ``empty`` or ``demo``."""
         if kind not in self.templates:
             url = self._url(f"template_{kind}")
             self._create(url)
-            asyncio.run(_build(url, with_demo=kind == "demo"))
+            asyncio.run(_build(url, self.workdir / f"index_{kind}", with_demo=kind == "demo"))
             self.templates[kind] = url
         return self.templates[kind]
 
-    def clone(self, kind: str) -> str:
-        """A fresh copy of a template database, for one test."""
+    def clone(self, kind: str, index_dir: Path) -> str:
+        """A fresh copy of a template database, for one test; its index is copied to ``index_dir``."""
         template = self.template(kind)
         url = self._url(f"{kind}_{next(_counter)}")
         self._create(url, template)
+        shutil.copytree(self.workdir / f"index_{kind}", index_dir)
         return url
 
     def drop_all(self) -> None:
@@ -107,7 +110,7 @@ class Backend:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _build(url: str, with_demo: bool) -> None:
+async def _build(url: str, index_dir: Path, with_demo: bool) -> None:
     database.configure(url)
     await database.migrate()
     await load_vocabularies()
@@ -116,6 +119,7 @@ async def _build(url: str, with_demo: bool) -> None:
         for path in DEMO_FILES:
             report = await import_file(path)
             assert not report.problems, [line for p in report.problems for line in p.lines()]
+    await rebuild(SearchIndex(index_dir))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -130,15 +134,17 @@ def backend(request, tmp_path_factory):
 
 
 @pytest.fixture
-def demo_db_url(backend) -> str:
-    """A database of its own holding the reference data and the shipped demo catalogue."""
-    return backend.clone("demo")
+def demo_db_url(backend, tmp_path) -> str:
+    """A database of its own holding the reference data and the shipped demo catalogue,
+    with its search index in ``tmp_path / "index"``."""
+    return backend.clone("demo", tmp_path / "index")
 
 
 @pytest.fixture
-def empty_db_url(backend) -> str:
-    """A database of its own with reference data (territories, vocabularies) and no process."""
-    return backend.clone("empty")
+def empty_db_url(backend, tmp_path) -> str:
+    """A database of its own with reference data (territories, vocabularies) and no process,
+    with its (empty) search index in ``tmp_path / "index"``."""
+    return backend.clone("empty", tmp_path / "index")
 
 
 def make_settings(db_url: str, tmp_path: Path) -> Settings:

@@ -12,17 +12,18 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY, HTTP_400_BAD_REQUEST, HTTP_410_GONE
 
-from observatory.catalogue import services
+from observatory.catalogue import searching, services
 from observatory.catalogue.schemas import (
     ErrorOut,
     OrganisationDetailOut,
     OrganisationPageOut,
     ProcessOut,
-    ProcessPageOut,
+    ProcessSearchOut,
     TerritoryPageOut,
     VocabularyTermOut,
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, VOCABULARIES
+from observatory.search import SearchIndex
 from observatory.settings import Settings
 
 TERRITORY_LEVELS = {"paese": "Paese", "regione": "Regione", "provincia": "Provincia", "comune": "Comune"}
@@ -47,6 +48,15 @@ def _params(request: Request) -> dict[str, list[str]]:
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def _search_index(request: Request) -> SearchIndex:
+    return request.app.state.search_index
+
+
+def _hidden_params(query: services.ProcessQuery) -> list[tuple[str, str]]:
+    """Filters the facet form has no input for, carried along when it is submitted."""
+    return [(name, value) for name in ("ente",) for value in getattr(query, name)]
 
 
 def _page_number(request: Request) -> int:
@@ -100,30 +110,33 @@ class CataloguePages(Controller):
 
     @get("/processi", name="processes")
     async def processes(self, request: Request) -> Template:
-        """The published processes, filtered, sorted and paginated."""
+        """Search and browse published processes: text, facets with counts, sort, pagination."""
         error = None
         try:
             query = services.parse_process_query(_params(request), _settings(request).page_size)
-            page = await services.list_processes(query)
+            found = await searching.search_processes(_search_index(request), query)
         except services.FilterError as exc:
             error = exc
             query = services.ProcessQuery(per_pagina=_settings(request).page_size)
-            page = services.ProcessPage(items=[], total=0, page=1, page_size=query.per_pagina)
+            found = searching.SearchOutcome(
+                page=services.ProcessPage(items=[], total=0, page=1, page_size=query.per_pagina), text=""
+            )
         context = {
             "query": query,
-            "page": page,
-            "links": _page_links(request, page),
+            "found": found,
+            "page": found.page,
+            "links": _page_links(request, found.page),
             "error": error,
-            "vocabularies": await services.vocabularies(),
             "states": PROCESS_STATES,
-            "sorts": services.SORTS,
+            "sorts": {k: v for k, v in services.SORTS.items() if query.q or k != "rilevanza"},
             "selected": await _selected_labels(query),
+            "hidden": _hidden_params(query),
         }
         return Template("processes.html", context=context, status_code=HTTP_400_BAD_REQUEST if error else 200)
 
     @get("/processi/{slug:str}", name="process")
-    async def process(self, slug: FromPath[str]) -> Template | Redirect:
-        """Every field of one process."""
+    async def process(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
+        """Every field of one process, and similar processes."""
         found = await services.find_process(slug)
         if found.redirect_to:
             return Redirect(f"/processi/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
@@ -131,7 +144,8 @@ class CataloguePages(Controller):
             return Template("withdrawn.html", context={"process": found.withdrawn}, status_code=HTTP_410_GONE)
         if found.process is None:
             raise NotFoundException(f"Nessun processo con indirizzo «{slug}».")
-        return Template("process.html", context={"process": found.process})
+        similar = await searching.similar_processes(_search_index(request), found.process["id"])
+        return Template("process.html", context={"process": found.process, "similar": similar})
 
     @get("/enti", name="organisations")
     async def organisations(self, request: Request) -> Template:
@@ -196,14 +210,9 @@ async def _selected_labels(query: services.ProcessQuery) -> list[dict]:
     """Active filters with readable labels, each with the link that removes it."""
     vocabularies = await services.vocabularies()
     labels: dict[tuple[str, str], str] = {}
-    for name, vocabulary in (
-        ("ambito", "ambito"),
-        ("tematica", "tematica"),
-        ("tipo", "tipo"),
-        ("fonte", "fonte"),
-    ):
-        for term in vocabularies.get(vocabulary, []):
-            labels[(name, term["slug"])] = f"{VOCABULARIES[vocabulary]}: {term['label']}"
+    for name in ("ambito", "tematica", "tipo", "livello", "fonte"):
+        for term in vocabularies.get(name, []):
+            labels[(name, term["slug"])] = f"{VOCABULARIES[name]}: {term['label']}"
     for key, label in PROCESS_STATES.items():
         labels[("stato", key)] = f"Stato: {label}"
     active = query.active_filters()
@@ -214,12 +223,13 @@ async def _selected_labels(query: services.ProcessQuery) -> list[dict]:
         if label is None and name == "territorio":
             territory = await services.find_territory(value)
             label = f"Territorio: {territory['name'] if territory else value}"
-        elif label is None and name == "ente":
+        elif label is None and name in ("ente", "titolare"):
             organisation = (await services.find_organisation(value)).organisation
             label = f"Ente: {organisation['name'] if organisation else value}"
         elif label is None:
             label = {"anno_da": "Dal", "anno_a": "Al"}.get(name, name) + f" {value}"
-        chips.append({"label": label, "remove": "?" + urlencode([*rest, ("ordine", query.ordine)])})
+        keep = [("q", query.q)] if query.q else []
+        chips.append({"label": label, "remove": "?" + urlencode([*keep, *rest, ("ordine", query.ordine)])})
     return chips
 
 
@@ -242,19 +252,46 @@ class CatalogueApi(Controller):
     path = "/api/v1"
     tags = ["Catalogo"]
 
-    @get("/processi", summary="Elenco dei processi pubblicati", raises=[ApiError])
-    async def processes(self, request: Request) -> ProcessPageOut:
-        """Published processes with the same filters as /processi (repeat a parameter for several values):
-        ambito, tematica, tipo, territorio, ente, stato, fonte, anno_da, anno_a; ordine (recenti, titolo,
-        anno, anno_asc), pagina, per_pagina (at most 100)."""
+    @get("/processi", summary="Ricerca nei processi pubblicati", raises=[ApiError])
+    async def processes(self, request: Request) -> ProcessSearchOut:
+        """Published processes: full-text ``q`` and the same filters as /processi (repeat a parameter
+        for several values: OR inside a filter, AND across filters): ambito, tematica, tipo, territorio,
+        ente, titolare, stato, livello, fonte, anno_da, anno_a; ordine (rilevanza, recenti, titolo, anno,
+        anno_asc), pagina, per_pagina (at most 100). Facet counts, highlights and spelling suggestions
+        come with the page."""
         try:
             query = services.parse_process_query(_params(request), _settings(request).page_size)
-            page = await services.list_processes(query)
+            found = await searching.search_processes(_search_index(request), query)
         except services.FilterError as exc:
             raise _filter_error(exc) from None
         return msgspec.convert(
-            {"items": page.items, "total": page.total, "page": page.page, "page_size": page.page_size},
-            ProcessPageOut,
+            {
+                "items": found.page.items,
+                "total": found.page.total,
+                "page": found.page.page,
+                "page_size": found.page.page_size,
+                "query": found.text,
+                "facets": {
+                    facet["name"]: [
+                        {
+                            "value": o["value"],
+                            "label": o["label"],
+                            "count": o["count"],
+                            "selected": o["selected"],
+                        }
+                        for o in facet["options"]
+                    ]
+                    for facet in found.facets
+                },
+                "years": {
+                    "decades": {str(k): v for k, v in sorted(found.years.get("decades", {}).items())},
+                    "years": {str(k): v for k, v in sorted(found.years.get("years", {}).items())},
+                },
+                "highlights": found.highlights,
+                "suggestion": found.suggestion,
+                "corrected_from": found.corrected_from,
+            },
+            ProcessSearchOut,
         )
 
     @get("/processi/{slug:str}", summary="Un processo", raises=[ApiError])

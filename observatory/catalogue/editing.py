@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
+from observatory.catalogue.indexing import record_change
 from observatory.catalogue.tables import (
     ORGANISATION_KINDS,
     ORGANISATION_ROLES,
@@ -751,6 +752,7 @@ async def save_process(values: dict, refs: References, process_id: int | None = 
         for table in (ProcessOrganisation, ProcessTerritory, ProcessTerm, Phase, FundingPhase, Link):
             await table.delete().where(table.process == process_id)
     await _save_related(process_id, values, refs, term_id)
+    await record_change(process_id)
     return process_id
 
 
@@ -797,3 +799,16 @@ async def _save_related(process_id: int, values: dict, refs: References, term_id
         await Link.insert(
             *[Link(process=process_id, position=i, **link) for i, link in enumerate(values["links"])]
         )
+
+
+async def withdraw_process(process_id: int, reason: str | None) -> None:
+    """Take a process off the public catalogue; its page then answers 410 with ``reason``."""
+    async with Process._meta.db.transaction():
+        await Process.update(
+            {
+                Process.publication: "withdrawn",
+                Process.withdrawal_reason: clean(reason),
+                Process.updated_at: datetime.datetime.now(datetime.UTC),
+            }
+        ).where(Process.id == process_id)
+        await record_change(process_id)

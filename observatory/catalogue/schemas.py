@@ -151,13 +151,35 @@ class ProcessOut(msgspec.Struct):
     url: str
 
 
-class ProcessPageOut(msgspec.Struct):
-    """One page of processes."""
+class FacetOptionOut(msgspec.Struct):
+    """One value of a facet and how many processes of the search have it."""
+
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+class YearCountsOut(msgspec.Struct):
+    """How many processes of the search started in each decade and year."""
+
+    decades: dict[str, int]
+    years: dict[str, int]
+
+
+class ProcessSearchOut(msgspec.Struct):
+    """One page of a search: processes, total, facet counts, highlighted snippets by slug."""
 
     items: list[ProcessSummaryOut]
     total: int
     page: int
     page_size: int
+    query: str
+    facets: dict[str, list[FacetOptionOut]]
+    years: YearCountsOut
+    highlights: dict[str, str]
+    suggestion: str | None = None
+    corrected_from: str | None = None
 
 
 class OrganisationOut(msgspec.Struct):

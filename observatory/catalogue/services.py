@@ -35,13 +35,15 @@ from observatory.text import fold
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 SORTS = {
+    "rilevanza": "Pertinenza",
     "recenti": "Modificati di recente",
     "titolo": "Titolo (A-Z)",
     "anno": "Anno di avvio (dal più recente)",
     "anno_asc": "Anno di avvio (dal meno recente)",
 }
 MAX_PAGE_SIZE = 100
-FILTER_NAMES = ("ambito", "tematica", "tipo", "territorio", "ente", "stato", "fonte")
+FILTER_NAMES = ("ambito", "tematica", "tipo", "territorio", "ente", "titolare", "stato", "livello", "fonte")
+MAX_QUERY_LENGTH = 200
 
 
 # --- what is public -------------------------------------------------------------------------
@@ -73,8 +75,11 @@ class ProcessQuery:
     tipo: list[str] = field(default_factory=list)
     territorio: list[str] = field(default_factory=list)
     ente: list[str] = field(default_factory=list)
+    titolare: list[str] = field(default_factory=list)
     stato: list[str] = field(default_factory=list)
+    livello: list[str] = field(default_factory=list)
     fonte: list[str] = field(default_factory=list)
+    q: str = ""
     anno_da: int | None = None
     anno_a: int | None = None
     ordine: str = "recenti"
@@ -115,7 +120,12 @@ def parse_process_query(params: dict[str, list[str]], default_page_size: int) ->
             setattr(query, name, _parse_int(name, raw, MIN_YEAR, MAX_YEAR, label))
     if query.anno_da and query.anno_a and query.anno_a < query.anno_da:
         raise FilterError("anno_a", "Anno a: non può precedere «Anno da».")
-    ordine = next(iter(params.get("ordine", [])), "") or "recenti"
+    query.q = " ".join(" ".join(params.get("q", [])).split())
+    if len(query.q) > MAX_QUERY_LENGTH:
+        raise FilterError("q", f"Ricerca: al massimo {MAX_QUERY_LENGTH} caratteri.")
+    ordine = next(iter(params.get("ordine", [])), "") or ("rilevanza" if query.q else "recenti")
+    if ordine == "rilevanza" and not query.q:
+        ordine = "recenti"
     if ordine not in SORTS:
         raise FilterError("ordine", f"Ordine: valori ammessi {', '.join(SORTS)}.")
     query.ordine = ordine
@@ -163,6 +173,7 @@ async def _conditions(query: ProcessQuery) -> list:
     for name, vocabulary, column in (
         ("ambito", "ambito", Process.theme),
         ("tipo", "tipo", Process.kind),
+        ("livello", "livello", Process.participation_level),
         ("fonte", "fonte", Process.reporting_source),
     ):
         ids = await _term_ids(vocabulary, getattr(query, name), name)
@@ -191,21 +202,23 @@ async def _conditions(query: ProcessQuery) -> list:
                 f"Territorio: codice sconosciuto «{missing[0]}» (esempi: IT, R01, P201, C001272).",
             )
         conditions.append(Process.id.is_in(_processes_in_territories(codes)))
-    if query.ente:
+    for name, roles in (("ente", None), ("titolare", ["titolare"])):
+        slugs = getattr(query, name)
+        if not slugs:
+            continue
         rows = await Organisation.select(Organisation.id, Organisation.slug).where(
-            Organisation.slug.is_in(query.ente)
+            Organisation.slug.is_in(slugs)
         )
         found = {row["slug"]: row["id"] for row in rows}
-        missing = [slug for slug in query.ente if slug not in found]
+        missing = [slug for slug in slugs if slug not in found]
         if missing:
-            raise FilterError("ente", f"Ente: nessun ente con identificativo «{missing[0]}».")
-        conditions.append(
-            Process.id.is_in(
-                ProcessOrganisation.select(ProcessOrganisation.process).where(
-                    ProcessOrganisation.organisation.is_in(list(found.values()))
-                )
-            )
+            raise FilterError(name, f"Ente: nessun ente con identificativo «{missing[0]}».")
+        members = ProcessOrganisation.select(ProcessOrganisation.process).where(
+            ProcessOrganisation.organisation.is_in(list(found.values()))
         )
+        if roles:
+            members = members.where(ProcessOrganisation.role.is_in(roles))
+        conditions.append(Process.id.is_in(members))
     if query.anno_da is not None:
         year = query.anno_da
         conditions.append(
@@ -215,6 +228,11 @@ async def _conditions(query: ProcessQuery) -> list:
     if query.anno_a is not None:
         conditions.append(Process.start_year <= query.anno_a)
     return conditions
+
+
+async def check_filters(query: ProcessQuery) -> None:
+    """Raise FilterError for a filter value the catalogue does not know."""
+    await _conditions(query)
 
 
 def _processes_in_territories(codes: list[str]):
@@ -258,7 +276,7 @@ def _ordered(select, sort: str):
     return select
 
 
-_SUMMARY_COLUMNS = (
+SUMMARY_COLUMNS = (
     Process.id,
     Process.slug,
     Process.title,
@@ -293,7 +311,7 @@ async def list_processes(query: ProcessQuery) -> ProcessPage:
     """Public processes matching ``query``: filtered and counted first, then one page of them."""
     conditions = await _conditions(query)
     total = await _where_all(Process.count(), conditions)
-    select = _where_all(Process.select(*_SUMMARY_COLUMNS), conditions)
+    select = _where_all(Process.select(*SUMMARY_COLUMNS), conditions)
     select = _ordered(select, query.ordine)
     offset = (query.pagina - 1) * query.per_pagina
     rows = await select.limit(query.per_pagina).offset(offset)
@@ -426,42 +444,55 @@ async def find_process(slug: str) -> ProcessLookup:
 
 async def process_detail(process_id: int) -> dict:
     """Every field of one process, with its related rows, as plain data."""
-    row = (
-        await Process.select(
-            Process.all_columns(
-                exclude=[Process.kind, Process.theme, Process.participation_level, Process.reporting_source]
-            ),
-            Process.kind.slug.as_alias("kind_slug"),
-            Process.kind.label.as_alias("kind_label"),
-            Process.theme.slug.as_alias("theme_slug"),
-            Process.theme.label.as_alias("theme_label"),
-            Process.participation_level.slug.as_alias("level_slug"),
-            Process.participation_level.label.as_alias("level_label"),
-            Process.reporting_source.slug.as_alias("source_slug"),
-            Process.reporting_source.label.as_alias("source_label"),
-        )
-        .where(Process.id == process_id)
-        .first()
-    )
-    organisations = (await _organisations_of([process_id])).get(process_id, [])
-    tags = (
+    return (await process_details([process_id]))[0]
+
+
+def _grouped(rows: list[dict]) -> dict[int, list[dict]]:
+    result: dict[int, list[dict]] = {}
+    for row in rows:
+        result.setdefault(row.pop("process"), []).append(row)
+    return result
+
+
+async def process_details(process_ids: list[int]) -> list[dict]:
+    """process_detail() of many processes at once, with one query per related table."""
+    if not process_ids:
+        return []
+    rows = await Process.select(
+        Process.all_columns(
+            exclude=[Process.kind, Process.theme, Process.participation_level, Process.reporting_source]
+        ),
+        Process.kind.slug.as_alias("kind_slug"),
+        Process.kind.label.as_alias("kind_label"),
+        Process.theme.slug.as_alias("theme_slug"),
+        Process.theme.label.as_alias("theme_label"),
+        Process.participation_level.slug.as_alias("level_slug"),
+        Process.participation_level.label.as_alias("level_label"),
+        Process.reporting_source.slug.as_alias("source_slug"),
+        Process.reporting_source.label.as_alias("source_label"),
+    ).where(Process.id.is_in(process_ids))
+    organisations = await _organisations_of(process_ids)
+    territories = await _territories_of(process_ids)
+    tags = _grouped(
         await ProcessTerm.select(
+            ProcessTerm.process,
             ProcessTerm.term.vocabulary.as_alias("vocabulary"),
             ProcessTerm.term.slug.as_alias("slug"),
             ProcessTerm.term.label.as_alias("label"),
         )
-        .where(ProcessTerm.process == process_id)
+        .where(ProcessTerm.process.is_in(process_ids))
         .order_by(ProcessTerm.position)
         .order_by(ProcessTerm.id)
     )
-    phases = (
-        await Phase.select(Phase.title, Phase.description, Phase.start_date, Phase.end_date)
-        .where(Phase.process == process_id)
+    phases = _grouped(
+        await Phase.select(Phase.process, Phase.title, Phase.description, Phase.start_date, Phase.end_date)
+        .where(Phase.process.is_in(process_ids))
         .order_by(Phase.position)
         .order_by(Phase.id)
     )
-    funding_phases = (
+    funding_phases = _grouped(
         await FundingPhase.select(
+            FundingPhase.process,
             FundingPhase.label,
             FundingPhase.start_date,
             FundingPhase.end_date,
@@ -469,16 +500,32 @@ async def process_detail(process_id: int) -> dict:
             FundingPhase.cofinancing_cents,
             FundingPhase.beneficiary,
         )
-        .where(FundingPhase.process == process_id)
+        .where(FundingPhase.process.is_in(process_ids))
         .order_by(FundingPhase.position)
         .order_by(FundingPhase.id)
     )
-    links = (
-        await Link.select(Link.label, Link.url)
-        .where(Link.process == process_id)
+    links = _grouped(
+        await Link.select(Link.process, Link.label, Link.url)
+        .where(Link.process.is_in(process_ids))
         .order_by(Link.position)
         .order_by(Link.id)
     )
+    by_id = {
+        row["id"]: _detail(
+            row,
+            organisations.get(row["id"], []),
+            territories.get(row["id"], []),
+            tags.get(row["id"], []),
+            phases.get(row["id"], []),
+            funding_phases.get(row["id"], []),
+            links.get(row["id"], []),
+        )
+        for row in rows
+    }
+    return [by_id[process_id] for process_id in process_ids if process_id in by_id]
+
+
+def _detail(row, organisations, territories, tags, phases, funding_phases, links) -> dict:
     funding = {
         "programme": row["funding_programme"],
         "fund": row["funding_fund"],
@@ -508,7 +555,7 @@ async def process_detail(process_id: int) -> dict:
         "description": row["description"],
         "decision_holders": [o for o in organisations if o["role"] == "titolare"],
         "organisations": [o for o in organisations if o["role"] != "titolare"],
-        "territories": (await _territories_of([process_id])).get(process_id, []),
+        "territories": territories,
         "theme": _term(row["theme_slug"], row["theme_label"]),
         "topics": [{"slug": t["slug"], "label": t["label"]} for t in tags if t["vocabulary"] == "tematica"],
         "start_year": row["start_year"],
@@ -652,7 +699,7 @@ async def organisation_processes(organisation_id: int, page: int, page_size: int
     conditions = [published(), Process.id.is_in(ids_query)]
     total = await _where_all(Process.count(), conditions)
     rows = (
-        await _ordered(_where_all(Process.select(*_SUMMARY_COLUMNS), conditions), "anno")
+        await _ordered(_where_all(Process.select(*SUMMARY_COLUMNS), conditions), "anno")
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
@@ -775,11 +822,9 @@ async def catalogue_stats(latest: int = 6) -> dict[str, Any]:
         ({"code": r["code"], "name": names.get(r["code"], r["code"]), "n": r["n"]} for r in region_rows),
         key=lambda r: (-r["n"], r["name"]),
     )
-    national = await ProcessTerritory.count().where(
-        ProcessTerritory.process.is_in(public_ids), ProcessTerritory.territory == "IT"
-    )
+    national = await Process.count().where(published(), Process.id.is_in(_processes_in_territories(["IT"])))
     latest_rows = (
-        await Process.select(*_SUMMARY_COLUMNS)
+        await Process.select(*SUMMARY_COLUMNS)
         .where(published())
         .order_by(OrderByRaw('"process"."published_at" IS NULL'))
         .order_by(OrderByRaw('"process"."published_at"'), ascending=False)

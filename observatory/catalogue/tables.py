@@ -308,3 +308,21 @@ ALL_TABLES = (
     FundingPhase,
     Link,
 )
+
+
+class IndexChange(Table):
+    """Outbox of the search index: a process whose index entry must be rewritten.
+
+    Written in the same transaction as the change itself, applied after the commit, at start-up and
+    by a background task, so a crash between the commit and the index write loses nothing.
+    """
+
+    #: The process that changed (it may since have been deleted).
+    process_id = BigInt(index=True)
+    #: When the change was committed.
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    #: When it reached the index; NULL while pending.
+    applied_at = Timestamptz(null=True, default=None, index=True)
+
+
+ALL_TABLES = (*ALL_TABLES, IndexChange)

@@ -26,6 +26,7 @@ from observatory.text import fold
 FORMAT_NAME = "osservatorio/processi"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 200 * 1024 * 1024
+EXPORT_BATCH = 500
 #: CSV columns that hold several values separated by "|".
 CSV_LIST_COLUMNS = ("decision_holders", "territories", "topics", "methods", "phases")
 #: CSV columns of organisations in a role other than decision holder, "|"-separated names.
@@ -308,7 +309,10 @@ async def export_catalogue() -> dict:
     """The whole published catalogue in the import format, sorted so that equal data gives equal files."""
     rows = await Process.select(Process.id, Process.slug).where(services.published())
     rows.sort(key=lambda row: row["slug"])  # in Python: database collations differ
-    processes = [process_record(await services.process_detail(row["id"])) for row in rows]
+    processes = []
+    for start in range(0, len(rows), EXPORT_BATCH):
+        batch = [row["id"] for row in rows[start : start + EXPORT_BATCH]]
+        processes.extend(process_record(detail) for detail in await services.process_details(batch))
     used = ProcessOrganisation.select(ProcessOrganisation.organisation).where(
         ProcessOrganisation.process.is_in(Process.select(Process.id).where(services.published()))
     )

@@ -1,0 +1,157 @@
+"""Keeping the search index a faithful copy of the published catalogue.
+
+Every write records an IndexChange row in its own transaction (the outbox). ``apply_pending``
+rewrites the index entries of pending changes after the commit, at start-up and periodically;
+``rebuild`` fills a new index generation from the database and swaps it in atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import multiprocessing
+
+from observatory import search
+from observatory.catalogue import services
+from observatory.catalogue.tables import IndexChange, OrganisationName, Process, Territory
+
+logger = logging.getLogger("observatory.indexing")
+BATCH = 500
+KEEP_APPLIED = datetime.timedelta(days=1)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def record_change(process_id: int) -> None:
+    """Note that a process's index entry is stale (call inside the writing transaction)."""
+    await IndexChange.insert(IndexChange(process_id=process_id))
+
+
+async def _ancestors(codes: set[str]) -> dict[str, list[dict]]:
+    """For each territory code, the units above it, biggest first (IT, region, province)."""
+    if not codes:
+        return {}
+    rows = await Territory.select(Territory.code, Territory.region_code, Territory.province_code).where(
+        Territory.code.is_in(list(codes))
+    )
+    above = {code for row in rows for code in (row["region_code"], row["province_code"]) if code} | {"IT"}
+    names = {
+        row["code"]: {"code": row["code"], "name": row["name"]}
+        for row in await Territory.select(Territory.code, Territory.name).where(
+            Territory.code.is_in(list(above))
+        )
+    }
+    result = {}
+    for row in rows:
+        chain = ["IT"] if row["code"] != "IT" else []
+        chain += [c for c in (row["region_code"], row["province_code"]) if c and c != row["code"]]
+        result[row["code"]] = [names[c] for c in chain if c in names]
+    return result
+
+
+async def _alt_names(slugs: set[str]) -> dict[str, list[str]]:
+    if not slugs:
+        return {}
+    rows = await OrganisationName.select(
+        OrganisationName.name, OrganisationName.organisation.slug.as_alias("slug")
+    ).where(OrganisationName.organisation.slug.is_in(list(slugs)))
+    result: dict[str, list[str]] = {}
+    for row in rows:
+        result.setdefault(row["slug"], []).append(row["name"])
+    return result
+
+
+async def documents_for(process_ids: list[int]) -> list[dict]:
+    """Index documents of those processes that are published."""
+    public = (
+        await Process.select(Process.id)
+        .where(Process.id.is_in(process_ids), services.published())
+        .output(as_list=True)
+    )
+    details = await services.process_details(public)
+    codes = {t["code"] for d in details for t in d["territories"]}
+    slugs = {o["slug"] for d in details for o in d["decision_holders"] + d["organisations"]}
+    ancestors, alt_names = await _ancestors(codes), await _alt_names(slugs)
+    return [search.document_for(detail, ancestors, alt_names) for detail in details]
+
+
+async def apply_pending(search_index: search.SearchIndex) -> int:
+    """Bring pending changes into the index; return how many processes were rewritten."""
+    done = 0
+    while True:
+        rows = (
+            await IndexChange.select(IndexChange.id, IndexChange.process_id)
+            .where(IndexChange.applied_at.is_null())
+            .order_by(IndexChange.id)
+            .limit(BATCH)
+        )
+        if not rows:
+            return done
+        ids = list(dict.fromkeys(row["process_id"] for row in rows))
+        await _write(search_index, ids)
+        await IndexChange.update({IndexChange.applied_at: _now()}).where(
+            IndexChange.id.is_in([row["id"] for row in rows])
+        )
+        done += len(ids)
+
+
+async def _write(search_index: search.SearchIndex, process_ids: list[int]) -> None:
+    documents = await documents_for(process_ids)
+    published = {int(doc["pid"]) for doc in documents}
+    gone = [pid for pid in process_ids if pid not in published]
+    ix = search_index.writable_index()
+    try:
+        await asyncio.to_thread(search.write_documents, ix, documents, gone)
+    finally:
+        ix.close()
+
+
+async def rebuild(search_index: search.SearchIndex, procs: int | None = None) -> int:
+    """Index every published process into a new generation and swap it in; return the count.
+
+    Searches keep using the old generation until the swap. Changes committed meanwhile are
+    replayed into the new generation after it goes live.
+    """
+    started = _now()
+    procs = procs or min(2, multiprocessing.cpu_count())
+    ids = (
+        await Process.select(Process.id).where(services.published()).order_by(Process.id).output(as_list=True)
+    )
+    search_index.folder.mkdir(parents=True, exist_ok=True)
+    name, ix = search_index.new_generation()
+    writer = ix.writer(procs=procs, multisegment=True) if procs > 1 and len(ids) > 5000 else ix.writer()
+    try:
+        for start in range(0, len(ids), BATCH):
+            for document in await documents_for(ids[start : start + BATCH]):
+                writer.add_document(**document)
+    except BaseException:
+        writer.cancel()
+        raise
+    await asyncio.to_thread(writer.commit)
+    ix.close()
+    search_index.publish_generation(name)
+    replay = (
+        await IndexChange.select(IndexChange.process_id)
+        .where(IndexChange.created_at >= started)
+        .output(as_list=True)
+    )
+    if replay:
+        await _write(search_index, list(dict.fromkeys(replay)))
+    await IndexChange.update({IndexChange.applied_at: _now()}, force=True).where(
+        IndexChange.applied_at.is_null(), IndexChange.created_at < started
+    )
+    await IndexChange.delete().where(IndexChange.applied_at < _now() - KEEP_APPLIED)
+    return len(ids)
+
+
+async def keep_index_current(search_index: search.SearchIndex, every: float = 15.0) -> None:
+    """Background task: apply pending changes every ``every`` seconds, forever."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await apply_pending(search_index)
+        except Exception:  # the next round retries; the outbox keeps the changes
+            logger.exception("Applying pending index changes failed")

@@ -1,0 +1,499 @@
+"""Full-text search: the Whoosh index, a derived copy of the published catalogue.
+
+The index folder holds generations (``gen-<stamp>``) and a ``CURRENT`` file naming the live one;
+``rebuild()`` fills a new generation and swaps ``CURRENT`` atomically, so searches never stop.
+Per-document facet values are kept in numpy arrays per searcher generation, so filtering and
+counting many-valued facets over 100,000 processes costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from whoosh import highlight, index
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang import stemmer_for_language, stopwords_for_language
+from whoosh.qparser import MultifieldParser, WildcardPlugin
+from whoosh.support.charset import accent_map
+
+from observatory.text import fold
+
+#: Elided forms ("l'", "dell'", "un'") become tokens of their own: they are dropped as stop words.
+ELISIONS = frozenset(
+    "l d s c m t v n un dell all dall nell sull coll quest quell nessun ciascun alcun qualcun buon "
+    "bell sant tutt mezz anch com dov".split()
+)
+STOP_WORDS = frozenset(stopwords_for_language("it")) | ELISIONS
+
+
+def italian_analyzer():
+    """Words and numbers, lower case, Italian stop words and elisions out, Snowball stems, no accents."""
+    return (
+        RegexTokenizer(r"\w+")
+        | LowercaseFilter()
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | StemFilter(stemfn=stemmer_for_language("it"), lang=None, ignore=None, cachesize=50_000)
+        | CharsetFilter(accent_map)
+    )
+
+
+def spelling_analyzer():
+    """Whole words without accents: the vocabulary "Forse cercavi" picks corrections from."""
+    return (
+        RegexTokenizer(r"\w+")
+        | LowercaseFilter()
+        | StopFilter(stoplist=STOP_WORDS, minsize=3)
+        | CharsetFilter(accent_map)
+    )
+
+
+#: A word found in fewer documents than this may be a typo worth a "Forse cercavi".
+RARE_WORD = 3
+TEXT_FIELDS = {"title": 6.0, "names": 3.0, "places": 3.0, "tags": 2.5, "body": 1.0}
+#: Facets: single-valued ones hold one value per process, many-valued ones a list.
+SINGLE_FACETS = ("ambito", "tipo", "stato", "livello", "fonte")
+MANY_FACETS = ("tematica", "territorio", "ente", "titolare")
+
+
+def make_schema() -> Schema:
+    analyzer = italian_analyzer()
+    return Schema(
+        pid=ID(stored=True, unique=True),
+        title=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["title"], stored=True),
+        names=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["names"]),
+        places=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["places"]),
+        tags=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["tags"]),
+        body=TEXT(analyzer=analyzer, stored=True),
+        spell=TEXT(analyzer=spelling_analyzer(), phrase=False),
+        facets=STORED(),
+        start_year=NUMERIC(sortable=True),
+    )
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict[str, list[str]]) -> dict:
+    """The index document of a published process, from services.process_detail()."""
+    organisations = detail["decision_holders"] + detail["organisations"]
+    names = [o["name"] for o in organisations] + [
+        n for o in organisations for n in alt_names.get(o["slug"], [])
+    ]
+    places, codes = [], []
+    for territory in detail["territories"]:
+        chain = ancestors.get(territory["code"], []) + [territory]
+        places.extend(t["name"] for t in chain)
+        codes.extend(t["code"] for t in chain)
+    terms = [
+        detail["kind"],
+        detail["theme"],
+        detail["participation_level"],
+        *detail["topics"],
+        *detail["methods"],
+    ]
+    tags = [t["label"] for t in terms if t]
+    funding = detail["funding"] or {}
+    body_parts = [
+        detail["summary"],
+        detail["description"],
+        detail["goals"],
+        detail["results"],
+        *[f"{p['title']} {p['description'] or ''}" for p in detail["phases"]],
+        funding.get("programme"),
+        funding.get("fund"),
+        funding.get("beneficiary"),
+        funding.get("cup"),
+        detail["participants_kind"],
+        detail["reported_by"],
+        " ".join(str(y) for y in (detail["start_year"], detail["end_year"]) if y),
+    ]
+    body = "\n".join(part for part in body_parts if part)
+    updated = detail["updated_at"].timestamp()
+    return {
+        "pid": str(detail["id"]),
+        "title": detail["title"],
+        "names": "\n".join(names),
+        "places": "\n".join(places),
+        "tags": "\n".join(tags),
+        "body": body,
+        "spell": "\n".join([detail["title"], *names, *places, *tags]),
+        "facets": {
+            "ambito": detail["theme"]["slug"] if detail["theme"] else None,
+            "tipo": detail["kind"]["slug"] if detail["kind"] else None,
+            "stato": detail["state"],
+            "livello": detail["participation_level"]["slug"] if detail["participation_level"] else None,
+            "fonte": detail["reporting_source"]["slug"] if detail["reporting_source"] else None,
+            "tematica": [t["slug"] for t in detail["topics"]],
+            "territorio": list(dict.fromkeys(codes)),
+            "ente": list(dict.fromkeys(o["slug"] for o in organisations)),
+            "titolare": [o["slug"] for o in detail["decision_holders"]],
+            "start_year": detail["start_year"],
+            "end_year": detail["end_year"],
+            "ongoing": detail["ongoing"],
+            "updated": updated,
+            "title_key": fold(detail["title"]),
+        },
+        "start_year": detail["start_year"] if detail["start_year"] is not None else 0,
+    }
+
+
+# --- the index folder ------------------------------------------------------------------------
+
+
+class SearchIndex:
+    """One index folder: its live generation, a shared searcher and its facet arrays."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._index = None
+        self._searcher = None
+        self._facets: FacetArrays | None = None
+
+    # generations
+
+    def current_generation(self) -> str | None:
+        try:
+            return (self.folder / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _open_generation(self, name: str):
+        return index.open_dir(str(self.folder / name))
+
+    def new_generation(self):
+        """Create an empty generation folder; return (name, index)."""
+        name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
+        path = self.folder / name
+        path.mkdir(parents=True)
+        return name, index.create_in(str(path), make_schema())
+
+    def publish_generation(self, name: str) -> None:
+        """Make ``name`` live with an atomic rename, then remove older generations."""
+        pointer = self.folder / f"CURRENT.{os.getpid()}.tmp"
+        pointer.write_text(name + "\n")
+        os.replace(pointer, self.folder / "CURRENT")
+        for old in self.folder.glob("gen-*"):
+            if old.name != name and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)  # a worker still reading it keeps its open files
+
+    def ensure(self) -> None:
+        """Create an empty live generation when the folder has none."""
+        if self.current_generation() is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name, ix = self.new_generation()
+            ix.close()
+            self.publish_generation(name)
+
+    def writable_index(self):
+        self.ensure()
+        return self._open_generation(self.current_generation())
+
+    # searching
+
+    def searcher(self):
+        """A searcher on the live generation, reused across queries and refreshed when it changes."""
+        with self._lock:
+            generation = self.current_generation()
+            if generation is None:
+                self.ensure()
+                generation = self.current_generation()
+            if generation != self._generation or self._searcher is None:
+                if self._searcher is not None:
+                    self._searcher.close()
+                self._index = self._open_generation(generation)
+                self._searcher = self._index.searcher()
+                self._generation = generation
+                self._facets = None
+            elif not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+                self._facets = None
+            if self._facets is None:
+                self._facets = FacetArrays.build(self._searcher)
+            return self._searcher, self._facets
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._generation = None
+
+
+class FacetArrays:
+    """Per-document facet values of one searcher generation, as numpy arrays indexed by docnum."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.live = np.zeros(size, dtype=bool)
+        self.pid = np.zeros(size, dtype=np.int64)
+        self.values: dict[str, list[str]] = {}  # facet → value strings (ids are positions)
+        self.single: dict[str, np.ndarray] = {}  # facet → value id per doc (-1: none)
+        self.many: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # facet → (docnums, value ids)
+        self.start_year = np.full(size, -1, dtype=np.int32)
+        self.end_year = np.full(size, -1, dtype=np.int32)
+        self.ongoing = np.zeros(size, dtype=bool)
+        self.updated = np.zeros(size, dtype=np.float64)
+        self.title_rank = np.zeros(size, dtype=np.int64)
+
+    @classmethod
+    def build(cls, searcher) -> FacetArrays:
+        reader = searcher.reader()
+        arrays = cls(reader.doc_count_all())
+        ids: dict[str, dict[str, int]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
+        single = {name: np.full(arrays.size, -1, dtype=np.int32) for name in SINGLE_FACETS}
+        many_docs: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        many_values: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        titles: list[tuple[str, int]] = []
+        for docnum, stored in reader.iter_docs():
+            facets = stored["facets"]
+            arrays.live[docnum] = True
+            arrays.pid[docnum] = int(stored["pid"])
+            for name in SINGLE_FACETS:
+                value = facets[name]
+                if value is not None:
+                    single[name][docnum] = ids[name].setdefault(value, len(ids[name]))
+            for name in MANY_FACETS:
+                for value in facets[name]:
+                    many_docs[name].append(docnum)
+                    many_values[name].append(ids[name].setdefault(value, len(ids[name])))
+            if facets["start_year"] is not None:
+                arrays.start_year[docnum] = facets["start_year"]
+            if facets["end_year"] is not None:
+                arrays.end_year[docnum] = facets["end_year"]
+            arrays.ongoing[docnum] = facets["ongoing"]
+            arrays.updated[docnum] = facets["updated"]
+            titles.append((facets["title_key"], docnum))
+        for rank, (_, docnum) in enumerate(sorted(titles)):
+            arrays.title_rank[docnum] = rank
+        arrays.single = single
+        arrays.many = {
+            name: (np.array(many_docs[name], dtype=np.int64), np.array(many_values[name], dtype=np.int32))
+            for name in MANY_FACETS
+        }
+        arrays.values = {name: list(mapping) for name, mapping in ids.items()}
+        return arrays
+
+    def mask_for(self, name: str, selected: Iterable[str]) -> np.ndarray:
+        """Documents having any of the ``selected`` values of facet ``name``."""
+        lookup = {value: i for i, value in enumerate(self.values[name])}
+        wanted = np.array([lookup[v] for v in selected if v in lookup], dtype=np.int32)
+        if name in self.single:
+            return np.isin(self.single[name], wanted)
+        docs, values = self.many[name]
+        mask = np.zeros(self.size, dtype=bool)
+        mask[docs[np.isin(values, wanted)]] = True
+        return mask
+
+    def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
+        """How many documents in ``mask`` have each value of facet ``name`` (once per document)."""
+        if name in self.single:
+            chosen = self.single[name][mask]
+            bins = np.bincount(chosen[chosen >= 0], minlength=len(self.values[name]))
+        else:
+            docs, values = self.many[name]
+            bins = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
+        return {self.values[name][i]: int(n) for i, n in enumerate(bins) if n}
+
+    def year_mask(self, year_from: int | None, year_to: int | None) -> np.ndarray:
+        """Processes active in [year_from, year_to], with the database's rules."""
+        mask = np.ones(self.size, dtype=bool)
+        if year_from is not None:
+            ends = self.end_year >= year_from
+            open_ended = (self.end_year < 0) & (self.ongoing | (self.start_year >= year_from))
+            mask &= ends | open_ended
+        if year_to is not None:
+            mask &= (self.start_year >= 0) & (self.start_year <= year_to)
+        return mask
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchRequest:
+    """A search: text, facet filters (OR inside a facet, AND across), years, sort and page."""
+
+    text: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    year_from: int | None = None
+    year_to: int | None = None
+    sort: str = "rilevanza"
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass
+class SearchResult:
+    """Process ids of one page, the total, facet counts and snippets."""
+
+    ids: list[int]
+    total: int
+    facets: dict[str, dict[str, int]]
+    decades: dict[int, int]
+    years: dict[int, int]
+    highlights: dict[int, str]
+    suggestion: str | None = None
+    corrected_from: str | None = None
+    corrected_text: str | None = None
+
+
+def parse_text(schema: Schema, text: str):
+    """The Whoosh query of a reader's text: every word must match somewhere (phrases in quotes)."""
+    parser = MultifieldParser(list(TEXT_FIELDS), schema=schema, fieldboosts=TEXT_FIELDS)
+    parser.remove_plugin_class(WildcardPlugin)  # "*" and "?" are plain characters to readers
+    return parser.parse(text)
+
+
+def _text_mask(searcher, arrays: FacetArrays, text: str):
+    if not text.strip():
+        return arrays.live.copy(), None
+    query = parse_text(searcher.schema, text)
+    mask = np.zeros(arrays.size, dtype=bool)
+    docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
+    mask[docs] = True
+    return mask & arrays.live, query
+
+
+def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResult:
+    """Filter, count and sort in the index, then cut the requested page."""
+    searcher, arrays = search_index.searcher()
+    text_mask, query = _text_mask(searcher, arrays, request.text)
+    corrected_from = corrected_text = suggestion = None
+    if query is not None:
+        correction = _correction(searcher, request.text)
+        if correction is not None:
+            corrected_mask, corrected_query = _text_mask(searcher, arrays, correction)
+            if corrected_mask.sum() > text_mask.sum():
+                if not text_mask.any():  # nothing found: show what the corrected words find
+                    corrected_from, corrected_text = request.text, correction
+                    text_mask, query = corrected_mask, corrected_query
+                else:
+                    suggestion = correction
+    filter_masks = {name: arrays.mask_for(name, values) for name, values in request.filters.items() if values}
+    year_mask = arrays.year_mask(request.year_from, request.year_to)
+    final = text_mask & year_mask
+    for mask in filter_masks.values():
+        final &= mask
+    facets = {}
+    for name in (*SINGLE_FACETS, *MANY_FACETS):
+        base = text_mask & year_mask
+        for other, mask in filter_masks.items():
+            if other != name:
+                base &= mask
+        facets[name] = arrays.counts(name, base)
+    years_of = arrays.start_year[final & (arrays.start_year >= 0)]
+    year_counts = np.bincount(years_of) if years_of.size else np.array([], dtype=np.int64)
+    years = {int(y): int(n) for y, n in enumerate(year_counts) if n}
+    decades: dict[int, int] = {}
+    for year, n in years.items():
+        decades[year // 10 * 10] = decades.get(year // 10 * 10, 0) + n
+    total = int(final.sum())
+    offset = (request.page - 1) * request.page_size
+    docnums = _sorted_page(searcher, arrays, final, query, request.sort, offset, request.page_size)
+    highlights = _highlights(searcher, docnums, query) if query is not None else {}
+    return SearchResult(
+        ids=[int(arrays.pid[d]) for d in docnums],
+        total=total,
+        facets=facets,
+        decades=decades,
+        years=years,
+        highlights={int(arrays.pid[d]): text for d, text in highlights.items()},
+        suggestion=suggestion,
+        corrected_from=corrected_from,
+        corrected_text=corrected_text,
+    )
+
+
+def _sorted_page(searcher, arrays, mask, query, sort, offset, size) -> list[int]:
+    if offset >= mask.sum():
+        return []
+    if sort == "rilevanza" and query is not None:
+        allowed = set(np.flatnonzero(mask).tolist())
+        results = searcher.search(query, filter=allowed, limit=offset + size)
+        return [hit.docnum for hit in results[offset : offset + size]]
+    docs = np.flatnonzero(mask)
+    if sort == "titolo":
+        keys = (arrays.title_rank[docs],)
+    elif sort in ("anno", "anno_asc"):
+        years = arrays.start_year[docs].astype(np.int64)
+        unknown = years < 0
+        primary = years if sort == "anno_asc" else -years
+        keys = (arrays.title_rank[docs], primary, unknown)
+    else:  # recenti
+        keys = (-arrays.pid[docs], -arrays.updated[docs])
+    order = np.lexsort(keys)
+    return docs[order[offset : offset + size]].tolist()
+
+
+def _correction(searcher, text: str) -> str | None:
+    """The text with rare or unknown words replaced by a much more frequent close word, if any."""
+    corrector = searcher.corrector("spell")
+    reader = searcher.reader()
+    words = [token.text for token in spelling_analyzer()(text)]  # tokens are reused: copy the text
+    out = []
+    for word in words:
+        frequency = reader.doc_frequency("spell", word)
+        replacement = word
+        if not word.isdigit() and frequency < RARE_WORD:
+            for candidate in corrector.suggest(word, limit=3, maxdist=2, prefix=1):
+                if candidate != word and reader.doc_frequency("spell", candidate) >= 3 * max(1, frequency):
+                    replacement = candidate
+                    break
+        out.append(replacement)
+    return " ".join(out) if out != words else None
+
+
+def _highlights(searcher, docnums: list[int], query) -> dict[int, str]:
+    terms = {text for fieldname, text in query.iter_all_terms() if fieldname in TEXT_FIELDS}
+    if not terms:
+        return {}
+    fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
+    formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
+    analyzer = italian_analyzer()
+    result = {}
+    for docnum in docnums:
+        stored = searcher.stored_fields(docnum)
+        text = stored.get("body") or ""
+        snippet = highlight.highlight(text, terms, analyzer, fragmenter, formatter, top=2)
+        if snippet:
+            result[docnum] = snippet
+    return result
+
+
+def more_like(search_index: SearchIndex, pid: int, limit: int) -> list[int]:
+    """Ids of the processes most similar to ``pid``, by the key terms of its title and body."""
+    searcher, arrays = search_index.searcher()
+    docnum = searcher.document_number(pid=str(pid))
+    if docnum is None:
+        return []
+    hits = searcher.more_like(docnum, "body", top=limit, numterms=12)
+    by_title = searcher.more_like(docnum, "title", top=limit, numterms=6)
+    ranked = list(dict.fromkeys(h.docnum for h in [*by_title, *hits] if h.docnum != docnum))
+    return [int(arrays.pid[d]) for d in ranked[:limit]]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_documents(ix, documents: Iterable[dict], deleted: Iterable[int] = ()) -> None:
+    """Add or replace documents and delete others in one commit, waiting for the write lock."""
+    writer = ix.writer(timeout=30.0, delay=0.05)
+    try:
+        for pid in deleted:
+            writer.delete_by_term("pid", str(pid))
+        for document in documents:
+            writer.update_document(**document)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()

@@ -1,0 +1,319 @@
+"""Full-text search: Italian analysis, ranking, facets, consistency of the index with the database."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import make_settings
+from helpers import CHIERI, PATTI, refresh_index, run_in_app, soup
+
+from observatory import search
+from observatory.app import create_app
+from observatory.catalogue import services
+from observatory.catalogue.editing import References, save_process, validate_process, withdraw_process
+from observatory.catalogue.indexing import record_change
+from observatory.catalogue.tables import Process
+from observatory.search import SearchIndex, italian_analyzer
+
+pytestmark = pytest.mark.anyio
+
+
+async def search_api(client, **params) -> dict:
+    response = await client.get("/api/v1/processi", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def slugs(result: dict) -> list[str]:
+    return [item["slug"] for item in result["items"]]
+
+
+# --- Italian analysis ------------------------------------------------------------------------
+
+
+def test_analyzer_folds_accents_drops_elisions_and_stems_italian_words():
+    def terms(text):
+        return [token.text for token in italian_analyzer()(text)]
+
+    assert terms("città") == terms("citta") == terms("CITTÀ")
+    assert terms("l'amministrazione dell'ente un'iniziativa") == terms("amministrazione ente iniziativa")
+    assert len(set(terms("partecipazione partecipativo partecipati"))) == 1
+    assert terms("il progetto del 2017 con CUP J41B12000010007") == terms("progetto 2017 cup j41b12000010007")
+
+
+async def test_query_without_accent_finds_titles_with_the_accent(client):
+    result = await search_api(client, q="citta")
+    titles = [item["title"].casefold() for item in result["items"]]
+    assert result["total"] > 0
+    assert any("città" in title for title in titles)
+
+
+async def test_elided_query_finds_shared_administration_first(client):
+    result = await search_api(client, q="l'amministrazione condivisa")
+    assert slugs(result)[0] == PATTI
+
+
+async def test_stemming_matches_other_forms_of_the_word(client):
+    plural = await search_api(client, q="patti di collaborazione")
+    singular = await search_api(client, q="patto collaborazione")
+    assert PATTI in slugs(plural) and PATTI in slugs(singular)
+
+
+async def test_phrase_query_needs_the_words_together(client):
+    phrase = await search_api(client, q='"amministrazione condivisa"', per_pagina=100)
+    loose = await search_api(client, q="amministrazione condivisa", per_pagina=100)
+    assert PATTI in slugs(phrase)
+    assert phrase["total"] <= loose["total"]
+    for item in phrase["items"]:
+        detail = (await client.get(f"/api/v1/processi/{item['slug']}")).json()
+        text = " ".join(
+            str(detail[key] or "") for key in ("title", "summary", "description", "goals")
+        ).casefold()
+        assert "amministrazione condivisa" in text
+
+
+async def test_title_match_ranks_above_body_matches(client):
+    result = await search_api(client, q="opencoesione")
+    assert result["total"] > 10  # the word is in many reports' bodies
+    assert "opencoesione" in result["items"][0]["title"].casefold()
+
+
+async def test_comune_name_finds_processes_tagged_with_it(client):
+    result = await search_api(client, q="Chieri")
+    assert PATTI in slugs(result)
+    assert "Chieri" not in result["items"][0]["title"]  # found through its territory, not its title
+
+
+async def test_misspelt_word_is_corrected_and_the_corrected_search_is_shown(client):
+    result = await search_api(client, q="cagliri")
+    assert result["corrected_from"] == "cagliri"
+    assert result["query"] == "cagliari"
+    assert result["total"] > 0
+    assert all("cagliari" in str(item).casefold() for item in result["items"][:3])
+
+
+async def test_suggestion_is_offered_when_a_word_looks_misspelt_but_results_exist(client):
+    run_in_app(client, _publish, "Consulta dei giovani di Cagliri")  # a typo that a record really has
+    refresh_index(client)
+    result = await search_api(client, q="cagliri")
+    assert slugs(result) == ["consulta-dei-giovani-di-cagliri"]
+    assert result["suggestion"] == "cagliari" and result["corrected_from"] is None
+    page = soup(await client.get("/processi", params={"q": "cagliri"}))
+    assert page.select_one(".notice a")["href"] == "?q=cagliari"
+
+
+async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(client):
+    response = await client.get("/processi", params={"q": "amministrazione condivisa"})
+    page = soup(response)
+    marks = page.select(".snippet mark")
+    assert marks and all(mark.get_text().casefold().startswith(("amministr", "condivis")) for mark in marks)
+    assert (
+        page.select_one("#risultati")
+        .get_text()
+        .startswith(str((await search_api(client, q="amministrazione condivisa"))["total"]))
+    )
+
+
+async def test_empty_result_page_helps_the_reader(client):
+    response = await client.get("/processi", params={"q": "zzzqqqxxx", "tipo": "monitoraggio-civico"})
+    page = soup(response)
+    assert response.status_code == 200
+    assert "Nessun processo corrisponde" in page.select_one(".empty").get_text()
+    assert page.select_one(".empty a[href='/processi']") is not None
+
+
+# --- facets ----------------------------------------------------------------------------------
+
+
+async def test_facet_counts_match_database_counts_for_every_value(client):
+    result = await search_api(client)
+    for facet in ("ambito", "tipo", "tematica", "fonte", "stato"):
+        for option in result["facets"][facet]:
+            query = services.ProcessQuery(**{facet: [option["value"]]}, per_pagina=1)
+            page = run_in_app(client, services.list_processes, query)
+            assert option["count"] == page.total, (facet, option)
+
+
+async def test_region_counts_include_provinces_and_comuni_and_match_the_database(client):
+    result = await search_api(client)
+    regions = {o["value"]: o["count"] for o in result["facets"]["territorio"]}
+    assert regions["R01"] >= 1
+    for code, count in regions.items():
+        page = run_in_app(
+            client, services.list_processes, services.ProcessQuery(territorio=[code], per_pagina=1)
+        )
+        assert count == page.total, code
+    piemonte = await search_api(client, territorio="R01")
+    assert PATTI in [i["slug"] for i in (await search_api(client, territorio="R01", per_pagina=100))["items"]]
+    provinces = {o["value"] for o in piemonte["facets"]["territorio"]}
+    assert "P201" in provinces  # a chosen region shows its provinces
+    torino = await search_api(client, territorio="P201")
+    assert CHIERI in {o["value"] for o in torino["facets"]["territorio"]}  # and a province its comuni
+
+
+async def test_process_with_four_decision_holders_counts_once_under_each(client):
+    result = await search_api(client, q="amministrazione condivisa piemonte")
+    holders = {o["value"]: o["count"] for o in result["facets"]["titolare"]}
+    for slug in ("comune-di-chieri", "comune-di-collegno", "comune-di-condove", "comune-di-torino"):
+        assert holders.get(slug) == 1, slug
+
+
+async def test_values_of_one_facet_combine_with_or_and_facets_with_and(client):
+    culture = (await search_api(client, ambito="cultura-istruzione"))["total"]
+    environment = (await search_api(client, ambito="ambiente"))["total"]
+    either = await search_api(client, ambito=["cultura-istruzione", "ambiente"])
+    assert either["total"] == culture + environment
+    both = await search_api(client, ambito=["cultura-istruzione", "ambiente"], territorio="R15")
+    campania = (await search_api(client, territorio="R15"))["total"]
+    assert both["total"] <= min(either["total"], campania)
+    # the chosen facet still shows the counts of its other values (multi-select facets)
+    themes = {o["value"]: o["count"] for o in either["facets"]["ambito"]}
+    assert themes["cultura-istruzione"] == culture and "salute" not in themes or themes
+
+
+async def test_filtering_happens_before_pagination(client):
+    first = await search_api(client, tipo="monitoraggio-civico", per_pagina=50, pagina=1)
+    second = await search_api(client, tipo="monitoraggio-civico", per_pagina=50, pagina=2)
+    in_database = run_in_app(
+        client, services.list_processes, services.ProcessQuery(tipo=["monitoraggio-civico"])
+    )
+    assert first["total"] == second["total"] == in_database.total > 100
+    assert not set(slugs(first)) & set(slugs(second))
+    assert len(first["items"]) == 50
+
+
+async def test_year_facet_counts_by_decade_and_year(client):
+    result = await search_api(client, tipo="monitoraggio-civico")
+    decades = result["years"]["decades"]
+    assert sum(decades.values()) == sum(result["years"]["years"].values())
+    assert decades["2010"] == sum(n for y, n in result["years"]["years"].items() if 2010 <= int(y) <= 2019)
+
+
+async def test_api_and_page_agree_on_search_results(client):
+    params = {"q": "museo", "ambito": "cultura-istruzione", "ordine": "rilevanza"}
+    page = soup(await client.get("/processi", params=params))
+    api = await search_api(client, **params)
+    assert int(page.select_one("#risultati").get_text().split()[0]) == api["total"]
+    cards = [a["href"].removeprefix("/processi/") for a in page.select("article.card .card-title a")]
+    assert cards == slugs(api)
+
+
+async def test_similar_processes_are_shown_on_a_process_page(client):
+    page = soup(await client.get(f"/processi/{PATTI}"))
+    similar = page.select("section.similar article.card")
+    assert similar and PATTI not in [a["href"] for a in page.select("section.similar a")]
+
+
+# --- the index follows the database ----------------------------------------------------------
+
+
+async def _process_id(slug: str) -> int:
+    return (await Process.select(Process.id).where(Process.slug == slug).first())["id"]
+
+
+async def _publish(title: str, **extra) -> int:
+    refs = await References.load()
+    values = validate_process({"title": title, "territories": [CHIERI], **extra}, refs)
+    async with Process._meta.db.transaction():
+        return await save_process(values, refs)
+
+
+async def test_new_process_is_found_right_after_it_is_saved(client):
+    run_in_app(client, _publish, "Laboratorio di quartiere sul verde urbano di Chieri")
+    refresh_index(client)
+    result = await search_api(client, q="laboratorio verde urbano")
+    assert result["items"][0]["title"] == "Laboratorio di quartiere sul verde urbano di Chieri"
+
+
+async def test_withdrawn_process_leaves_the_search(client):
+    process_id = run_in_app(client, _process_id, PATTI)
+    run_in_app(client, withdraw_process, process_id, "Scheda duplicata")
+    refresh_index(client)
+    assert PATTI not in slugs(await search_api(client, q="amministrazione condivisa"))
+
+
+async def test_change_left_out_of_the_index_by_a_crash_is_applied_at_start_up(demo_db_url, tmp_path):
+    settings = make_settings(demo_db_url, tmp_path)
+    app = create_app(settings)
+
+    async def crash_after_commit() -> int:
+        # what save_process does, minus the index write that a crash would prevent
+        process_id = await _publish("Bilancio partecipativo di Collegno")
+        return process_id
+
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app) as first:
+        run_in_app(first, crash_after_commit)
+        assert (await search_api(first, q="bilancio collegno"))["total"] == 0  # not yet applied
+    async with AsyncTestClient(app=create_app(settings)) as restarted:  # start-up drains the outbox
+        assert slugs(await search_api(restarted, q="bilancio collegno")) == [
+            "bilancio-partecipativo-di-collegno"
+        ]
+
+
+def test_reindex_swaps_generations_while_searches_keep_answering(cli, demo_db_url, tmp_path):
+    search_index = SearchIndex(tmp_path / "index")  # the index copied beside the demo database
+    request = search.SearchRequest(text="museo")
+    total = search.run_search(search_index, request).total
+    before = search_index.current_generation()
+    result = cli(demo_db_url, "reindex")
+    assert result.exit_code == 0, result.output
+    assert "594 processi" in result.output
+    assert search_index.current_generation() != before
+    assert search.run_search(search_index, request).total == total  # the open searcher moves over
+
+
+def test_concurrent_index_writers_lose_no_update(tmp_path):
+    search_index = SearchIndex(tmp_path / "index")
+    search_index.ensure()
+    errors = []
+
+    def writer(start: int):
+        try:
+            for n in range(start, start + 20):
+                ix = search_index.writable_index()
+                search.write_documents(ix, [_document(n)])
+                ix.close()
+        except Exception as exc:  # noqa: BLE001 - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k * 100,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    searcher, arrays = search_index.searcher()
+    assert int(arrays.live.sum()) == 60
+
+
+def _document(n: int) -> dict:
+    facets = {name: None for name in search.SINGLE_FACETS} | {name: [] for name in search.MANY_FACETS}
+    facets |= {
+        "start_year": 2020,
+        "end_year": None,
+        "ongoing": True,
+        "updated": float(n),
+        "title_key": f"p{n}",
+    }
+    return {
+        "pid": str(n),
+        "title": f"Processo {n}",
+        "names": "",
+        "places": "",
+        "tags": "",
+        "body": "",
+        "spell": "",
+        "facets": facets,
+        "start_year": 2020,
+    }
+
+
+def test_search_command_prints_the_top_hits(cli, demo_db_url):
+    result = cli(demo_db_url, "search", "amministrazione condivisa", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert PATTI in result.output
+    filtered = cli(demo_db_url, "search", "", "--filter", "territorio=XX")
+    assert filtered.exit_code != 0 and "Territorio" in filtered.output
