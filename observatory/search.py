@@ -215,7 +215,9 @@ class SearchIndex:
                 self._generation = generation
                 self._facets = None
             elif not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
+                # a new searcher, not Searcher.refresh(): refresh() misses commits that only delete
+                self._searcher.close()
+                self._searcher = self._index.searcher()
                 self._facets = None
             if self._facets is None:
                 self._facets = FacetArrays.build(self._searcher)

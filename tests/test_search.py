@@ -12,7 +12,6 @@ from observatory import search
 from observatory.app import create_app
 from observatory.catalogue import services
 from observatory.catalogue.editing import References, save_process, validate_process, withdraw_process
-from observatory.catalogue.indexing import record_change
 from observatory.catalogue.tables import Process
 from observatory.search import SearchIndex, italian_analyzer
 

@@ -230,7 +230,9 @@ def parse_amount(value: Any) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     text = str(value).strip().replace("€", "").replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?|-?\d+,\d+", text):
+    # Italian style ("1.234,50", "1.234.567") only when it cannot be read as a decimal point:
+    # "10.123" stays ten euro and 123 thousandths, and is then refused for its three decimals.
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}|-?\d+,\d+", text):
         text = text.replace(".", "").replace(",", ".")
     try:
         amount = Decimal(text)

@@ -112,7 +112,12 @@ async def _facet_views(counts: dict[str, dict[str, int]], query: services.Proces
             for value in labels[name]
             if value in chosen or counts.get(name, {}).get(value)
         ]
-        options.sort(key=lambda o: (not o["selected"], -o["count"], o["label"]))
+        if name == "territorio":  # regions, then provinces, then comuni
+            options.sort(
+                key=lambda o: ("IRPC".find(o["value"][0]), not o["selected"], -o["count"], o["label"])
+            )
+        else:
+            options.sort(key=lambda o: (not o["selected"], -o["count"], o["label"]))
         views.append({"name": name, "label": title, "options": options})
     return views
 
