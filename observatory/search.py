@@ -9,15 +9,18 @@ counting many-valued facets over 100,000 processes costs a few milliseconds.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 import numpy as np
-from whoosh import highlight, index
+from whoosh import index
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang import stemmer_for_language, stopwords_for_language
@@ -57,7 +60,18 @@ def spelling_analyzer():
 
 #: A word found in fewer documents than this may be a typo worth a "Forse cercavi".
 RARE_WORD = 3
-TEXT_FIELDS = {"title": 6.0, "names": 3.0, "places": 3.0, "tags": 2.5, "body": 1.0}
+#: Spelling suggestions are looked for only when a search finds fewer processes than this.
+SUGGEST_BELOW = 10
+#: Snippets are cut from the start of a text, up to this many characters.
+SNIPPET_SOURCE_CHARS = 4_000
+RESULT_CACHE_SIZE = 512
+#: Accented letters → plain ones, one character for one, so positions stay those of the text.
+_FOLD_SAME_LENGTH = {k: v for k, v in accent_map.items() if isinstance(v, str) and len(v) == 1}
+_ANALYZER = italian_analyzer()  # one instance: its stem cache then serves every search
+_SPELLING = spelling_analyzer()
+#: Searched fields and their weights: "about" holds the names of bodies (and their other names),
+#: of territories (and the units above them) and of vocabulary terms.
+TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Facets: single-valued ones hold one value per process, many-valued ones a list.
 SINGLE_FACETS = ("ambito", "tipo", "stato", "livello", "fonte")
 MANY_FACETS = ("tematica", "territorio", "ente", "titolare")
@@ -68,9 +82,7 @@ def make_schema() -> Schema:
     return Schema(
         pid=ID(stored=True, unique=True),
         title=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["title"], stored=True),
-        names=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["names"]),
-        places=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["places"]),
-        tags=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["tags"]),
+        about=TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["about"]),
         body=TEXT(analyzer=analyzer, stored=True),
         spell=TEXT(analyzer=spelling_analyzer(), phrase=False),
         facets=STORED(),
@@ -120,9 +132,7 @@ def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict
     return {
         "pid": str(detail["id"]),
         "title": detail["title"],
-        "names": "\n".join(names),
-        "places": "\n".join(places),
-        "tags": "\n".join(tags),
+        "about": "\n".join([*names, *places, *tags]),
         "body": body,
         "spell": "\n".join([detail["title"], *names, *places, *tags]),
         "facets": {
@@ -158,6 +168,7 @@ class SearchIndex:
         self._index = None
         self._searcher = None
         self._facets: FacetArrays | None = None
+        self._results: OrderedDict[tuple, SearchResult] = OrderedDict()
 
     # generations
 
@@ -221,7 +232,26 @@ class SearchIndex:
                 self._facets = None
             if self._facets is None:
                 self._facets = FacetArrays.build(self._searcher)
+                self._results.clear()
             return self._searcher, self._facets
+
+    def cached_result(self, searcher, key: tuple):
+        """A result computed earlier on this very searcher, or None."""
+        with self._lock:
+            if searcher is not self._searcher:
+                return None
+            result = self._results.get(key)
+            if result is not None:
+                self._results.move_to_end(key)
+            return result
+
+    def cache_result(self, searcher, key: tuple, result) -> None:
+        with self._lock:
+            if searcher is not self._searcher:
+                return
+            self._results[key] = result
+            while len(self._results) > RESULT_CACHE_SIZE:
+                self._results.popitem(last=False)
 
     def close(self) -> None:
         with self._lock:
@@ -333,6 +363,12 @@ class SearchRequest:
     page: int = 1
     page_size: int = 20
 
+    def cache_key(self) -> tuple:
+        filters = tuple(
+            sorted((name, tuple(sorted(values))) for name, values in self.filters.items() if values)
+        )
+        return (self.text, filters, self.year_from, self.year_to, self.sort, self.page, self.page_size)
+
 
 @dataclass
 class SearchResult:
@@ -356,29 +392,47 @@ def parse_text(schema: Schema, text: str):
     return parser.parse(text)
 
 
-def _text_mask(searcher, arrays: FacetArrays, text: str):
+def _text_match(searcher, arrays: FacetArrays, text: str):
+    """Documents matching ``text`` as a mask, the query, and the matches ranked by relevance.
+
+    One scoring pass gives both the match set (for counts) and the ranking (for the page).
+    """
     if not text.strip():
-        return arrays.live.copy(), None
+        return arrays.live.copy(), None, None
     query = parse_text(searcher.schema, text)
+    results = searcher.search(query, limit=None)
+    ranked = np.fromiter((docnum for _, docnum in results.top_n), dtype=np.int64, count=len(results.top_n))
     mask = np.zeros(arrays.size, dtype=bool)
-    docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
-    mask[docs] = True
-    return mask & arrays.live, query
+    mask[ranked] = True
+    return mask & arrays.live, query, ranked
 
 
 def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResult:
-    """Filter, count and sort in the index, then cut the requested page."""
+    """Filter, count and sort in the index, then cut the requested page.
+
+    Results are cached per index generation: any write to the index empties the cache.
+    """
     searcher, arrays = search_index.searcher()
-    text_mask, query = _text_mask(searcher, arrays, request.text)
+    key = request.cache_key()
+    cached = search_index.cached_result(searcher, key)
+    if cached is not None:
+        return cached
+    result = _run_search(searcher, arrays, request)
+    search_index.cache_result(searcher, key, result)
+    return result
+
+
+def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> SearchResult:
+    text_mask, query, ranked = _text_match(searcher, arrays, request.text)
     corrected_from = corrected_text = suggestion = None
-    if query is not None:
+    if query is not None and text_mask.sum() < SUGGEST_BELOW:
         correction = _correction(searcher, request.text)
         if correction is not None:
-            corrected_mask, corrected_query = _text_mask(searcher, arrays, correction)
+            corrected_mask, corrected_query, corrected_ranked = _text_match(searcher, arrays, correction)
             if corrected_mask.sum() > text_mask.sum():
                 if not text_mask.any():  # nothing found: show what the corrected words find
                     corrected_from, corrected_text = request.text, correction
-                    text_mask, query = corrected_mask, corrected_query
+                    text_mask, query, ranked = corrected_mask, corrected_query, corrected_ranked
                 else:
                     suggestion = correction
     filter_masks = {name: arrays.mask_for(name, values) for name, values in request.filters.items() if values}
@@ -401,7 +455,7 @@ def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResul
         decades[year // 10 * 10] = decades.get(year // 10 * 10, 0) + n
     total = int(final.sum())
     offset = (request.page - 1) * request.page_size
-    docnums = _sorted_page(searcher, arrays, final, query, request.sort, offset, request.page_size)
+    docnums = _sorted_page(arrays, final, ranked, request.sort, offset, request.page_size)
     highlights = _highlights(searcher, docnums, query) if query is not None else {}
     return SearchResult(
         ids=[int(arrays.pid[d]) for d in docnums],
@@ -416,13 +470,11 @@ def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResul
     )
 
 
-def _sorted_page(searcher, arrays, mask, query, sort, offset, size) -> list[int]:
+def _sorted_page(arrays, mask, ranked, sort, offset, size) -> list[int]:
     if offset >= mask.sum():
         return []
-    if sort == "rilevanza" and query is not None:
-        allowed = set(np.flatnonzero(mask).tolist())
-        results = searcher.search(query, filter=allowed, limit=offset + size)
-        return [hit.docnum for hit in results[offset : offset + size]]
+    if sort == "rilevanza" and ranked is not None:
+        return ranked[mask[ranked]][offset : offset + size].tolist()
     docs = np.flatnonzero(mask)
     if sort == "titolo":
         keys = (arrays.title_rank[docs],)
@@ -441,12 +493,14 @@ def _correction(searcher, text: str) -> str | None:
     """The text with rare or unknown words replaced by a much more frequent close word, if any."""
     corrector = searcher.corrector("spell")
     reader = searcher.reader()
-    words = [token.text for token in spelling_analyzer()(text)]  # tokens are reused: copy the text
+    words = [token.text for token in _SPELLING(text)]  # tokens are reused: copy the text
     out = []
     for word in words:
         frequency = reader.doc_frequency("spell", word)
         replacement = word
-        if not word.isdigit() and frequency < RARE_WORD:
+        stems = [token.text for token in _ANALYZER(word)]
+        known_in_text = any(reader.doc_frequency("body", stem) >= RARE_WORD for stem in stems)
+        if not word.isdigit() and frequency < RARE_WORD and not known_in_text:
             for candidate in corrector.suggest(word, limit=3, maxdist=2, prefix=1):
                 if candidate != word and reader.doc_frequency("spell", candidate) >= 3 * max(1, frequency):
                     replacement = candidate
@@ -456,20 +510,46 @@ def _correction(searcher, text: str) -> str | None:
 
 
 def _highlights(searcher, docnums: list[int], query) -> dict[int, str]:
-    terms = {text for fieldname, text in query.iter_all_terms() if fieldname in TEXT_FIELDS}
-    if not terms:
+    stems = {text for fieldname, text in query.iter_all_terms() if fieldname in TEXT_FIELDS}
+    if not stems:
         return {}
-    fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
-    formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-    analyzer = italian_analyzer()
+    # A stem is the start of the words it stands for ("amministr" → "amministrazione"), so the
+    # words are found with one expression on the lower-cased, accent-free text.
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(stems, key=len, reverse=True))) + r")\w*")
     result = {}
     for docnum in docnums:
-        stored = searcher.stored_fields(docnum)
-        text = stored.get("body") or ""
-        snippet = highlight.highlight(text, terms, analyzer, fragmenter, formatter, top=2)
+        text = (searcher.stored_fields(docnum).get("body") or "")[:SNIPPET_SOURCE_CHARS]
+        snippet = make_snippet(text, pattern)
         if snippet:
             result[docnum] = snippet
     return result
+
+
+def make_snippet(text: str, pattern: re.Pattern, width: int = 110, fragments: int = 2) -> str | None:
+    """Up to ``fragments`` pieces of ``text`` around matches of ``pattern``, matches in <mark>, escaped."""
+    folded = text.lower().translate(_FOLD_SAME_LENGTH)
+    matches = list(pattern.finditer(folded))
+    if not matches:
+        return None
+    pieces, end_of_last = [], -1
+    for match in matches:
+        if len(pieces) == fragments:
+            break
+        if match.start() < end_of_last:
+            continue
+        start = max(0, match.start() - width // 2)
+        end = min(len(text), match.end() + width)
+        inside = [m for m in matches if m.start() >= start and m.end() <= end]
+        html, cursor = [], start
+        for m in inside:
+            html += [escape(text[cursor : m.start()]), "<mark>", escape(text[m.start() : m.end()]), "</mark>"]
+            cursor = m.end()
+        html.append(escape(text[cursor:end]))
+        prefix = "… " if start > 0 else ""
+        suffix = " …" if end < len(text) else ""
+        pieces.append(prefix + "".join(html).strip() + suffix)
+        end_of_last = end
+    return " ".join(pieces)
 
 
 def more_like(search_index: SearchIndex, pid: int, limit: int) -> list[int]:

@@ -300,9 +300,7 @@ def _document(n: int) -> dict:
     return {
         "pid": str(n),
         "title": f"Processo {n}",
-        "names": "",
-        "places": "",
-        "tags": "",
+        "about": "",
         "body": "",
         "spell": "",
         "facets": facets,
