@@ -256,6 +256,8 @@ def _where_all(select, conditions: list):
 
 _ORDERINGS = {  # (SQL expression, ascending); NULL years last on both databases
     "recenti": [('"process"."updated_at"', False), ('"process"."id"', False)],
+    # the database has no relevance: a list it serves for a text query is ordered by last change
+    "rilevanza": [('"process"."updated_at"', False), ('"process"."id"', False)],
     "titolo": [('"process"."title_key"', True), ('"process"."id"', True)],
     "anno": [
         ('"process"."start_year" IS NULL', True),
