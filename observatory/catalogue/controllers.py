@@ -22,11 +22,9 @@ from observatory.catalogue.schemas import (
     TerritoryPageOut,
     VocabularyTermOut,
 )
-from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, VOCABULARIES
+from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
 from observatory.search import SearchIndex
 from observatory.settings import Settings
-
-TERRITORY_LEVELS = {"paese": "Paese", "regione": "Regione", "provincia": "Provincia", "comune": "Comune"}
 
 
 class ApiError(HTTPException):

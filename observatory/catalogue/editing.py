@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from observatory.catalogue.indexing import record_change
+from observatory.catalogue.services import MAX_YEAR, MIN_YEAR
 from observatory.catalogue.tables import (
     ORGANISATION_KINDS,
     ORGANISATION_ROLES,
@@ -34,7 +35,6 @@ from observatory.catalogue.tables import (
 )
 from observatory.text import clean, fold, slugify
 
-MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_AMOUNT = Decimal("1e13")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CUP_PATTERN = re.compile(r"^[A-Z][0-9]{2}[A-Z][0-9A-Z]{11}$")

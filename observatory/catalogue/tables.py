@@ -17,9 +17,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-TERRITORY_LEVELS = ("paese", "regione", "provincia", "comune")
+TERRITORY_LEVELS = {"paese": "Paese", "regione": "Regione", "provincia": "Provincia", "comune": "Comune"}
 PROCESS_STATES = {"in_progetto": "In progetto", "in_corso": "In corso", "concluso": "Concluso"}
-PUBLICATION_STATES = ("published", "withdrawn")
 ORGANISATION_ROLES = {
     "titolare": "Titolare della decisione",
     "promotore": "Promotore",
