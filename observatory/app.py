@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 from jinja2 import Environment
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
+from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -52,6 +53,9 @@ STATUS_TITLES = {
     429: "Troppe richieste",
     500: "Errore del server",
 }
+#: Posts that carry no browser cookie (bodies sending from their own systems) skip the CSRF check.
+CSRF_EXEMPT = ["^/api/v1/segnalazioni$"]
+CSRF_FAILED = "CSRF token verification failed"  # Litestar's message, replaced by an Italian one
 STATUS_MESSAGES = {
     404: "L'indirizzo richiesto non corrisponde a nessuna pagina del catalogo.",
     405: "Questo indirizzo non accetta il metodo usato.",
@@ -120,6 +124,10 @@ def _error_response(request: Request, exc: Exception) -> Response:
         status, message = HTTP_500_INTERNAL_SERVER_ERROR, "Si è verificato un errore imprevisto."
     if isinstance(exc, ValidationException):
         message = "Parametri della richiesta non validi."
+    elif message == CSRF_FAILED:
+        message = (
+            "Il modulo è scaduto o non proviene da questo sito: ricarica la pagina e invialo di nuovo."
+        )
     elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
         message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, "Errore."))
     if _wants_json(request):
@@ -172,6 +180,13 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             description="Catalogo aperto dei processi partecipativi e di amministrazione condivisa.",
             path="/schema",
+        ),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="osservatorio_csrf",
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=CSRF_EXEMPT,
         ),
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET"], allow_credentials=False),
         exception_handlers={Exception: _error_response},

@@ -51,11 +51,11 @@ def configure(url: str) -> Engine:
     from piccolo.apps.migrations.tables import Migration
 
     from observatory import piccolo_conf
-    from observatory.catalogue.tables import ALL_TABLES
 
     engine = engine_from_url(url)
     piccolo_conf.DB = engine
-    for table in (*ALL_TABLES, Migration):  # Piccolo's own table of applied migrations too
+    tables = [table for app in piccolo_conf.APP_REGISTRY.app_configs.values() for table in app.table_classes]
+    for table in (*tables, Migration):  # Piccolo's own table of applied migrations too
         table._meta.db = engine
     return engine
 

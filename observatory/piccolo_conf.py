@@ -9,4 +9,11 @@ from piccolo.conf.apps import AppRegistry
 #: Set by ``observatory.database.configure``; ``None`` until a database is configured.
 DB = None
 
-APP_REGISTRY = AppRegistry(apps=["observatory.catalogue.piccolo_app"])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "observatory.catalogue.piccolo_app",
+        "observatory.accounts.piccolo_app",
+        "observatory.submissions.piccolo_app",
+        "observatory.redazione.piccolo_app",
+    ]
+)

@@ -17,8 +17,8 @@ DOCUMENTED_SETTINGS = {
     "OBSERVATORY_DATABASE_URL": "database: sqlite:///percorso/file.db or postgresql://user@host:5432/db "
     "(default: sqlite:///var/osservatorio.db)",
     "OBSERVATORY_INDEX_DIR": "folder of the search index (default: var/index)",
-    "OBSERVATORY_SECRET_KEY": "secret for signing sessions and tokens (default: a random key "
-    "per process, fine for development only)",
+    "OBSERVATORY_SECRET_KEY": "secret for signing form tokens and keying hashes (default: a random key "
+    "created once in var/secret_key and shared by every worker)",
     "OBSERVATORY_DEBUG": "1 to show tracebacks in error pages (default: 0)",
     "OBSERVATORY_PAGE_SIZE": "processes per page in lists and in the API (default: 20, at most 100)",
     "OBSERVATORY_BASE_URL": "public address used in links of exports and the API "
@@ -30,6 +30,29 @@ def _var_dir() -> Path:
     return PROJECT_DIR / "var"
 
 
+def stored_secret(path: Path | None = None) -> str:
+    """The secret kept in ``var/secret_key``, created (readable by the owner only) on first use.
+
+    Every worker and every restart reads the same key, so form tokens stay valid across them.
+    """
+    path = path or _var_dir() / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret)
+    try:
+        os.link(draft, path)  # atomic: the first worker's key wins, complete
+    except FileExistsError:
+        secret = path.read_text().strip()
+    finally:
+        draft.unlink()
+    return secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of one Osservatorio instance."""
@@ -39,7 +62,7 @@ class Settings:
     #: Folder of the Whoosh index, a derived copy of the database.
     index_dir: Path = field(default_factory=lambda: _var_dir() / "index")
     #: Secret used to sign sessions and tokens.
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret_key: str = field(default_factory=stored_secret)
     #: Show tracebacks on error pages.
     debug: bool = False
     #: Default page size of lists and API pages.

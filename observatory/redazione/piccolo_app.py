@@ -1,0 +1,14 @@
+"""Piccolo app of curation; its migrations live in the top-level ``migrations/redazione``."""
+
+from piccolo.conf.apps import AppConfig
+
+from observatory.redazione.tables import ALL_TABLES
+from observatory.settings import PROJECT_DIR
+
+APP_CONFIG = AppConfig(
+    app_name="redazione",
+    migrations_folder_path=str(PROJECT_DIR / "migrations" / "redazione"),
+    table_classes=list(ALL_TABLES),
+    migration_dependencies=["observatory.submissions.piccolo_app"],
+    commands=[],
+)

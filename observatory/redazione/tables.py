@@ -1,0 +1,30 @@
+"""Tables of curation: the revision history of published processes."""
+
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from observatory.accounts.tables import StaffUser
+from observatory.catalogue.tables import Process
+from observatory.submissions.tables import Submission
+
+
+class ProcessRevision(Table):
+    """A snapshot of a process after a change, so editors can compare and revert."""
+
+    process = ForeignKey(Process, index=True)
+    #: 1 for the first recorded version, then 2, 3, ...
+    number = Integer()
+    at = Timestamptz(default=TimestamptzNow())
+    #: The staff member who made the change; NULL for imports and the command line.
+    actor = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
+    actor_name = Varchar(length=120)
+    #: The submission this change came from, if any.
+    submission = ForeignKey(Submission, null=True, on_delete=OnDelete.set_null)
+    #: What happened ("Approvata la segnalazione 12", "Modifica", "Ripristinata la versione 3").
+    summary = Text(default="")
+    #: The whole process as a record in the import format (``osservatorio/processi``).
+    data = JSON(default="{}")
+
+
+ALL_TABLES = (ProcessRevision,)

@@ -1,0 +1,56 @@
+"""Submissions: new processes and corrections sent through the public form or the API."""
+
+from piccolo.columns import JSON, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from observatory.accounts.tables import StaffUser
+from observatory.catalogue.tables import Process
+
+#: Kinds of submission.
+SUBMISSION_KINDS = {"nuovo": "Nuovo processo", "correzione": "Correzione"}
+#: States of a submission, with the names the submitter and the editors see.
+SUBMISSION_STATES = {
+    "in_attesa": "In attesa",
+    "modifiche_richieste": "Modifiche richieste",
+    "approvata": "Approvata",
+    "respinta": "Respinta",
+    "duplicato": "Duplicato",
+}
+
+
+class Submission(Table):
+    """A proposed new process or correction; nothing in it is public until an editor approves it."""
+
+    #: SHA-256 of the private tracking token (the token is only in the submitter's link).
+    token_hash = Varchar(length=64, unique=True)
+    #: nuovo or correzione (see SUBMISSION_KINDS).
+    kind = Varchar(length=12, index=True)
+    #: in_attesa, modifiche_richieste, approvata, respinta, duplicato (see SUBMISSION_STATES).
+    state = Varchar(length=24, default="in_attesa", index=True)
+    #: The proposed process, as a record in the import format (``osservatorio/processi``).
+    data = JSON(default="{}")
+    #: For a correction: the process it corrects. After approval: the process it created or changed.
+    process = ForeignKey(Process, null=True, on_delete=OnDelete.set_null)
+    #: When marked as a duplicate: the existing process it duplicates.
+    duplicate_of = ForeignKey(Process, null=True, on_delete=OnDelete.set_null)
+    #: Who sent it (private: never on public pages, in the index or in exports).
+    submitter_name = Varchar(length=200)
+    submitter_body = Varchar(length=300)
+    submitter_email = Varchar(length=254)
+    #: When the submitter accepted the privacy notice.
+    privacy_accepted_at = Timestamptz()
+    #: "web" (the form) or "api" (POST /api/v1/segnalazioni).
+    channel = Varchar(length=8, default="web")
+    #: Keyed hash of the sender's address, for the rate limit (the address itself is not kept).
+    address_hash = Varchar(length=64, index=True)
+    #: The editors' message to the submitter (changes requested, reason for rejection).
+    editor_message = Text(null=True, default=None)
+    #: The editor who took the last decision.
+    decided_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES = (Submission,)
