@@ -125,9 +125,7 @@ def _error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ValidationException):
         message = "Parametri della richiesta non validi."
     elif message == CSRF_FAILED:
-        message = (
-            "Il modulo è scaduto o non proviene da questo sito: ricarica la pagina e invialo di nuovo."
-        )
+        message = "Il modulo è scaduto o non proviene da questo sito: ricarica la pagina e invialo di nuovo."
     elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
         message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, "Errore."))
     if _wants_json(request):
