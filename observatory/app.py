@@ -23,7 +23,7 @@ from litestar.template import TemplateConfig
 
 from observatory import __version__, database
 from observatory.catalogue.controllers import ApiError, CatalogueApi, CataloguePages
-from observatory.catalogue.indexing import apply_pending, keep_index_current
+from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.search import SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 
@@ -149,8 +149,7 @@ def create_app(settings: Settings) -> Litestar:
 
     async def open_database(app: Litestar) -> None:
         await database.start(engine)
-        search_index.ensure()
-        await apply_pending(search_index)  # changes a crash left out of the index
+        await open_index(search_index)  # rebuilt if outdated; changes a crash left out applied
         background.append(asyncio.create_task(keep_index_current(search_index)))
 
     async def close_database(app: Litestar) -> None:

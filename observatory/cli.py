@@ -222,6 +222,7 @@ def search_command(
 ) -> None:
     """Print the top hits of a search (for editors and for debugging)."""
     from observatory.catalogue import searching, services
+    from observatory.catalogue.indexing import open_index
     from observatory.search import SearchIndex
 
     params: dict[str, list[str]] = {"q": [text], "per_pagina": [str(limit)]}
@@ -236,6 +237,7 @@ def search_command(
 
     async def work():
         query = services.parse_process_query(params, limit)
+        await open_index(search_index)
         return await searching.search_processes(search_index, query)
 
     try:

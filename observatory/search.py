@@ -88,6 +88,8 @@ TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Facets: single-valued ones hold one value per process, many-valued ones a list.
 SINGLE_FACETS = ("ambito", "tipo", "stato", "livello", "fonte")
 MANY_FACETS = ("tematica", "territorio", "ente", "titolare")
+#: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
+INDEX_FORMAT = "3"
 
 
 def make_schema() -> Schema:
@@ -99,6 +101,7 @@ def make_schema() -> Schema:
         body=TEXT(analyzer=analyzer, stored=True),
         spell=TEXT(analyzer=spelling_analyzer(), phrase=False),
         facets=STORED(),
+        card=STORED(),
         start_year=NUMERIC(sortable=True),
     )
 
@@ -142,6 +145,23 @@ def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict
     ]
     body = "\n".join(part for part in body_parts if part)
     updated = detail["updated_at"].timestamp()
+    places_above = {}
+    for territory in detail["territories"]:
+        chain = ancestors.get(territory["code"], []) + [territory]
+        for parent, place in zip([None, *chain], chain, strict=False):
+            places_above[place["code"]] = (place["name"], parent["code"] if parent else None)
+    labels = {
+        "territorio": places_above,
+        "ente": {o["slug"]: o["name"] for o in organisations},
+        "tematica": {t["slug"]: t["label"] for t in detail["topics"]},
+    }
+    for name, term in (
+        ("ambito", detail["theme"]),
+        ("tipo", detail["kind"]),
+        ("livello", detail["participation_level"]),
+        ("fonte", detail["reporting_source"]),
+    ):
+        labels[name] = {term["slug"]: term["label"]} if term else {}
     return {
         "pid": str(detail["id"]),
         "title": detail["title"],
@@ -163,9 +183,36 @@ def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict
             "ongoing": detail["ongoing"],
             "updated": updated,
             "title_key": fold(detail["title"]),
+            "labels": labels,
         },
+        "card": card_for(detail),
         "start_year": detail["start_year"] if detail["start_year"] is not None else 0,
     }
+
+
+def card_for(detail: dict) -> dict:
+    """What a list shows of a process (services.summarise_processes's shape), kept in the index so
+    that a page of search results needs no database query."""
+    return {
+        "slug": detail["slug"],
+        "title": detail["title"],
+        "summary": detail["summary"],
+        "kind": _term_ref(detail["kind"]),
+        "theme": _term_ref(detail["theme"]),
+        "start_year": detail["start_year"],
+        "end_year": detail["end_year"],
+        "ongoing": detail["ongoing"],
+        "state": detail["state"],
+        "territories": [
+            {"code": t["code"], "name": t["name"], "level": t["level"]} for t in detail["territories"]
+        ],
+        "decision_holders": [{"slug": o["slug"], "name": o["name"]} for o in detail["decision_holders"]],
+        "updated_at": detail["updated_at"],
+    }
+
+
+def _term_ref(term: dict | None) -> dict | None:
+    return {"slug": term["slug"], "label": term["label"]} if term else None
 
 
 # --- the index folder ------------------------------------------------------------------------
@@ -199,6 +246,7 @@ class SearchIndex:
         name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
         path = self.folder / name
         path.mkdir(parents=True)
+        (path / "FORMAT").write_text(INDEX_FORMAT + "\n")
         return name, index.create_in(str(path), make_schema())
 
     def publish_generation(self, name: str) -> None:
@@ -217,6 +265,16 @@ class SearchIndex:
             name, ix = self.new_generation()
             ix.close()
             self.publish_generation(name)
+
+    def is_outdated(self) -> bool:
+        """The live generation was written by an older version (documents of another shape)."""
+        generation = self.current_generation()
+        if generation is None:
+            return False
+        try:
+            return (self.folder / generation / "FORMAT").read_text().strip() != INDEX_FORMAT
+        except FileNotFoundError:
+            return True
 
     def writable_index(self):
         self.ensure()
@@ -289,6 +347,8 @@ class FacetArrays:
         self.ongoing = np.zeros(size, dtype=bool)
         self.updated = np.zeros(size, dtype=np.float64)
         self.title_rank = np.zeros(size, dtype=np.int64)
+        self.labels: dict[str, dict[str, str]] = {}  # facet → value → label
+        self.parents: dict[str, str | None] = {}  # territory code → the code of the unit above
         self.scorer: TextScorer | None = None
         self._reader = None
         self._spelling: SpellingWords | None = None
@@ -309,8 +369,16 @@ class FacetArrays:
         many_docs: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
         many_values: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
         titles: list[tuple[str, int]] = []
+        labels: dict[str, dict[str, str]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
         for docnum, stored in reader.iter_docs():
             facets = stored["facets"]
+            for name, values in facets["labels"].items():
+                if name == "territorio":
+                    for code, (place, parent) in values.items():
+                        labels[name][code] = place
+                        arrays.parents[code] = parent
+                else:
+                    labels[name].update(values)
             arrays.live[docnum] = True
             arrays.pid[docnum] = int(stored["pid"])
             for name in SINGLE_FACETS:
@@ -336,6 +404,8 @@ class FacetArrays:
             for name in MANY_FACETS
         }
         arrays.values = {name: list(mapping) for name, mapping in ids.items()}
+        labels["titolare"] = labels["ente"]
+        arrays.labels = labels
         arrays.scorer = TextScorer(searcher, arrays.size)
         arrays._reader = reader
         return arrays
@@ -563,6 +633,9 @@ class SearchResult:
     decades: dict[int, int]
     years: dict[int, int]
     highlights: dict[int, str]
+    cards: list[dict] = field(default_factory=list)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    parents: dict[str, str | None] = field(default_factory=dict)
     suggestion: str | None = None
     corrected_from: str | None = None
     corrected_text: str | None = None
@@ -640,6 +713,9 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
     highlights = _highlights(searcher, docnums, query) if query is not None else {}
     return SearchResult(
         ids=[int(arrays.pid[d]) for d in docnums],
+        cards=[searcher.stored_fields(d)["card"] for d in docnums],
+        labels=arrays.labels,
+        parents=arrays.parents,
         total=total,
         facets=facets,
         decades=decades,

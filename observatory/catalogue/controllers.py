@@ -127,7 +127,7 @@ class CataloguePages(Controller):
             "error": error,
             "states": PROCESS_STATES,
             "sorts": {k: v for k, v in services.SORTS.items() if query.q or k != "rilevanza"},
-            "selected": await _selected_labels(query),
+            "selected": _selected_labels(query, found),
             "hidden": _hidden_params(query),
         }
         return Template("processes.html", context=context, status_code=HTTP_400_BAD_REQUEST if error else 200)
@@ -204,28 +204,16 @@ class CataloguePages(Controller):
         )
 
 
-async def _selected_labels(query: services.ProcessQuery) -> list[dict]:
+def _selected_labels(query: services.ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
     """Active filters with readable labels, each with the link that removes it."""
-    vocabularies = await services.vocabularies()
-    labels: dict[tuple[str, str], str] = {}
-    for name in ("ambito", "tematica", "tipo", "livello", "fonte"):
-        for term in vocabularies.get(name, []):
-            labels[(name, term["slug"])] = f"{VOCABULARIES[name]}: {term['label']}"
-    for key, label in PROCESS_STATES.items():
-        labels[("stato", key)] = f"Stato: {label}"
+    prefixes = {name: f"{VOCABULARIES[name]}: " for name in services.VOCABULARY_FILTERS}
+    prefixes |= {"stato": "Stato: ", "territorio": "Territorio: ", "ente": "Ente: ", "titolare": "Ente: "}
+    prefixes |= {"anno_da": "Dal ", "anno_a": "Al "}
     active = query.active_filters()
     chips = []
     for name, value in active:
         rest = [(n, v) for n, v in active if (n, v) != (name, value)]
-        label = labels.get((name, value))
-        if label is None and name == "territorio":
-            territory = await services.find_territory(value)
-            label = f"Territorio: {territory['name'] if territory else value}"
-        elif label is None and name in ("ente", "titolare"):
-            organisation = (await services.find_organisation(value)).organisation
-            label = f"Ente: {organisation['name'] if organisation else value}"
-        elif label is None:
-            label = {"anno_da": "Dal", "anno_a": "Al"}.get(name, name) + f" {value}"
+        label = prefixes.get(name, "") + found.filter_labels.get((name, value), value)
         keep = [("q", query.q)] if query.q else []
         chips.append({"label": label, "remove": "?" + urlencode([*keep, *rest, ("ordine", query.ordine)])})
     return chips

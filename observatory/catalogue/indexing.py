@@ -147,6 +147,15 @@ async def rebuild(search_index: search.SearchIndex, procs: int | None = None) ->
     return len(ids)
 
 
+async def open_index(search_index: search.SearchIndex) -> None:
+    """Make the index ready to serve: rebuilt when an older version wrote it, pending changes applied."""
+    search_index.ensure()
+    if search_index.is_outdated():
+        logger.warning("The search index was written by an older version: rebuilding it")
+        await rebuild(search_index)
+    await apply_pending(search_index)
+
+
 async def keep_index_current(search_index: search.SearchIndex, every: float = 15.0) -> None:
     """Background task: apply pending changes every ``every`` seconds, forever."""
     while True:

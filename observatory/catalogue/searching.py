@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from observatory import search
 from observatory.catalogue import services
-from observatory.catalogue.tables import PROCESS_STATES, Organisation, Process, Territory
+from observatory.catalogue.tables import PROCESS_STATES, Organisation, Process, Term, Territory
 
 #: Facets in the order a reader sees them, with their Italian names.
 FACET_LABELS = {
@@ -36,6 +36,8 @@ class SearchOutcome:
     highlights: dict[str, str] = field(default_factory=dict)
     suggestion: str | None = None
     corrected_from: str | None = None
+    #: (filter, value) → the value's label, for the active filters.
+    filter_labels: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 async def _summaries_in_order(ids: list[int]) -> list[dict]:
@@ -50,22 +52,15 @@ async def _summaries_in_order(ids: list[int]) -> list[dict]:
 async def search_processes(search_index: search.SearchIndex, query: services.ProcessQuery) -> SearchOutcome:
     """Published processes matching the text and filters of ``query``, with facet counts.
 
-    Unknown filter values raise services.FilterError, as on the database path.
+    Everything a results page shows (cards, facet labels) comes from the index, so a search costs
+    no database query; only a filter value the index does not know is checked in the database,
+    where an unknown one raises services.FilterError as on the database path.
     """
-    await services.check_filters(query)
+    filters = {name: list(getattr(query, name)) for name in services.FILTER_NAMES}
+    filters["territorio"] = [code.upper() for code in filters["territorio"]]
     request = search.SearchRequest(
         text=query.q,
-        filters={
-            "ambito": query.ambito,
-            "tipo": query.tipo,
-            "stato": query.stato,
-            "livello": query.livello,
-            "fonte": query.fonte,
-            "tematica": query.tematica,
-            "territorio": [code.upper() for code in query.territorio],
-            "ente": query.ente,
-            "titolare": query.titolare,
-        },
+        filters=filters,
         year_from=query.anno_da,
         year_to=query.anno_a,
         sort=query.ordine,
@@ -73,44 +68,86 @@ async def search_processes(search_index: search.SearchIndex, query: services.Pro
         page_size=query.per_pagina,
     )
     result = search.run_search(search_index, request)
-    items = await _summaries_in_order(result.ids)
-    slug_of = {item_id: item["slug"] for item_id, item in zip(result.ids, items, strict=False)}
+    labels = {name: result.labels.get(name, {}) for name in services.FILTER_NAMES}
+    labels["stato"] = dict(PROCESS_STATES)
+    missing = {name: [v for v in values if v not in labels[name]] for name, values in filters.items()}
+    if any(missing.values()):
+        await services.check_filters(query)
+        labels = await _with_database_labels(labels, missing)
+    items = [
+        {**card, "state_label": PROCESS_STATES.get(card["state"]) if card["state"] else None}
+        for card in result.cards
+    ]
+    slug_of = {item_id: item["slug"] for item_id, item in zip(result.ids, items, strict=True)}
     page = services.ProcessPage(
         items=items, total=result.total, page=query.pagina, page_size=query.per_pagina
     )
     return SearchOutcome(
         page=page,
         text=result.corrected_text or query.q,
-        facets=await _facet_views(result.facets, query),
+        facets=_facet_views(result, labels, filters),
         years={"decades": result.decades, "years": result.years},
         highlights={slug_of[i]: html for i, html in result.highlights.items() if i in slug_of},
         suggestion=result.suggestion,
         corrected_from=result.corrected_from,
+        filter_labels={
+            (name, value): labels[name].get(value, value)
+            for name, value in query.active_filters()
+            if name in labels
+        },
     )
 
 
-async def _facet_views(counts: dict[str, dict[str, int]], query: services.ProcessQuery) -> list[dict]:
-    """Facets with labelled options, selected ones first, most frequent next."""
-    vocabularies = await services.vocabularies()
-    labels: dict[str, dict[str, str]] = {
-        name: {t["slug"]: t["label"] for t in vocabularies.get(name, [])}
-        for name in ("tipo", "ambito", "tematica", "livello", "fonte")
-    }
-    labels["stato"] = dict(PROCESS_STATES)
-    labels["territorio"] = await _territory_labels(counts.get("territorio", {}), query.territorio)
-    labels["titolare"] = await _organisation_labels(counts.get("titolare", {}), query.titolare)
+async def _with_database_labels(
+    labels: dict[str, dict[str, str]], missing: dict[str, list[str]]
+) -> dict[str, dict[str, str]]:
+    """Labels of filter values no indexed process carries (a term nobody uses yet, say)."""
+    labels = {name: dict(values) for name, values in labels.items()}
+    terms = [(name, value) for name in services.VOCABULARY_FILTERS for value in missing.get(name, [])]
+    for name, value in terms:
+        row = await Term.select(Term.label).where(Term.vocabulary == name, Term.slug == value).first()
+        if row:
+            labels[name][value] = row["label"]
+    if missing.get("territorio"):
+        rows = await Territory.select(Territory.code, Territory.name).where(
+            Territory.code.is_in(missing["territorio"])
+        )
+        labels["territorio"].update({row["code"]: row["name"] for row in rows})
+    slugs = missing.get("ente", []) + missing.get("titolare", [])
+    if slugs:
+        rows = await Organisation.select(Organisation.slug, Organisation.name).where(
+            Organisation.slug.is_in(slugs)
+        )
+        for name in ("ente", "titolare"):
+            labels[name].update({row["slug"]: row["name"] for row in rows})
+    return labels
+
+
+def _facet_views(
+    result: search.SearchResult, labels: dict[str, dict[str, str]], filters: dict[str, list[str]]
+) -> list[dict]:
+    """Facets with labelled options, selected ones first, most frequent next.
+
+    Territories show the regions, the provinces of a selected region and the comuni of a selected
+    province; decision holders the most frequent ones.
+    """
     views = []
     for name, title in FACET_LABELS.items():
-        chosen = set(getattr(query, name))
+        counts = result.facets.get(name, {})
+        chosen = set(filters.get(name, []))
+        values = [value for value in counts if value in labels[name]]
+        if name == "territorio":
+            values = [v for v in values if v.startswith("R") or result.parents.get(v) in chosen]
+        elif name == "titolare":
+            values = sorted(values, key=lambda slug: -counts[slug])[:TOP_ORGANISATIONS]
         options = [
             {
                 "value": value,
-                "label": labels[name][value],
-                "count": counts.get(name, {}).get(value, 0),
+                "label": labels[name].get(value, value),
+                "count": counts.get(value, 0),
                 "selected": value in chosen,
             }
-            for value in labels[name]
-            if value in chosen or counts.get(name, {}).get(value)
+            for value in dict.fromkeys([*chosen, *values])
         ]
         if name == "territorio":  # regions, then provinces, then comuni
             options.sort(
@@ -120,32 +157,6 @@ async def _facet_views(counts: dict[str, dict[str, int]], query: services.Proces
             options.sort(key=lambda o: (not o["selected"], -o["count"], o["label"]))
         views.append({"name": name, "label": title, "options": options})
     return views
-
-
-async def _territory_labels(counts: dict[str, int], selected: list[str]) -> dict[str, str]:
-    """Regions always; the provinces of a selected region; the comuni of a selected province."""
-    selected = [code.upper() for code in selected]
-    regions = [code for code in counts if code.startswith("R")]
-    query = Territory.select(Territory.code, Territory.name)
-    wanted = Territory.code.is_in(regions + selected or ["-"])
-    for code in selected:
-        if code.startswith("R"):
-            wanted |= (Territory.region_code == code) & (Territory.level == "provincia")
-        elif code.startswith("P"):
-            wanted |= (Territory.province_code == code) & (Territory.level == "comune")
-    rows = await query.where(wanted).order_by(Territory.name_key)
-    return {row["code"]: row["name"] for row in rows if row["code"] in counts or row["code"] in selected}
-
-
-async def _organisation_labels(counts: dict[str, int], selected: list[str]) -> dict[str, str]:
-    top = sorted(counts, key=lambda slug: -counts[slug])[:TOP_ORGANISATIONS]
-    slugs = list(dict.fromkeys([*selected, *top]))
-    if not slugs:
-        return {}
-    rows = await Organisation.select(Organisation.slug, Organisation.name).where(
-        Organisation.slug.is_in(slugs)
-    )
-    return {row["slug"]: row["name"] for row in rows}
 
 
 async def similar_processes(search_index: search.SearchIndex, process_id: int, limit: int = 5) -> list[dict]:

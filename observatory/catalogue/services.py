@@ -43,6 +43,8 @@ SORTS = {
 }
 MAX_PAGE_SIZE = 100
 FILTER_NAMES = ("ambito", "tematica", "tipo", "territorio", "ente", "titolare", "stato", "livello", "fonte")
+#: Filters whose values are vocabulary terms (the filter is named after its vocabulary).
+VOCABULARY_FILTERS = ("ambito", "tematica", "tipo", "livello", "fonte")
 MAX_QUERY_LENGTH = 200
 
 
