@@ -342,6 +342,7 @@ class SearchIndex:
         self._index = None
         self._searcher = None
         self._facets: FacetArrays | None = None
+        self._segments: dict[str, SegmentFacets] = {}
         self._results: OrderedDict[tuple, SearchResult] = OrderedDict()
 
     # generations
@@ -416,7 +417,7 @@ class SearchIndex:
                 self._searcher = self._index.searcher()
                 self._facets = None
             if self._facets is None:
-                self._facets = FacetArrays.build(self._searcher)
+                self._facets = FacetArrays.build(self._searcher, self._segments)
                 self._results.clear()
             return self._searcher, self._facets
 
@@ -444,6 +445,67 @@ class SearchIndex:
                 self._searcher.close()
             self._searcher = None
             self._generation = None
+
+
+class SegmentFacets:
+    """The facet data of one index segment, with value ids local to it."""
+
+    def __init__(self, reader):
+        size = self.size = reader.doc_count_all()
+        self.present = np.zeros(size, dtype=bool)
+        self.pid = np.zeros(size, dtype=np.int64)
+        self.start_year = np.full(size, -1, dtype=np.int32)
+        self.end_year = np.full(size, -1, dtype=np.int32)
+        self.ongoing = np.zeros(size, dtype=bool)
+        self.updated = np.zeros(size, dtype=np.float64)
+        self.title_keys: list[str] = [""] * size
+        self.labels: dict[str, dict[str, str]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
+        self.parents: dict[str, str | None] = {}
+        ids: dict[str, dict[str, int]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
+        self.single = {name: np.full(size, -1, dtype=np.int32) for name in SINGLE_FACETS}
+        many_docs: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        many_values: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        for docnum, stored in reader.iter_docs():
+            facets = stored["facets"]
+            for name, values in facets["labels"].items():
+                if name == "territorio":
+                    for code, (place, parent) in values.items():
+                        self.labels[name][code] = place
+                        self.parents[code] = parent
+                else:
+                    self.labels[name].update(values)
+            self.present[docnum] = True
+            self.pid[docnum] = int(stored["pid"])
+            for name in SINGLE_FACETS:
+                value = facets[name]
+                if value is not None:
+                    self.single[name][docnum] = ids[name].setdefault(value, len(ids[name]))
+            for name in MANY_FACETS:
+                for value in facets[name]:
+                    many_docs[name].append(docnum)
+                    many_values[name].append(ids[name].setdefault(value, len(ids[name])))
+            if facets["start_year"] is not None:
+                self.start_year[docnum] = facets["start_year"]
+            if facets["end_year"] is not None:
+                self.end_year[docnum] = facets["end_year"]
+            self.ongoing[docnum] = facets["ongoing"]
+            self.updated[docnum] = facets["updated"]
+            self.title_keys[docnum] = facets["title_key"]
+        self.many = {
+            name: (np.array(many_docs[name], dtype=np.int64), np.array(many_values[name], dtype=np.int32))
+            for name in MANY_FACETS
+        }
+        self.values = {name: list(mapping) for name, mapping in ids.items()}
+        self._lengths: dict[str, np.ndarray] = {}
+
+    def lengths(self, reader, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname`` (Whoosh keeps it approximate, in one byte)."""
+        if fieldname not in self._lengths:
+            length = reader.doc_field_length
+            self._lengths[fieldname] = np.fromiter(
+                (length(d, fieldname, 1) or 1 for d in range(self.size)), dtype=np.float32, count=self.size
+            )
+        return self._lengths[fieldname]
 
 
 class FacetArrays:
@@ -475,52 +537,62 @@ class FacetArrays:
         return self._spelling
 
     @classmethod
-    def build(cls, searcher) -> FacetArrays:
+    def build(cls, searcher, segments: dict[str, SegmentFacets]) -> FacetArrays:
+        """Join the facet data of the searcher's segments; ``segments`` caches it by segment id.
+
+        Segments never change once written (only their deletions grow), so after a write only the
+        new, small segment is read: the first search after publishing stays fast at 100,000.
+        """
         reader = searcher.reader()
         arrays = cls(reader.doc_count_all())
-        ids: dict[str, dict[str, int]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
-        single = {name: np.full(arrays.size, -1, dtype=np.int32) for name in SINGLE_FACETS}
-        many_docs: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
-        many_values: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
-        titles: list[tuple[str, int]] = []
-        labels: dict[str, dict[str, str]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
-        for docnum, stored in reader.iter_docs():
-            facets = stored["facets"]
-            for name, values in facets["labels"].items():
-                if name == "territorio":
-                    for code, (place, parent) in values.items():
-                        labels[name][code] = place
-                        arrays.parents[code] = parent
+        parts = []
+        for leaf, offset in reader.leaf_readers():
+            key = leaf.segment().segment_id()
+            if key not in segments:
+                segments[key] = SegmentFacets(leaf)
+            parts.append((segments[key], leaf, offset))
+        for stale in set(segments) - {leaf.segment().segment_id() for _, leaf, _ in parts}:
+            del segments[stale]
+        titles: list[str] = [""] * arrays.size
+        for part, leaf, offset in parts:
+            end = offset + part.size
+            arrays.live[offset:end] = part.present
+            for docnum in leaf.deleted_docs_set:
+                arrays.live[offset + docnum] = False
+            arrays.pid[offset:end] = part.pid
+            arrays.start_year[offset:end] = part.start_year
+            arrays.end_year[offset:end] = part.end_year
+            arrays.ongoing[offset:end] = part.ongoing
+            arrays.updated[offset:end] = part.updated
+            titles[offset:end] = part.title_keys
+            for name, values in part.labels.items():
+                arrays.labels.setdefault(name, {}).update(values)
+            arrays.parents.update(part.parents)
+        for name in (*SINGLE_FACETS, *MANY_FACETS):
+            ids: dict[str, int] = {}
+            singles, many_docs, many_values = [], [], []
+            for part, _, offset in parts:
+                local = part.values[name]
+                to_global = np.array([ids.setdefault(v, len(ids)) for v in local] + [-1], dtype=np.int32)
+                if name in SINGLE_FACETS:
+                    singles.append(to_global[part.single[name]])  # -1 (no value) maps to the last: -1
                 else:
-                    labels[name].update(values)
-            arrays.live[docnum] = True
-            arrays.pid[docnum] = int(stored["pid"])
-            for name in SINGLE_FACETS:
-                value = facets[name]
-                if value is not None:
-                    single[name][docnum] = ids[name].setdefault(value, len(ids[name]))
-            for name in MANY_FACETS:
-                for value in facets[name]:
-                    many_docs[name].append(docnum)
-                    many_values[name].append(ids[name].setdefault(value, len(ids[name])))
-            if facets["start_year"] is not None:
-                arrays.start_year[docnum] = facets["start_year"]
-            if facets["end_year"] is not None:
-                arrays.end_year[docnum] = facets["end_year"]
-            arrays.ongoing[docnum] = facets["ongoing"]
-            arrays.updated[docnum] = facets["updated"]
-            titles.append((facets["title_key"], docnum))
-        for rank, (_, docnum) in enumerate(sorted(titles)):
-            arrays.title_rank[docnum] = rank
-        arrays.single = single
-        arrays.many = {
-            name: (np.array(many_docs[name], dtype=np.int64), np.array(many_values[name], dtype=np.int32))
-            for name in MANY_FACETS
-        }
-        arrays.values = {name: list(mapping) for name, mapping in ids.items()}
-        labels["titolare"] = labels["ente"]
-        arrays.labels = labels
-        arrays.scorer = TextScorer(searcher, arrays.size)
+                    docs, values = part.many[name]
+                    many_docs.append(docs + offset)
+                    many_values.append(to_global[values])
+            arrays.values[name] = list(ids)
+            if name in SINGLE_FACETS:
+                arrays.single[name] = np.concatenate(singles) if singles else np.zeros(0, dtype=np.int32)
+            else:
+                arrays.many[name] = (
+                    np.concatenate(many_docs) if many_docs else np.zeros(0, dtype=np.int64),
+                    np.concatenate(many_values) if many_values else np.zeros(0, dtype=np.int32),
+                )
+        arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
+        arrays.labels["titolare"] = arrays.labels.get("ente", {})
+        arrays.scorer = TextScorer(
+            searcher, arrays.size, [(part, leaf, offset) for part, leaf, offset in parts]
+        )
         arrays._reader = reader
         return arrays
 
@@ -566,10 +638,11 @@ class TextScorer:
     Whoosh's own matchers. Decoded posting lists are cached for the life of the searcher.
     """
 
-    def __init__(self, searcher, size: int):
+    def __init__(self, searcher, size: int, segments: list[tuple[SegmentFacets, object, int]]):
         self.searcher = searcher
         self.size = size
-        self._leaves = list(searcher.reader().leaf_readers())
+        self._segments = segments
+        self._leaves = [(leaf, offset) for _, leaf, offset in segments]
         self._lengths: dict[str, np.ndarray] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached = 0
@@ -681,16 +754,7 @@ class TextScorer:
     def lengths(self, fieldname: str) -> np.ndarray:
         """Every document's length in ``fieldname``, as Whoosh stores it (approximate, one byte)."""
         if fieldname not in self._lengths:
-            parts = []
-            for reader, _ in self._leaves:
-                count = reader.doc_count_all()
-                parts.append(
-                    np.fromiter(
-                        (reader.doc_field_length(d, fieldname, 1) or 1 for d in range(count)),
-                        dtype=np.float32,
-                        count=count,
-                    )
-                )
+            parts = [segment.lengths(leaf, fieldname) for segment, leaf, _ in self._segments]
             self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return self._lengths[fieldname]
 

@@ -154,6 +154,7 @@ async def open_index(search_index: search.SearchIndex) -> None:
         logger.warning("The search index was written by an older version: rebuilding it")
         await rebuild(search_index)
     await apply_pending(search_index)
+    await asyncio.to_thread(search_index.searcher)  # facet arrays ready before the first reader
 
 
 async def keep_index_current(search_index: search.SearchIndex, every: float = 15.0) -> None:
