@@ -31,6 +31,37 @@ def slugs(result: dict) -> list[str]:
 # --- Italian analysis ------------------------------------------------------------------------
 
 
+def test_one_pass_analyzer_gives_the_tokens_of_whooshs_filter_chain():
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+    from whoosh.lang import stemmer_for_language
+    from whoosh.support.charset import accent_map
+
+    chain = (
+        RegexTokenizer(r"\w+")
+        | LowercaseFilter()
+        | StopFilter(stoplist=search.STOP_WORDS, minsize=1)
+        | StemFilter(stemfn=stemmer_for_language("it"), lang=None, ignore=None)
+        | CharsetFilter(accent_map)
+    )
+    text = (
+        "Il Bilancio partecipativo della Città di Bologna: l'amministrazione condivisa, CUP J12F17000 è già"
+    )
+    for options in ({}, {"positions": True}, {"positions": True, "removestops": False}, {"chars": True}):
+        expected = [
+            (t.text, t.pos if "positions" in options else None, t.stopped) for t in chain(text, **options)
+        ]
+        got = [
+            (t.text, t.pos if "positions" in options else None, t.stopped)
+            for t in italian_analyzer()(text, **options)
+        ]
+        assert got == expected, options
+    positions = italian_analyzer().word_positions(text)
+    assert positions == {
+        word: [t.pos for t in chain(text, positions=True) if t.text == word]
+        for word in {t.text for t in chain(text)}
+    }
+
+
 def test_analyzer_folds_accents_drops_elisions_and_stems_italian_words():
     def terms(text):
         return [token.text for token in italian_analyzer()(text)]
@@ -232,6 +263,51 @@ async def test_withdrawn_process_leaves_the_search(client):
     assert PATTI not in slugs(await search_api(client, q="amministrazione condivisa"))
 
 
+async def test_result_cards_and_facet_labels_follow_edits_of_the_process(client):
+    process_id = run_in_app(client, _process_id, PATTI)
+
+    async def retitle() -> None:
+        refs = await References.load()
+        detail = await services.process_detail(process_id)
+        from observatory.catalogue.transfer import process_record
+
+        record = process_record(detail) | {"title": "Patti di collaborazione nei comuni piemontesi"}
+        record["theme"] = "ambiente"
+        async with Process._meta.db.transaction():
+            await save_process(validate_process(record, refs), refs, process_id)
+
+    before = await search_api(client)
+    run_in_app(client, retitle)
+    refresh_index(client)
+    found = await search_api(client, q="patti collaborazione piemontesi")
+    assert found["items"][0]["slug"] == PATTI
+    assert found["items"][0]["title"] == "Patti di collaborazione nei comuni piemontesi"
+    assert found["items"][0]["theme"]["slug"] == "ambiente"
+    page = soup(await client.get("/processi", params={"q": "patti collaborazione piemontesi"}))
+    assert page.select_one(".card-title a").get_text() == "Patti di collaborazione nei comuni piemontesi"
+    # the index now holds two segments and a deletion: counts still agree with the database
+    after = await search_api(client)
+    assert after["total"] == before["total"]
+    for facet in ("ambito", "titolare", "territorio"):
+        for option in after["facets"][facet]:
+            query = services.ProcessQuery(**{facet: [option["value"]]}, per_pagina=1)
+            assert option["count"] == run_in_app(client, services.list_processes, query).total, option
+
+
+async def test_index_written_by_an_older_version_is_rebuilt_at_start_up(demo_db_url, tmp_path):
+    settings = make_settings(demo_db_url, tmp_path)
+    search_index = SearchIndex(settings.index_dir)
+    old = search_index.current_generation()
+    (settings.index_dir / old / "FORMAT").write_text("1\n")
+    assert search_index.is_outdated()
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=create_app(settings)) as restarted:
+        assert PATTI in slugs(await search_api(restarted, q="amministrazione condivisa"))
+    assert search_index.current_generation() != old
+    assert not search_index.is_outdated()
+
+
 async def test_change_left_out_of_the_index_by_a_crash_is_applied_at_start_up(demo_db_url, tmp_path):
     settings = make_settings(demo_db_url, tmp_path)
     app = create_app(settings)
@@ -296,6 +372,7 @@ def _document(n: int) -> dict:
         "ongoing": True,
         "updated": float(n),
         "title_key": f"p{n}",
+        "labels": {},
     }
     return {
         "pid": str(n),
@@ -304,6 +381,7 @@ def _document(n: int) -> dict:
         "body": "",
         "spell": "",
         "facets": facets,
+        "card": {"slug": f"p{n}", "title": f"Processo {n}"},
         "start_year": 2020,
     }
 
