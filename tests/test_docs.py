@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from observatory.cli import main
-from observatory.settings import DOCUMENTED_SETTINGS, PROJECT_DIR, Settings
+from observatory.settings import DOCUMENTED_SETTINGS, PROJECT_DIR, Settings, stored_secret
 
 README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
 MAKEFILE = (PROJECT_DIR / "Makefile").read_text(encoding="utf-8")
@@ -71,7 +71,7 @@ def test_settings_defaults_match_the_readme():
     assert settings.page_size == 20
     assert settings.base_url == "http://127.0.0.1:8000"
     assert len(settings.secret_key) >= 32
-    assert Settings.from_env({}).secret_key != settings.secret_key  # random per process start
+    assert Settings.from_env({}).secret_key == settings.secret_key  # one key for every worker
     for variable, default in (
         ("OBSERVATORY_PAGE_SIZE", "`20`"),
         ("OBSERVATORY_DEBUG", "`0`"),
@@ -80,6 +80,15 @@ def test_settings_defaults_match_the_readme():
     ):
         row = next(line for line in README.splitlines() if line.startswith(f"| `{variable}`"))
         assert row.rstrip(" |").endswith(default), variable
+
+
+def test_secret_key_is_created_once_readable_by_the_owner_only(tmp_path):
+    path = tmp_path / "var" / "secret_key"
+    first = stored_secret(path)
+    assert len(first) >= 32
+    assert stored_secret(path) == first
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert Settings.from_env({"OBSERVATORY_SECRET_KEY": "configured"}).secret_key == "configured"
 
 
 @pytest.mark.parametrize("value, expected", [("0", False), ("1", True), ("true", True), ("no", False)])
