@@ -547,11 +547,13 @@ class FacetArrays:
         arrays = cls(reader.doc_count_all())
         parts = []
         for leaf, offset in reader.leaf_readers():
+            if leaf.segment() is None:  # the reader of an index with no document yet
+                continue
             key = leaf.segment().segment_id()
             if key not in segments:
                 segments[key] = SegmentFacets(leaf)
             parts.append((segments[key], leaf, offset))
-        for stale in set(segments) - {leaf.segment().segment_id() for _, leaf, _ in parts}:
+        for stale in set(segments) - {part_leaf.segment().segment_id() for _, part_leaf, _ in parts}:
             del segments[stale]
         titles: list[str] = [""] * arrays.size
         for part, leaf, offset in parts:

@@ -392,3 +392,12 @@ def test_search_command_prints_the_top_hits(cli, demo_db_url):
     assert PATTI in result.output
     filtered = cli(demo_db_url, "search", "", "--filter", "territorio=XX")
     assert filtered.exit_code != 0 and "Territorio" in filtered.output
+
+
+async def test_an_empty_catalogue_serves_search_and_its_first_process_is_found(empty_client):
+    page = await empty_client.get("/processi", params={"q": "bilancio"})
+    assert page.status_code == 200
+    assert (await search_api(empty_client, q="bilancio"))["total"] == 0
+    run_in_app(empty_client, _publish, "Bilancio partecipativo di Chieri")
+    refresh_index(empty_client)
+    assert slugs(await search_api(empty_client, q="bilancio")) == ["bilancio-partecipativo-di-chieri"]
