@@ -28,7 +28,8 @@ class Submission(Table):
     kind = Varchar(length=12, index=True)
     #: in_attesa, modifiche_richieste, approvata, respinta, duplicato (see SUBMISSION_STATES).
     state = Varchar(length=24, default="in_attesa", index=True)
-    #: The proposed process, as a record in the import format (``osservatorio/processi``).
+    #: {"process": the proposed process as a checked record in the import format
+    #: (``osservatorio/processi``), "note": the submitter's note or null}.
     data = JSON(default="{}")
     #: For a correction: the process it corrects. After approval: the process it created or changed.
     process = ForeignKey(Process, null=True, on_delete=OnDelete.set_null)

@@ -1,0 +1,66 @@
+"""Typed shapes of the submissions API (msgspec structs, shown in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import msgspec
+
+
+class SubmitterIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Who sends the submission. Kept private: never published, exported or shown in the API."""
+
+    nome: str | None = None
+    ente: str | None = None
+    email: str | None = None
+
+
+class SubmissionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new process (or, with ``correzione_di``, a correction of a published one) to moderate.
+
+    ``processo`` is a record in the import format (see the README): only the public fields, slug,
+    reporting source, editors' notes and timestamps excluded. ``nota`` says what is corrected and why.
+    """
+
+    segnalante: SubmitterIn | None = None
+    privacy_accettata: bool = False
+    processo: dict[str, Any] | None = None
+    correzione_di: str | None = None
+    nota: str | None = None
+
+
+class DuplicateOut(msgspec.Struct):
+    """A published process that may be the one submitted, and why."""
+
+    slug: str
+    titolo: str
+    anni: str
+    titolari: list[str]
+    territori: list[str]
+    motivi: list[str]
+    url: str
+
+
+class SubmissionCreatedOut(msgspec.Struct):
+    """A stored submission: its state and the private token that opens it (shown only once)."""
+
+    stato: str
+    stato_etichetta: str
+    token: str
+    indirizzo_privato: str
+    duplicati_probabili: list[DuplicateOut]
+
+
+class SubmissionStateOut(msgspec.Struct):
+    """Where a submission stands, for whoever holds its token."""
+
+    stato: str
+    stato_etichetta: str
+    tipo: str
+    messaggio_redazione: str | None
+    processo: dict[str, Any]
+    nota: str | None
+    scheda: str | None
+    creata: datetime.datetime
+    aggiornata: datetime.datetime

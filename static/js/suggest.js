@@ -1,0 +1,179 @@
+/* Suggestions for territory and body names in the process form.
+   An enhancement only: without this script the fields are plain text boxes and work the same.
+   A field with data-suggest="territori" or "enti" (an input, or a textarea with one name a line)
+   gets a list of matching names from the API, to choose with the arrow keys and Enter, or a click. */
+(function () {
+  "use strict";
+
+  var SOURCES = {
+    territori: {
+      url: "/api/v1/territori?q=",
+      // What the server reads back without ambiguity: "Chieri (TO)", "Piemonte (R01)".
+      value: function (t) {
+        return t.level === "comune" && t.plate ? t.name + " (" + t.plate + ")" : t.name + " (" + t.code + ")";
+      },
+      describe: function (t) {
+        return t.level + (t.parent_name ? ", " + t.parent_name : "");
+      }
+    },
+    enti: {
+      url: "/api/v1/enti?q=",
+      value: function (o) { return o.name; },
+      describe: function (o) { return o.kind_label + (o.territory ? ", " + o.territory.name : ""); }
+    }
+  };
+  var MAX_ITEMS = 8;
+  var counter = 0;
+
+  function currentLine(field) {
+    if (field.tagName !== "TEXTAREA") {
+      return { start: 0, end: field.value.length, text: field.value };
+    }
+    var value = field.value;
+    var caret = field.selectionStart;
+    var start = value.lastIndexOf("\n", caret - 1) + 1;
+    var end = value.indexOf("\n", caret);
+    if (end === -1) { end = value.length; }
+    return { start: start, end: end, text: value.slice(start, end) };
+  }
+
+  function attach(field) {
+    var source = SOURCES[field.getAttribute("data-suggest")];
+    if (!source || !window.fetch) { return; }
+    var id = (field.id || "campo-" + counter) + "-suggerimenti";
+    counter += 1;
+    var list = document.createElement("ul");
+    list.id = id;
+    list.className = "suggestions";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Suggerimenti");
+    list.hidden = true;
+    var status = document.createElement("div");
+    status.className = "visually-hidden";
+    status.setAttribute("aria-live", "polite");
+    field.insertAdjacentElement("afterend", list);
+    list.insertAdjacentElement("afterend", status);
+    if (field.tagName === "INPUT") { field.setAttribute("role", "combobox"); }
+    field.setAttribute("aria-autocomplete", "list");
+    field.setAttribute("aria-controls", id);
+    field.setAttribute("aria-expanded", "false");
+    if (field.tagName === "INPUT") { field.setAttribute("autocomplete", "off"); }
+
+    var items = [];
+    var active = -1;
+    var timer = null;
+    var pending = null;
+
+    function close() {
+      list.hidden = true;
+      list.innerHTML = "";
+      items = [];
+      active = -1;
+      field.setAttribute("aria-expanded", "false");
+      field.removeAttribute("aria-activedescendant");
+    }
+
+    function highlight(index) {
+      var options = list.children;
+      for (var i = 0; i < options.length; i += 1) {
+        options[i].setAttribute("aria-selected", i === index ? "true" : "false");
+      }
+      active = index;
+      if (index >= 0) {
+        field.setAttribute("aria-activedescendant", options[index].id);
+        options[index].scrollIntoView({ block: "nearest" });
+      } else {
+        field.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function choose(index) {
+      var line = currentLine(field);
+      var text = source.value(items[index]);
+      field.value = field.value.slice(0, line.start) + text + field.value.slice(line.end);
+      var caret = line.start + text.length;
+      field.focus();
+      field.setSelectionRange(caret, caret);
+      close();
+      status.textContent = text + " inserito.";
+    }
+
+    function show(found) {
+      list.innerHTML = "";
+      items = found.slice(0, MAX_ITEMS);
+      items.forEach(function (item, i) {
+        var option = document.createElement("li");
+        option.id = id + "-" + i;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        var name = document.createElement("span");
+        name.textContent = source.value(item);
+        var detail = document.createElement("span");
+        detail.className = "meta";
+        detail.textContent = " " + source.describe(item);
+        option.appendChild(name);
+        option.appendChild(detail);
+        option.addEventListener("mousedown", function (event) {
+          event.preventDefault(); // keep the focus in the field
+          choose(i);
+        });
+        list.appendChild(option);
+      });
+      active = -1;
+      list.hidden = items.length === 0;
+      field.setAttribute("aria-expanded", items.length ? "true" : "false");
+      status.textContent = items.length
+        ? items.length + " suggerimenti: usa le frecce e Invio per sceglierne uno."
+        : "";
+    }
+
+    function lookUp() {
+      var query = currentLine(field).text.trim();
+      if (query.length < 2) { close(); return; }
+      if (pending) { pending.abort(); }
+      pending = window.AbortController ? new AbortController() : null;
+      fetch(source.url + encodeURIComponent(query), {
+        headers: { Accept: "application/json" },
+        signal: pending ? pending.signal : undefined
+      })
+        .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+        .then(function (data) {
+          if (document.activeElement === field) { show(data.items || []); }
+        })
+        .catch(function () { /* aborted or offline: the field still works as typed */ });
+    }
+
+    field.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(lookUp, 200);
+    });
+    field.addEventListener("keydown", function (event) {
+      if (list.hidden) { return; }
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        highlight((active + 1) % items.length);
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        highlight(active <= 0 ? items.length - 1 : active - 1);
+      } else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();
+        choose(active);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        close();
+      }
+    });
+    field.addEventListener("blur", function () { window.setTimeout(close, 150); });
+  }
+
+  function start() {
+    var fields = document.querySelectorAll("[data-suggest]");
+    for (var i = 0; i < fields.length; i += 1) { attach(fields[i]); }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
