@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate demo test lint fmt bench clean
+.PHONY: help install run migrate demo test lint fmt bench browser clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ test: lint ## Run the whole test suite (PostgreSQL runs too when it answers)
 
 bench: $(INSTALLED) ## Run the benchmarks in bench/ (they print figures; they are not tests)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+browser: ## Install Debian's Chromium for tests/test_browser.py (apt-get: needs root)
+	@if [ -x /usr/bin/chromium ]; then echo "/usr/bin/chromium is already installed"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 
 clean: ## Remove the virtual environment and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import re
 from decimal import Decimal
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlencode
@@ -13,7 +14,7 @@ from jinja2 import Environment
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -22,10 +23,15 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template import TemplateConfig
 
 from observatory import __version__, database
+from observatory.accounts.controllers import AccountPages
+from observatory.accounts.guards import LoginRequired, StaffMiddleware, login_redirect, staff_in_template
+from observatory.accounts.tables import ROLES
 from observatory.catalogue.controllers import ApiError, CatalogueApi, CataloguePages
 from observatory.catalogue.indexing import keep_index_current, open_index
+from observatory.redazione.controllers import RedazioneApi, RedazionePages
 from observatory.search import SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
+from observatory.submissions.controllers import SubmissionApi, SubmissionPages
 
 logger = logging.getLogger("observatory")
 
@@ -61,6 +67,11 @@ STATUS_MESSAGES = {
     405: "Questo indirizzo non accetta il metodo usato.",
     413: "La richiesta supera la dimensione massima consentita.",
 }
+MSGSPEC_MESSAGES = (
+    (re.compile(r"^Expected `(.+)`, got `(.+)`"), "tipo non valido: atteso {}, ricevuto {}."),
+    (re.compile(r"^Object contains unknown field `(.+)`"), "campo sconosciuto «{}»."),
+    (re.compile(r"^Object missing required field `(.+)`"), "manca il campo obbligatorio «{}»."),
+)
 API_ERRORS = {
     400: "bad_request",
     401: "unauthorized",
@@ -69,6 +80,7 @@ API_ERRORS = {
     405: "method_not_allowed",
     410: "gone",
     413: "too_large",
+    422: "invalid",
     429: "too_many_requests",
 }
 
@@ -107,14 +119,25 @@ def replace_years(query_string: str, year_from: int, year_to: int) -> str:
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.filters.update(euro=euro, italian_date=italian_date, years=years, replace_years=replace_years)
-    env.globals.update(version=__version__)
+    env.globals.update(version=__version__, current_staff=staff_in_template, staff_roles=ROLES)
 
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
 
 
+def _italian_detail(message: str) -> str:
+    """msgspec's English word on a wrong JSON value, in Italian."""
+    for pattern, italian in MSGSPEC_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            return italian.format(*match.groups())
+    return message
+
+
 def _error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, LoginRequired) and not _wants_json(request):
+        return login_redirect(request)
     if isinstance(exc, ApiError) and _wants_json(request):
         return exc.to_response()
     if isinstance(exc, HTTPException):
@@ -124,6 +147,8 @@ def _error_response(request: Request, exc: Exception) -> Response:
         status, message = HTTP_500_INTERNAL_SERVER_ERROR, "Si è verificato un errore imprevisto."
     if isinstance(exc, ValidationException):
         message = "Parametri della richiesta non validi."
+    elif isinstance(exc.__cause__, SerializationException):  # a body that is not JSON
+        message = "Il corpo della richiesta non è un documento JSON valido."
     elif message == CSRF_FAILED:
         message = "Il modulo è scaduto o non proviene da questo sito: ricarica la pagina e invialo di nuovo."
     elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
@@ -132,7 +157,8 @@ def _error_response(request: Request, exc: Exception) -> Response:
         fields = []
         if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
             fields = [
-                {"field": str(e.get("key", "")), "message": str(e.get("message", ""))} for e in exc.extra
+                {"field": str(e.get("key", "")), "message": _italian_detail(str(e.get("message", "")))}
+                for e in exc.extra
             ]
         return ApiError(status, API_ERRORS.get(status, "error"), message, fields).to_response()
     title = STATUS_TITLES.get(status, "Errore")
@@ -163,6 +189,11 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             CataloguePages,
             CatalogueApi,
+            SubmissionPages,
+            SubmissionApi,
+            AccountPages,
+            RedazionePages,
+            RedazioneApi,
             create_static_files_router(
                 path="/static", directories=[PROJECT_DIR / "static"], include_in_schema=False
             ),
@@ -187,6 +218,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET"], allow_credentials=False),
         exception_handlers={Exception: _error_response},
+        middleware=[StaffMiddleware()],
         on_startup=[open_database],
         on_shutdown=[close_database],
         debug=settings.debug,

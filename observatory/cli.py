@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TypeVar
 import click
 
 from observatory import database
+from observatory.accounts.tables import ROLES
 from observatory.settings import DATA_DIR, Settings
 
 T = TypeVar("T")
@@ -252,3 +254,30 @@ def search_command(
     for number, item in enumerate(found.page.items, start=1):
         years = item["start_year"] or ""
         click.echo(f"{number:3}. {item['title']} [{item['slug']}] {years}")
+
+
+@main.command("create-staff")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help='Full name, shown to staff: "Nome Cognome".')
+@click.option(
+    "--role", required=True, type=click.Choice(list(ROLES)), help="redattore (editor) or amministratore."
+)
+@click.option("--email", default=None, help="Contact address (never public).")
+@click.pass_obj
+def create_staff(settings: Settings, username: str, display_name: str, role: str, email: str | None) -> None:
+    """Create an account of the editorial office (redazione).
+
+    The password (at least 12 characters) is asked twice without echo, or read from the
+    environment variable OBSERVATORY_STAFF_PASSWORD when it is set (for scripts).
+    """
+    from observatory.accounts.services import StaffError
+    from observatory.accounts.services import create_staff as create
+
+    password = os.environ.get("OBSERVATORY_STAFF_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt="Ripeti la password"
+    )
+    try:
+        staff = run_with_database(settings, lambda: create(username, display_name, role, password, email))
+    except StaffError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Creato l'utente «{staff['username']}» ({staff['display_name']}, {ROLES[role].lower()}).")

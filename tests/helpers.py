@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from functools import cache, partial
 from pathlib import Path
@@ -12,6 +13,7 @@ from bs4 import BeautifulSoup
 
 from observatory.catalogue.reference import ISTAT_FILE
 from observatory.cli import DEMO_FILES
+from observatory.submissions.tables import Submission
 from observatory.text import fold
 
 PATTI = "patti-per-l-amministrazione-condivisa-in-piemonte"
@@ -138,3 +140,81 @@ def _organisation_keys(process: dict) -> set[str]:
 
 def demo_count(params: dict[str, list[str]]) -> int:
     return sum(1 for process in demo_processes() if demo_matches(process, params))
+
+
+# --- submissions -------------------------------------------------------------------------------
+
+SUBMITTER = {"nome": "Maria Rossi", "ente": "Comune di Chieri", "email": "maria.rossi@comune.chieri.example"}
+
+
+async def csrf_token(client, path: str = "/segnala") -> str:
+    """The CSRF token of the form at ``path``; the GET also sets the cookie a form post needs."""
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return soup(response).select_one("input[name=_csrf_token]")["value"]
+
+
+def submission_form(token: str, fields: dict[str, str] | None = None, **more: str) -> dict[str, str]:
+    """The post of a valid submission form: a title, the submitter, the privacy accepted, and the
+    CSRF token; ``fields`` (names with dots, "phases.1.title") and ``more`` go on top."""
+    return {
+        "_csrf_token": token,
+        "title": "Orti condivisi di Borgoquercia",
+        **SUBMITTER,
+        "privacy": "1",
+        **(fields or {}),
+        **more,
+    }
+
+
+def stored_submissions(client) -> list[dict]:
+    """Every Submission row, oldest first, ``data`` as a dict."""
+
+    async def read() -> list[dict]:
+        return await Submission.select().order_by(Submission.id).output(load_json=True)
+
+    return run_in_app(client, read)
+
+
+# --- the editorial office ------------------------------------------------------------------------
+
+#: The name the editorial office's tests use for csrf_token: ``await form_token(client, path)``.
+form_token = csrf_token
+STAFF_PASSWORD = "una password abbastanza lunga"
+_staff_numbers = itertools.count(1)
+
+
+async def login_as(client, role: str = "redattore", username: str | None = None) -> dict:
+    """Create a staff member with ``role`` and log in through the real form (the client keeps the
+    session cookie); return the staff dict (id, username, display_name, role, email, active)."""
+    from observatory.accounts.services import create_staff
+
+    username = username or f"{role}{next(_staff_numbers)}"
+    staff = run_in_app(client, create_staff, username, f"Prova {username.title()}", role, STAFF_PASSWORD)
+    token = await form_token(client, "/redazione/accesso")
+    response = await client.post(
+        "/redazione/accesso",
+        data={"_csrf_token": token, "username": username, "password": STAFF_PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return staff
+
+
+def form_values(page: BeautifulSoup, selector: str = "form") -> dict[str, str | list[str]]:
+    """What a browser would post for the form ``selector`` as it is shown: inputs, textareas, selected
+    options and checked boxes (several checked boxes of one name as a list); buttons left out."""
+    values: dict[str, str | list[str]] = {}
+    for control in page.select_one(selector).select("input[name], textarea[name], select[name]"):
+        name, kind = control["name"], control.get("type", "text")
+        if kind == "checkbox" or kind == "radio":
+            if control.has_attr("checked"):
+                values.setdefault(name, []).append(control.get("value", "on"))
+        elif control.name == "textarea":
+            values[name] = control.get_text().removeprefix("\n")
+        elif control.name == "select":
+            chosen = control.find("option", selected=True)
+            values[name] = chosen["value"] if chosen else ""
+        elif kind not in ("submit", "button"):
+            values[name] = control.get("value", "")
+    return values
