@@ -56,8 +56,11 @@
     if (field.tagName === "INPUT") { field.setAttribute("role", "combobox"); }
     field.setAttribute("aria-autocomplete", "list");
     field.setAttribute("aria-controls", id);
-    field.setAttribute("aria-expanded", "false");
-    if (field.tagName === "INPUT") { field.setAttribute("autocomplete", "off"); }
+    // aria-expanded belongs to comboboxes only: a textarea (one name per line) may not carry it
+    if (field.tagName === "INPUT") {
+      field.setAttribute("aria-expanded", "false");
+      field.setAttribute("autocomplete", "off");
+    }
 
     var items = [];
     var active = -1;
@@ -69,7 +72,7 @@
       list.innerHTML = "";
       items = [];
       active = -1;
-      field.setAttribute("aria-expanded", "false");
+      if (field.tagName === "INPUT") { field.setAttribute("aria-expanded", "false"); }
       field.removeAttribute("aria-activedescendant");
     }
 
@@ -121,7 +124,7 @@
       });
       active = -1;
       list.hidden = items.length === 0;
-      field.setAttribute("aria-expanded", items.length ? "true" : "false");
+      if (field.tagName === "INPUT") { field.setAttribute("aria-expanded", items.length ? "true" : "false"); }
       status.textContent = items.length
         ? items.length + " suggerimenti: usa le frecce e Invio per sceglierne uno."
         : "";
