@@ -25,7 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from whoosh import index
 from whoosh import query as wq
 from whoosh.analysis import Analyzer, Token
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3PerDocReader
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Positions
 from whoosh.lang import stemmer_for_language, stopwords_for_language
@@ -197,7 +197,39 @@ TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 SINGLE_FACETS = ("ambito", "tipo", "stato", "livello", "fonte")
 MANY_FACETS = ("tematica", "territorio", "ente", "titolare")
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "4"
+INDEX_FORMAT = "5"
+
+
+class LengthArrayPerDocReader(W3PerDocReader):
+    """Whoosh's per-document reader, with each field's length column read once into memory.
+
+    Writing a segment asks the length of every posting's document (to keep block statistics), and
+    Whoosh reads it from the file each time: about a third of the time spent writing postings.
+    """
+
+    _LENGTHS = [byte_to_length(b) for b in range(256)]
+
+    def __init__(self, storage, segment):
+        super().__init__(storage, segment)
+        self._length_bytes: dict[str, bytes] = {}
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        data = self._length_bytes.get(fieldname)
+        if data is None:
+            column = self._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+            data = column._dbfile.get(column._basepos, column._count) if column is not None else b""
+            self._length_bytes[fieldname] = data
+        if docnum > self._doccount:
+            raise IndexError(f"Asked for docnum {docnum} of {self._doccount}")
+        lbyte = data[docnum] if docnum < len(data) else 0
+        return self._LENGTHS[lbyte] if lbyte else None
+
+
+class IndexCodec(W3Codec):
+    """Whoosh 3's codec, reading field lengths with LengthArrayPerDocReader."""
+
+    def per_document_reader(self, storage, segment):
+        return LengthArrayPerDocReader(storage, segment)
 
 
 def _text_field(analyzer: ItalianAnalyzer, **options) -> TEXT:
@@ -1039,7 +1071,7 @@ def more_like(search_index: SearchIndex, pid: int, limit: int) -> list[int]:
 
 def write_documents(ix, documents: Iterable[dict], deleted: Iterable[int] = ()) -> None:
     """Add or replace documents and delete others in one commit, waiting for the write lock."""
-    writer = ix.writer(timeout=30.0, delay=0.05)
+    writer = ix.writer(timeout=30.0, delay=0.05, codec=IndexCodec())
     try:
         for pid in deleted:
             writer.delete_by_term("pid", str(pid))

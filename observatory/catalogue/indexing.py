@@ -122,7 +122,8 @@ async def rebuild(search_index: search.SearchIndex, procs: int | None = None) ->
     )
     search_index.folder.mkdir(parents=True, exist_ok=True)
     name, ix = search_index.new_generation()
-    writer = ix.writer(procs=procs, multisegment=True) if procs > 1 and len(ids) > 5000 else ix.writer()
+    options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > 5000 else {}
+    writer = ix.writer(codec=search.IndexCodec(), **options)
     try:
         for start in range(0, len(ids), BATCH):
             for document in await documents_for(ids[start : start + BATCH]):
