@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -19,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from observatory.accounts.tables import ROLES, AuditEntry, LoginAttempt, StaffSession, StaffUser
+from observatory.digests import keyed_digest, token_digest
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
 MIN_PASSWORD = 12
@@ -161,8 +160,7 @@ async def staff_members() -> list[dict]:
 
 def address_key(address: str | None, secret_key: str) -> str:
     """The LoginAttempt key of a client address: a keyed hash, so addresses are not stored."""
-    digest = hmac.new(secret_key.encode(), (address or "").encode(), hashlib.sha256).hexdigest()
-    return f"addr:{digest}"
+    return f"addr:{keyed_digest(address, secret_key)}"
 
 
 def _minutes(seconds: int) -> str:
@@ -228,10 +226,6 @@ async def authenticate(username: str, password: str, address: str | None, secret
 # --- sessions --------------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def open_session(user_id: int) -> str:
     """Start a session for a staff member; return its token (for the cookie: only its hash is stored)."""
     token = secrets.token_urlsafe(32)
@@ -239,7 +233,7 @@ async def open_session(user_id: int) -> str:
     await StaffSession.delete().where(StaffSession.expires_at <= now)
     await StaffSession.insert(
         StaffSession(
-            token_hash=_token_hash(token), user=user_id, created_at=now, expires_at=now + SESSION_LIFETIME
+            token_hash=token_digest(token), user=user_id, created_at=now, expires_at=now + SESSION_LIFETIME
         )
     )
     return token
@@ -262,7 +256,7 @@ async def session_staff(token: str | None) -> dict | None:
             StaffSession.user.role.as_alias("role"),
             StaffSession.user.active.as_alias("active"),
         )
-        .where(StaffSession.token_hash == _token_hash(token))
+        .where(StaffSession.token_hash == token_digest(token))
         .first()
     )
     now = _now()
@@ -283,7 +277,7 @@ async def session_staff(token: str | None) -> dict | None:
 async def close_session(token: str | None) -> None:
     """End the session of ``token`` (nothing happens for an unknown one)."""
     if token:
-        await StaffSession.delete().where(StaffSession.token_hash == _token_hash(token))
+        await StaffSession.delete().where(StaffSession.token_hash == token_digest(token))
 
 
 # --- audit log -------------------------------------------------------------------------------------

@@ -19,8 +19,6 @@ correct and why" of a correction, or null.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
 import re
 import secrets
 from collections.abc import Mapping
@@ -37,6 +35,7 @@ from observatory.catalogue.editing import (
     validate_process,
 )
 from observatory.catalogue.tables import Organisation, OrganisationName, Process, Territory
+from observatory.digests import keyed_digest, token_digest
 from observatory.search import SearchIndex
 from observatory.settings import Settings
 from observatory.submissions.forms import PUBLIC_FIELDS
@@ -80,16 +79,6 @@ class NotAmendable(Exception):
 
 
 # --- hashing ------------------------------------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    """What is stored of a tracking token: its SHA-256, in hex."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def address_hash(address: str | None, settings: Settings) -> str:
-    """A keyed hash of the client's address: enough to count its submissions, not to read it back."""
-    return hmac.new(settings.secret_key.encode(), (address or "").encode(), hashlib.sha256).hexdigest()
 
 
 # --- checking ------------------------------------------------------------------------------------
@@ -331,13 +320,13 @@ async def create_submission(
     """
     if kind not in SUBMISSION_KINDS:
         raise ValueError(f"unknown submission kind {kind!r}")
-    key = address_hash(address, settings)
+    key = keyed_digest(address, settings.secret_key)
     await check_rate_limit(key)
     process = await check_record(record)
     token = secrets.token_urlsafe(32)
     now = datetime.datetime.now(datetime.UTC)
     row = Submission(
-        token_hash=token_hash(token),
+        token_hash=token_digest(token),
         kind=kind,
         state="in_attesa",
         data={"process": process, "note": note},
@@ -366,7 +355,7 @@ async def find_by_token(token: str) -> dict | None:
         return None
     return (
         await Submission.select()
-        .where(Submission.token_hash == token_hash(token))
+        .where(Submission.token_hash == token_digest(token))
         .output(load_json=True)
         .first()
     )
