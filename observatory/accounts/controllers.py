@@ -26,7 +26,7 @@ from observatory.accounts.guards import (
     session_cookie,
 )
 from observatory.accounts.tables import ROLES
-from observatory.catalogue.services import ProcessPage
+from observatory.catalogue.services import Page
 from observatory.settings import Settings
 
 AUDIT_PAGE_SIZE = 50
@@ -154,7 +154,7 @@ class AccountPages(Controller):
         actor_id = _positive_int(request, "autore", "Autore")
         page_number = _positive_int(request, "pagina", "Pagina") or 1
         rows, total = await services.list_audit(action, actor_id, page_number, AUDIT_PAGE_SIZE)
-        page = ProcessPage(
+        page = Page(
             items=[_audit_entry(row) for row in rows],
             total=total,
             page=page_number,

@@ -78,7 +78,7 @@ def _page_number(request: Request) -> int:
     return page
 
 
-def _page_links(request: Request, page: services.ProcessPage) -> dict[str, Any]:
+def _page_links(request: Request, page: services.Page) -> dict[str, Any]:
     """Query strings of the neighbouring pages, keeping every other parameter."""
     params = [(k, v) for k, values in _params(request).items() if k != "pagina" for v in values]
 
@@ -117,7 +117,7 @@ class CataloguePages(Controller):
             error = exc
             query = services.ProcessQuery(per_pagina=_settings(request).page_size)
             found = searching.SearchOutcome(
-                page=services.ProcessPage(items=[], total=0, page=1, page_size=query.per_pagina), text=""
+                page=services.Page(items=[], total=0, page=1, page_size=query.per_pagina), text=""
             )
         context = {
             "query": query,
@@ -152,7 +152,7 @@ class CataloguePages(Controller):
         page_number = _page_number(request)
         size = _settings(request).page_size * 2
         items, total = await services.list_organisations(q, page_number, size)
-        page = services.ProcessPage(items=items, total=total, page=page_number, page_size=size)
+        page = services.Page(items=items, total=total, page=page_number, page_size=size)
         return Template(
             "organisations.html",
             context={"q": q, "page": page, "links": _page_links(request, page), "kinds": ORGANISATION_KINDS},

@@ -29,7 +29,7 @@ TOP_ORGANISATIONS = 15
 class SearchOutcome:
     """One page of a search, ready for a page or the API."""
 
-    page: services.ProcessPage
+    page: services.Page
     text: str
     facets: list[dict] = field(default_factory=list)
     years: dict = field(default_factory=dict)
@@ -79,9 +79,7 @@ async def search_processes(search_index: search.SearchIndex, query: services.Pro
         for card in result.cards
     ]
     slug_of = {item_id: item["slug"] for item_id, item in zip(result.ids, items, strict=True)}
-    page = services.ProcessPage(
-        items=items, total=result.total, page=query.pagina, page_size=query.per_pagina
-    )
+    page = services.Page(items=items, total=result.total, page=query.pagina, page_size=query.per_pagina)
     return SearchOutcome(
         page=page,
         text=result.corrected_text or query.q,

@@ -298,8 +298,9 @@ SUMMARY_COLUMNS = (
 
 
 @dataclass
-class ProcessPage:
-    """One page of processes and how many there are in all."""
+class Page:
+    """One page of a list (processes, organisations, submissions, audit entries) and how many
+    items there are in all."""
 
     items: list[dict]
     total: int
@@ -311,7 +312,7 @@ class ProcessPage:
         return max(1, -(-self.total // self.page_size))
 
 
-async def list_processes(query: ProcessQuery) -> ProcessPage:
+async def list_processes(query: ProcessQuery) -> Page:
     """Public processes matching ``query``: filtered and counted first, then one page of them."""
     conditions = await _conditions(query)
     total = await _where_all(Process.count(), conditions)
@@ -319,7 +320,7 @@ async def list_processes(query: ProcessQuery) -> ProcessPage:
     select = _ordered(select, query.ordine)
     offset = (query.pagina - 1) * query.per_pagina
     rows = await select.limit(query.per_pagina).offset(offset)
-    return ProcessPage(
+    return Page(
         items=await summarise_processes(rows), total=total, page=query.pagina, page_size=query.per_pagina
     )
 
@@ -695,7 +696,7 @@ async def find_organisation(slug: str) -> OrganisationLookup:
     return OrganisationLookup(organisation=organisation)
 
 
-async def organisation_processes(organisation_id: int, page: int, page_size: int) -> ProcessPage:
+async def organisation_processes(organisation_id: int, page: int, page_size: int) -> Page:
     """Public processes an organisation takes part in, newest first, and its role in each."""
     ids_query = ProcessOrganisation.select(ProcessOrganisation.process).where(
         ProcessOrganisation.organisation == organisation_id
@@ -717,7 +718,7 @@ async def organisation_processes(organisation_id: int, page: int, page_size: int
     items = await summarise_processes(rows)
     for row, item in zip(rows, items, strict=True):
         item["roles"] = roles.get(row["id"], [])
-    return ProcessPage(items=items, total=total, page=page, page_size=page_size)
+    return Page(items=items, total=total, page=page, page_size=page_size)
 
 
 async def list_territories(q: str | None, level: str | None, limit: int) -> list[dict]:
@@ -783,7 +784,7 @@ async def find_territory(code: str) -> dict | None:
     return {**row, "ancestors": ancestors, "children": children}
 
 
-async def territory_processes(code: str, page: int, page_size: int, sort: str = "anno") -> ProcessPage:
+async def territory_processes(code: str, page: int, page_size: int, sort: str = "anno") -> Page:
     """Public processes in a territory or anywhere inside it."""
     return await list_processes(
         ProcessQuery(territorio=[code], ordine=sort, pagina=page, per_pagina=page_size)

@@ -453,7 +453,7 @@ async def withdraw(
     await bring_index_up_to_date(search_index)
 
 
-async def find_processes(q: str, page: int, page_size: int) -> services.ProcessPage:
+async def find_processes(q: str, page: int, page_size: int) -> services.Page:
     """Processes whose title contains ``q`` (all when empty), published and withdrawn, latest change first."""
     select = Process.select(
         Process.id, Process.slug, Process.title, Process.publication, Process.start_year, Process.updated_at
@@ -469,4 +469,4 @@ async def find_processes(q: str, page: int, page_size: int) -> services.ProcessP
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
-    return services.ProcessPage(items=rows, total=await count, page=page, page_size=page_size)
+    return services.Page(items=rows, total=await count, page=page, page_size=page_size)

@@ -16,6 +16,7 @@ from typing import Any
 from observatory.accounts.services import record_audit
 from observatory.catalogue import editing
 from observatory.catalogue.editing import FieldError, References, ValidationFailed
+from observatory.catalogue.services import Page
 from observatory.redazione import services as curation
 from observatory.search import SearchIndex
 from observatory.submissions import services
@@ -320,27 +321,13 @@ async def mark_duplicate(
 # --- the queue ----------------------------------------------------------------------------------
 
 
-@dataclass
-class QueuePage:
-    """One page of the moderation queue."""
-
-    items: list[dict]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
 async def queue(
     state: str | None,
     kind: str | None,
     page: int,
     page_size: int,
     search_index: SearchIndex | None = None,
-) -> QueuePage:
+) -> Page:
     """Submissions in ``state`` (every state when None) and of ``kind`` (every kind when None),
     oldest first, with the count of likely duplicates when ``search_index`` is given."""
     select = Submission.select(
@@ -394,4 +381,4 @@ async def queue(
                 "duplicates": duplicates,
             }
         )
-    return QueuePage(items=items, total=total, page=page, page_size=page_size)
+    return Page(items=items, total=total, page=page, page_size=page_size)
