@@ -11,7 +11,9 @@ from typing import Any
 
 from bs4 import BeautifulSoup
 
+from observatory.accounts.tables import AuditEntry
 from observatory.catalogue.reference import ISTAT_FILE
+from observatory.catalogue.tables import Process
 from observatory.cli import DEMO_FILES
 from observatory.submissions.tables import Submission
 from observatory.text import fold
@@ -218,3 +220,21 @@ def form_values(page: BeautifulSoup, selector: str = "form") -> dict[str, str | 
         elif kind not in ("submit", "button"):
             values[name] = control.get("value", "")
     return values
+
+
+def process_row(client, slug: str) -> dict:
+    """The Process row with ``slug``, read in the app's database."""
+    return run_in_app(client, lambda: Process.select().where(Process.slug == slug).first())
+
+
+def audit_entries(client, action: str) -> list[dict]:
+    """The audit log entries of ``action``, oldest first, with before/after parsed."""
+    return run_in_app(
+        client,
+        lambda: (
+            AuditEntry.select()
+            .where(AuditEntry.action == action)
+            .order_by(AuditEntry.id)
+            .output(load_json=True)
+        ),
+    )

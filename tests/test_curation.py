@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 from helpers import (
     PATTI,
+    audit_entries,
     card_slugs,
     form_token,
     form_values,
     login_as,
+    process_row,
     run_in_app,
     soup,
 )
@@ -25,22 +27,6 @@ pytestmark = pytest.mark.anyio
 async def _post(client, path: str, data: dict | None = None):
     token = await form_token(client)
     return await client.post(path, data={"_csrf_token": token, **(data or {})}, follow_redirects=False)
-
-
-def _process(client, slug: str) -> dict:
-    return run_in_app(client, lambda: Process.select().where(Process.slug == slug).first())
-
-
-def _audit(client, action: str) -> list[dict]:
-    return run_in_app(
-        client,
-        lambda: (
-            AuditEntry.select()
-            .where(AuditEntry.action == action)
-            .order_by(AuditEntry.id)
-            .output(load_json=True)
-        ),
-    )
 
 
 async def _edit(client, process_id: int, **changes: str):
@@ -63,7 +49,7 @@ async def _api_slugs(client, **params) -> list[str]:
 
 
 async def test_edit_publishes_at_once_and_records_a_revision_with_its_differences(client):
-    process = _process(client, PATTI)
+    process = process_row(client, PATTI)
     editor = await login_as(client)
     form = soup(await client.get(f"/redazione/processi/{process['id']}/modifica"))
     assert form.find(attrs={"name": "title"})["value"] == process["title"]
@@ -74,7 +60,7 @@ async def test_edit_publishes_at_once_and_records_a_revision_with_its_difference
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"/redazione/processi/{process['id']}/versioni?fatto=modificato"
-    edited = _process(client, PATTI)
+    edited = process_row(client, PATTI)
     assert (edited["summary"], edited["start_year"], edited["title"]) == (
         "Sintesi rivista dalla redazione quinquefoglio.",
         2016,
@@ -109,24 +95,24 @@ async def test_edit_publishes_at_once_and_records_a_revision_with_its_difference
         ),
     )
     assert [(r["number"], r["actor"]) for r in revisions] == [(1, None), (2, editor["id"])]
-    entry = _audit(client, "processo.modifica")[-1]
+    entry = audit_entries(client, "processo.modifica")[-1]
     assert entry["before"]["summary"] == process["summary"] and entry["after"]["start_year"] == 2016
 
 
 async def test_edit_with_errors_keeps_what_was_typed_and_changes_nothing(client):
-    process = _process(client, PATTI)
+    process = process_row(client, PATTI)
     await login_as(client)
     response = await _edit(client, process["id"], title="", end_year="1800")
     assert response.status_code == 400
     page = soup(response)
     assert page.select_one(".error-summary")
     assert page.find(attrs={"name": "end_year"})["value"] == "1800"
-    assert _process(client, PATTI)["title"] == process["title"]
+    assert process_row(client, PATTI)["title"] == process["title"]
     assert run_in_app(client, lambda: ProcessRevision.count()) == 0
 
 
 async def test_revert_restores_the_old_values_as_a_new_revision(client):
-    process = _process(client, PATTI)
+    process = process_row(client, PATTI)
     await login_as(client)
     assert (
         await _edit(client, process["id"], title="Patti: titolo sbagliato", end_year="2019")
@@ -134,14 +120,14 @@ async def test_revert_restores_the_old_values_as_a_new_revision(client):
     assert (await client.get(f"/processi/{PATTI}")).status_code == 200  # the slug stays
     response = await _post(client, f"/redazione/processi/{process['id']}/versioni/1/ripristina")
     assert response.status_code == 303
-    restored = _process(client, PATTI)
+    restored = process_row(client, PATTI)
     assert (restored["title"], restored["end_year"]) == (process["title"], process["end_year"])
     history = soup(await client.get(f"/redazione/processi/{process['id']}/versioni"))
     latest = history.select_one("section.revision")
     assert "Versione 3" in latest.h2.get_text() and "Ripristinata la versione 1" in latest.get_text()
     changed = {row.th.get_text(strip=True) for row in latest.select("table.diff tbody tr")}
     assert changed == {"Titolo", "Anno di chiusura"}
-    assert _audit(client, "processo.ripristina")[-1]["after"]["title"] == process["title"]
+    assert audit_entries(client, "processo.ripristina")[-1]["after"]["title"] == process["title"]
     missing = await _post(client, f"/redazione/processi/{process['id']}/versioni/9/ripristina")
     assert missing.status_code == 409 and "La versione 9 di questo processo non esiste." in missing.text
 
@@ -150,12 +136,12 @@ async def test_revert_restores_the_old_values_as_a_new_revision(client):
 
 
 async def test_withdrawn_process_disappears_everywhere_and_its_page_says_why(client):
-    process = _process(client, PATTI)
+    process = process_row(client, PATTI)
     query = {"q": "Patti amministrazione condivisa Piemonte"}
     assert PATTI in await _api_slugs(client, **query)
     await login_as(client)
     refused = await _post(client, f"/redazione/processi/{process['id']}/ritira", {"motivo": "  "})
-    assert refused.status_code == 400 and _process(client, PATTI)["publication"] == "published"
+    assert refused.status_code == 400 and process_row(client, PATTI)["publication"] == "published"
 
     response = await _post(
         client,
@@ -172,7 +158,7 @@ async def test_withdrawn_process_disappears_everywhere_and_its_page_says_why(cli
     assert PATTI not in {p["slug"] for p in run_in_app(client, transfer.export_catalogue)["processes"]}
     organisation = soup(await client.get("/enti/comune-di-chieri"))
     assert PATTI not in card_slugs(organisation)
-    entry = _audit(client, "processo.ritira")[-1]
+    entry = audit_entries(client, "processo.ritira")[-1]
     assert entry["after"] == {
         "publication": "withdrawn",
         "withdrawal_reason": "Scheda doppia di un altro processo.",
@@ -201,7 +187,7 @@ def _organisation_processes(client, slug: str) -> list[tuple[int, str]]:
 async def test_merging_organisations_moves_processes_without_doubles_and_redirects(client):
     chieri = {(r["process"], r["role"]) for r in _organisation_processes(client, "comune-di-chieri")}
     torino = {(r["process"], r["role"]) for r in _organisation_processes(client, "comune-di-torino")}
-    patti = _process(client, PATTI)["id"]
+    patti = process_row(client, PATTI)["id"]
     assert (patti, "titolare") in chieri & torino
     union = {process for process, _ in chieri | torino}
     await login_as(client, "amministratore")
@@ -242,7 +228,7 @@ async def test_merging_organisations_moves_processes_without_doubles_and_redirec
     assert (await client.get("/api/v1/processi", params={"titolare": "comune-di-torino"})).json()[
         "total"
     ] == len({p for p, role in merged if role == "titolare"})
-    entry = _audit(client, "ente.unisci")[-1]
+    entry = audit_entries(client, "ente.unisci")[-1]
     assert entry["before"]["source"]["slug"] == "comune-di-chieri"
     assert entry["after"]["target"]["processes"] == len(union)
 
@@ -336,7 +322,7 @@ async def test_vocabulary_terms_are_created_renamed_reordered_and_deleted_only_w
         for e in run_in_app(client, lambda: AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id))
     ]
     assert actions[-4:] == ["termine.crea", "termine.ordina", "termine.modifica", "termine.elimina"]
-    rename = _audit(client, "termine.modifica")[-1]
+    rename = audit_entries(client, "termine.modifica")[-1]
     assert rename["before"]["label"] != rename["after"]["label"] == "Istituzioni e governo"
 
 
@@ -344,7 +330,7 @@ async def test_vocabulary_terms_are_created_renamed_reordered_and_deleted_only_w
 
 
 async def test_audit_log_shows_before_and_after_to_admins_only(client):
-    process = _process(client, PATTI)
+    process = process_row(client, PATTI)
     await login_as(client, "redattore", username="giulia")
     assert (
         await _edit(client, process["id"], summary="Una sintesi nuova per il registro.")

@@ -11,10 +11,12 @@ import pytest
 from helpers import (
     PATTI,
     SUBMITTER,
+    audit_entries,
     form_token,
     form_values,
     heading_count,
     login_as,
+    process_row,
     run_in_app,
     soup,
     submission_form,
@@ -75,18 +77,6 @@ def _count(client, table, *conditions) -> int:
     return run_in_app(client, lambda: table.count().where(*conditions))
 
 
-def _audit(client, action: str) -> list[dict]:
-    return run_in_app(
-        client,
-        lambda: (
-            AuditEntry.select()
-            .where(AuditEntry.action == action)
-            .order_by(AuditEntry.id)
-            .output(load_json=True)
-        ),
-    )
-
-
 def _revisions(client, process_id: int) -> list[dict]:
     return run_in_app(
         client,
@@ -97,10 +87,6 @@ def _revisions(client, process_id: int) -> list[dict]:
             .output(load_json=True)
         ),
     )
-
-
-def _process(client, slug: str) -> dict:
-    return run_in_app(client, lambda: Process.select().where(Process.slug == slug).first())
 
 
 # --- the whole life -------------------------------------------------------------------------------
@@ -192,8 +178,8 @@ async def test_submission_lives_from_pending_to_published_and_found(client):
     ]
     assert revisions[0]["data"]["title"] == title
     asked, approved = (
-        _audit(client, "segnalazione.richiedi_modifiche"),
-        _audit(client, "segnalazione.approva"),
+        audit_entries(client, "segnalazione.richiedi_modifiche"),
+        audit_entries(client, "segnalazione.approva"),
     )
     assert asked[-1]["before"]["state"] == "in_attesa"
     assert asked[-1]["after"] == {
@@ -318,11 +304,11 @@ async def test_two_editors_approving_at_once_publish_once(client):
     outcomes = run_in_app(client, both)
     assert sorted(type(o).__name__ for o in outcomes) == ["Decision", "TransitionRefused"]
     assert _count(client, Process) == before + 1
-    assert len(_audit(client, "segnalazione.approva")) == 1
+    assert len(audit_entries(client, "segnalazione.approva")) == 1
 
 
 async def test_correction_applies_only_the_fields_the_editor_accepted(client):
-    published = _process(client, PATTI)
+    published = process_row(client, PATTI)
     path = f"/processi/{PATTI}/correzione"
     token = await form_token(client, path)
     data = form_values(soup(await client.get(path)), "form#modulo-segnalazione")
@@ -346,7 +332,7 @@ async def test_correction_applies_only_the_fields_the_editor_accepted(client):
         {"correzione": "1", "campi": ["summary"]},
     )
     assert response.status_code == 303, response.text
-    after = _process(client, PATTI)
+    after = process_row(client, PATTI)
     assert after["summary"] == "Sintesi corretta."
     assert (after["title"], after["start_year"]) == (published["title"], published["start_year"])
     revisions = _revisions(client, published["id"])
@@ -356,7 +342,7 @@ async def test_correction_applies_only_the_fields_the_editor_accepted(client):
         revisions[1]["data"]["summary"] == "Sintesi corretta."
         and revisions[1]["submission"] == submission["id"]
     )
-    entry = _audit(client, "segnalazione.approva")[-1]
+    entry = audit_entries(client, "segnalazione.approva")[-1]
     assert entry["after"]["accepted_fields"] == ["summary"]
     assert entry["before"]["process"]["summary"] == published["summary"]
     assert (await _found(client, '"Sintesi corretta"'))[1] == 1
@@ -373,7 +359,7 @@ async def test_duplicate_is_closed_and_chosen_facts_merged_into_the_existing_pro
         results="Trenta patti firmati.",
     )
     submission = _submission(client, tracking)
-    existing = _process(client, PATTI)
+    existing = process_row(client, PATTI)
     links_before = (await client.get(f"/api/v1/processi/{PATTI}")).json()["links"]
     await login_as(client)
     review = soup(await client.get(f"/redazione/segnalazioni/{submission['id']}"))
@@ -399,7 +385,7 @@ async def test_duplicate_is_closed_and_chosen_facts_merged_into_the_existing_pro
         soup(await client.get(f"/segnala/{tracking}")).select_one(".state").get_text(strip=True)
         == "Duplicato"
     )
-    entry = _audit(client, "segnalazione.duplicato")[-1]
+    entry = audit_entries(client, "segnalazione.duplicato")[-1]
     assert entry["after"]["duplicate_of"] == PATTI and entry["after"]["merged_fields"] == ["links"]
 
 
@@ -477,7 +463,7 @@ async def test_admin_routes_refuse_editors(client):
     for path in (
         "/redazione",
         "/redazione/processi",
-        f"/redazione/processi/{_process(client, PATTI)['id']}/versioni",
+        f"/redazione/processi/{process_row(client, PATTI)['id']}/versioni",
     ):
         assert (await client.get(path)).status_code == 200, path
     await login_as(client, "amministratore")
