@@ -21,8 +21,8 @@ DOCUMENTED_SETTINGS = {
     "created once in var/secret_key and shared by every worker)",
     "OBSERVATORY_DEBUG": "1 to show tracebacks in error pages (default: 0)",
     "OBSERVATORY_PAGE_SIZE": "processes per page in lists and in the API (default: 20, at most 100)",
-    "OBSERVATORY_BASE_URL": "public address used in links of exports and the API "
-    "(default: http://127.0.0.1:8000)",
+    "OBSERVATORY_BASE_URL": "public address, for absolute links (API, tracking links of submissions); "
+    "https:// also marks the session cookie Secure (default: http://127.0.0.1:8000)",
 }
 
 
