@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 os.environ.setdefault("PICCOLO_CONF", "observatory.piccolo_conf")
 
@@ -79,3 +79,24 @@ async def stop(engine: Engine) -> None:
     """Close the pool opened by :func:`start`."""
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+def configured() -> Engine:
+    """The engine :func:`configure` chose."""
+    from observatory import piccolo_conf
+
+    if piccolo_conf.DB is None:
+        raise RuntimeError("No database is configured: call observatory.database.configure(url) first")
+    return piccolo_conf.DB
+
+
+def write_transaction():
+    """The transaction every write runs in; on SQLite it takes the write lock at once.
+
+    A deferred SQLite transaction that reads and then writes can fail with "database is locked"
+    when another one does the same; PostgreSQL locks the rows it updates.
+    """
+    engine = configured()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()

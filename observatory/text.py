@@ -1,12 +1,29 @@
-"""Text helpers shared by every part: folding names for matching, and slugs."""
+"""Text helpers shared by every part: folding names for matching, slugs, and the Italian way of
+writing amounts, dates and years (also Jinja filters)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
+from decimal import Decimal
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‛": "'"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+MONTHS = (
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+)
 
 
 def fold(text: str) -> str:
@@ -29,3 +46,31 @@ def clean(text: str | None) -> str | None:
     lines = [" ".join(line.split()) for line in str(text).replace("\r\n", "\n").split("\n")]
     joined = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return joined or None
+
+
+def italian_amount(value: Decimal | int | float | str) -> str:
+    """An amount with Italian separators and two decimals: 1.580.579,61."""
+    whole, _, cents = f"{Decimal(value):,.2f}".partition(".")
+    return f"{whole.replace(',', '.')},{cents}"
+
+
+def euro(value: Decimal | None) -> str:
+    """An amount in euro, the Italian way: € 1.580.579,61 (empty when unknown)."""
+    return "" if value is None else f"€ {italian_amount(value)}"
+
+
+def italian_date(value: datetime.date | datetime.datetime | None) -> str:
+    """A date in words: 18 aprile 2020."""
+    if value is None:
+        return ""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def years(process: dict) -> str:
+    """The years of a process: "2017", "2015–2019", "dal 2013, in corso", or an empty string."""
+    start, end = process.get("start_year"), process.get("end_year")
+    if process.get("ongoing"):
+        return f"dal {start}, in corso" if start else "in corso"
+    if start and end and end != start:
+        return f"{start}–{end}"
+    return str(start or end or "")

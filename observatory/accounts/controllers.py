@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_200_OK,
@@ -26,10 +24,11 @@ from observatory.accounts.guards import (
     session_cookie,
 )
 from observatory.accounts.tables import ROLES
-from observatory.catalogue.services import Page
-from observatory.settings import Settings
+from observatory.web import Page, number_parameter, page_links, page_number, settings_of
 
 AUDIT_PAGE_SIZE = 50
+#: The highest id a staff member may have (a filter beyond it is a mistake).
+MAX_ID = 1_000_000_000
 #: Where the audit log links an object, by object type ("{}" is its object_id).
 OBJECT_PAGES = {
     "segnalazione": "/redazione/segnalazioni/{}",
@@ -38,10 +37,6 @@ OBJECT_PAGES = {
 }
 #: Times in the audit log are shown in Italian local time.
 LOCAL_TIME = ZoneInfo("Europe/Rome")
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _text(value: Any) -> str:
@@ -87,15 +82,6 @@ def _audit_entry(row: dict) -> dict:
     }
 
 
-def _positive_int(request: Request, name: str, label: str) -> int | None:
-    raw = (request.query_params.get(name) or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000_000:
-        raise HTTPException(status_code=HTTP_400_BAD_REQUEST, detail=f"{label}: «{raw[:40]}» non è valido.")
-    return int(raw)
-
-
 class AccountPages(Controller):
     """Login, logout and the audit log, under /redazione."""
 
@@ -118,7 +104,7 @@ class AccountPages(Controller):
             return _login_page(
                 username, target, "Inserisci il nome utente e la password.", status_code=HTTP_400_BAD_REQUEST
             )
-        settings = _settings(request)
+        settings = settings_of(request)
         address = request.client.host if request.client else None
         try:
             staff = await services.authenticate(username, password, address, settings.secret_key)
@@ -151,29 +137,17 @@ class AccountPages(Controller):
     async def audit_log(self, request: Request) -> Template:
         """The audit log, newest first, by action and by staff member: who, when, what, before and after."""
         action = (request.query_params.get("azione") or "").strip()[:60] or None
-        actor_id = _positive_int(request, "autore", "Autore")
-        page_number = _positive_int(request, "pagina", "Pagina") or 1
-        rows, total = await services.list_audit(action, actor_id, page_number, AUDIT_PAGE_SIZE)
+        actor_id = number_parameter(request, "autore", "Autore", MAX_ID)
+        number = page_number(request)
+        rows, total = await services.list_audit(action, actor_id, number, AUDIT_PAGE_SIZE)
         page = Page(
-            items=[_audit_entry(row) for row in rows],
-            total=total,
-            page=page_number,
-            page_size=AUDIT_PAGE_SIZE,
+            items=[_audit_entry(row) for row in rows], total=total, page=number, page_size=AUDIT_PAGE_SIZE
         )
-        filters = [(name, value) for name, value in (("azione", action), ("autore", actor_id)) if value]
-
-        def link(number: int) -> str:
-            return "?" + urlencode([*filters, ("pagina", number)])
-
-        links = {
-            "previous": link(page.page - 1) if page.page > 1 else None,
-            "next": link(page.page + 1) if page.page < page.pages else None,
-        }
         return Template(
             "redazione/registro.html",
             context={
                 "page": page,
-                "links": links,
+                "links": page_links(request, page),
                 "action": action,
                 "actor_id": actor_id,
                 "actions": await services.audit_actions(),

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from jinja2 import pass_context
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -22,6 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatory.accounts import services
 from observatory.settings import Settings
+from observatory.web import error_response, wants_json
 
 SESSION_COOKIE = "osservatorio_sessione"
 LOGIN_PATH = "/redazione/accesso"
@@ -102,6 +104,13 @@ def login_redirect(connection: ASGIConnection) -> Redirect:
     if connection.scope.get("method", "GET") in ("GET", "HEAD") and safe_next(target):
         return Redirect(f"{LOGIN_PATH}?{urlencode({'dopo': target})}", status_code=HTTP_303_SEE_OTHER)
     return Redirect(LOGIN_PATH, status_code=HTTP_303_SEE_OTHER)
+
+
+def login_required_response(request: Request, exc: LoginRequired) -> Response:
+    """Pages send an anonymous visitor to the login page; the API answers 401."""
+    if wants_json(request):
+        return error_response(request, exc)
+    return login_redirect(request)
 
 
 def session_cookie(token: str, settings: Settings) -> Cookie:

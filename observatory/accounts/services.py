@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from observatory.accounts.tables import ROLES, AuditEntry, LoginAttempt, StaffSession, StaffUser
+from observatory.database import write_transaction
 from observatory.digests import keyed_digest, token_digest
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
@@ -135,7 +136,7 @@ async def create_staff(
         "email": email,
         "active": True,
     }
-    async with StaffUser._meta.db.transaction():
+    async with write_transaction():
         rows = await StaffUser.insert(StaffUser(**account, password_hash=password_hash))
         await record_audit(
             actor,

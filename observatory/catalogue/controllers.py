@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Request, Response, get
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar import Controller, Request, get
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY, HTTP_400_BAD_REQUEST, HTTP_410_GONE
+from litestar.status_codes import (
+    HTTP_301_MOVED_PERMANENTLY,
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_410_GONE,
+)
 
 from observatory.catalogue import searching, services
 from observatory.catalogue.schemas import (
-    ErrorOut,
     OrganisationDetailOut,
     OrganisationPageOut,
     ProcessOut,
@@ -24,28 +27,11 @@ from observatory.catalogue.schemas import (
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
 from observatory.search import SearchIndex
-from observatory.settings import Settings
-
-
-class ApiError(HTTPException):
-    """A 4xx answer of the API, with the field errors that caused it."""
-
-    def __init__(self, status_code: int, error: str, message: str, fields: list[dict] | None = None):
-        super().__init__(status_code=status_code, detail=message)
-        self.error = error
-        self.fields = fields or []
-
-    def to_response(self) -> Response:
-        body = ErrorOut(status=self.status_code, error=self.error, message=self.detail, fields=self.fields)
-        return Response(msgspec.to_builtins(body), status_code=self.status_code)
+from observatory.web import ApiError, Page, page_links, page_number, settings_of
 
 
 def _params(request: Request) -> dict[str, list[str]]:
     return request.query_params.dict()
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _search_index(request: Request) -> SearchIndex:
@@ -55,42 +41,6 @@ def _search_index(request: Request) -> SearchIndex:
 def _hidden_params(query: services.ProcessQuery) -> list[tuple[str, str]]:
     """Filters the facet form has no input for, carried along when it is submitted."""
     return [(name, value) for name in ("ente",) for value in getattr(query, name)]
-
-
-def _page_number(request: Request) -> int:
-    raw = request.query_params.get("pagina", "1") or "1"
-    try:
-        page = int(raw)
-    except ValueError:
-        raise ApiError(
-            HTTP_400_BAD_REQUEST,
-            "bad_request",
-            f"Pagina: «{raw}» non è un numero intero.",
-            [{"field": "pagina", "message": "deve essere un numero intero."}],
-        ) from None
-    if not 1 <= page <= 100_000:
-        raise ApiError(
-            HTTP_400_BAD_REQUEST,
-            "bad_request",
-            "Pagina: deve essere compresa tra 1 e 100000.",
-            [{"field": "pagina", "message": "fuori intervallo."}],
-        )
-    return page
-
-
-def _page_links(request: Request, page: services.Page) -> dict[str, Any]:
-    """Query strings of the neighbouring pages, keeping every other parameter."""
-    params = [(k, v) for k, values in _params(request).items() if k != "pagina" for v in values]
-
-    def link(number: int) -> str:
-        return "?" + urlencode([*params, ("pagina", str(number))])
-
-    return {
-        "previous": link(page.page - 1) if page.page > 1 else None,
-        "next": link(page.page + 1) if page.page < page.pages else None,
-        "first": link(1),
-        "last": link(page.pages),
-    }
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -111,19 +61,19 @@ class CataloguePages(Controller):
         """Search and browse published processes: text, facets with counts, sort, pagination."""
         error = None
         try:
-            query = services.parse_process_query(_params(request), _settings(request).page_size)
+            query = services.parse_process_query(_params(request), settings_of(request).page_size)
             found = await searching.search_processes(_search_index(request), query)
         except services.FilterError as exc:
             error = exc
-            query = services.ProcessQuery(per_pagina=_settings(request).page_size)
+            query = services.ProcessQuery(per_pagina=settings_of(request).page_size)
             found = searching.SearchOutcome(
-                page=services.Page(items=[], total=0, page=1, page_size=query.per_pagina), text=""
+                page=Page(items=[], total=0, page=1, page_size=query.per_pagina), text=""
             )
         context = {
             "query": query,
             "found": found,
             "page": found.page,
-            "links": _page_links(request, found.page),
+            "links": page_links(request, found.page),
             "error": error,
             "states": PROCESS_STATES,
             "sorts": {k: v for k, v in services.SORTS.items() if query.q or k != "rilevanza"},
@@ -149,13 +99,13 @@ class CataloguePages(Controller):
     async def organisations(self, request: Request) -> Template:
         """Organisations, searchable by name."""
         q = (request.query_params.get("q") or "").strip()[:200]
-        page_number = _page_number(request)
-        size = _settings(request).page_size * 2
-        items, total = await services.list_organisations(q, page_number, size)
-        page = services.Page(items=items, total=total, page=page_number, page_size=size)
+        number = page_number(request)
+        size = settings_of(request).page_size * 2
+        items, total = await services.list_organisations(q, number, size)
+        page = Page(items=items, total=total, page=number, page_size=size)
         return Template(
             "organisations.html",
-            context={"q": q, "page": page, "links": _page_links(request, page), "kinds": ORGANISATION_KINDS},
+            context={"q": q, "page": page, "links": page_links(request, page), "kinds": ORGANISATION_KINDS},
         )
 
     @get("/enti/{slug:str}", name="organisation")
@@ -167,11 +117,11 @@ class CataloguePages(Controller):
         if found.organisation is None:
             raise NotFoundException(f"Nessun ente con indirizzo «{slug}».")
         page = await services.organisation_processes(
-            found.organisation["id"], _page_number(request), _settings(request).page_size
+            found.organisation["id"], page_number(request), settings_of(request).page_size
         )
         return Template(
             "organisation.html",
-            context={"organisation": found.organisation, "page": page, "links": _page_links(request, page)},
+            context={"organisation": found.organisation, "page": page, "links": page_links(request, page)},
         )
 
     @get("/territori", name="territories")
@@ -192,13 +142,13 @@ class CataloguePages(Controller):
         territory = await services.find_territory(code)
         if territory is None:
             raise NotFoundException(f"Nessun territorio con codice «{code}».")
-        page = await services.territory_processes(code, _page_number(request), _settings(request).page_size)
+        page = await services.territory_processes(code, page_number(request), settings_of(request).page_size)
         return Template(
             "territory.html",
             context={
                 "territory": territory,
                 "page": page,
-                "links": _page_links(request, page),
+                "links": page_links(request, page),
                 "levels": TERRITORY_LEVELS,
             },
         )
@@ -223,13 +173,11 @@ def _selected_labels(query: services.ProcessQuery, found: searching.SearchOutcom
 
 
 def _filter_error(exc: services.FilterError) -> ApiError:
-    return ApiError(
-        HTTP_400_BAD_REQUEST, "bad_request", exc.message, [{"field": exc.field, "message": exc.message}]
-    )
+    return ApiError.bad_parameter(exc.field, exc.message)
 
 
 def _absolute(request: Request, path: str) -> str:
-    return _settings(request).base_url + path
+    return settings_of(request).base_url + path
 
 
 class CatalogueApi(Controller):
@@ -246,7 +194,7 @@ class CatalogueApi(Controller):
         anno_asc), pagina, per_pagina (at most 100). Facet counts, highlights and spelling suggestions
         come with the page."""
         try:
-            query = services.parse_process_query(_params(request), _settings(request).page_size)
+            query = services.parse_process_query(_params(request), settings_of(request).page_size)
             found = await searching.search_processes(_search_index(request), query)
         except services.FilterError as exc:
             raise _filter_error(exc) from None
@@ -288,17 +236,17 @@ class CatalogueApi(Controller):
         if found.redirect_to:
             return Redirect(f"/api/v1/processi/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.withdrawn:
-            raise ApiError(HTTP_410_GONE, "gone", "Questo processo è stato ritirato dal catalogo.")
+            raise ApiError(HTTP_410_GONE, "Questo processo è stato ritirato dal catalogo.")
         if found.process is None:
-            raise ApiError(404, "not_found", f"Nessun processo con slug «{slug}».")
+            raise ApiError(HTTP_404_NOT_FOUND, f"Nessun processo con slug «{slug}».")
         detail = dict(found.process, url=_absolute(request, f"/processi/{slug}"))
         return msgspec.convert(detail, ProcessOut)
 
     @get("/enti", summary="Elenco degli enti", raises=[ApiError])
     async def organisations(self, request: Request, q: FromQuery[str | None] = None) -> OrganisationPageOut:
         """Organisations by name; ``q`` matches any part of the name or of an alternative name."""
-        page = _page_number(request)
-        size = _settings(request).page_size
+        page = page_number(request)
+        size = settings_of(request).page_size
         items, total = await services.list_organisations((q or "")[:200], page, size)
         return msgspec.convert(
             {"items": items, "total": total, "page": page, "page_size": size}, OrganisationPageOut
@@ -311,7 +259,7 @@ class CatalogueApi(Controller):
         if found.redirect_to:
             return Redirect(f"/api/v1/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
-            raise ApiError(404, "not_found", f"Nessun ente con slug «{slug}».")
+            raise ApiError(HTTP_404_NOT_FOUND, f"Nessun ente con slug «{slug}».")
         page = await services.organisation_processes(found.organisation["id"], 1, 100)
         return msgspec.convert(dict(found.organisation, processes=page.items), OrganisationDetailOut)
 
@@ -322,11 +270,8 @@ class CatalogueApi(Controller):
         """Look territories up by name (``q``, accents and case ignored) and level
         (``livello``: paese, regione, provincia, comune). At most 50 answers."""
         if livello is not None and livello not in TERRITORY_LEVELS:
-            raise ApiError(
-                HTTP_400_BAD_REQUEST,
-                "bad_request",
-                f"livello: valori ammessi {', '.join(TERRITORY_LEVELS)}.",
-                [{"field": "livello", "message": "valore sconosciuto."}],
+            raise ApiError.bad_parameter(
+                "livello", f"livello: valori ammessi {', '.join(TERRITORY_LEVELS)}.", "valore sconosciuto."
             )
         items = await services.list_territories((q or "")[:200], livello, 50)
         return msgspec.convert({"items": items, "total": len(items)}, TerritoryPageOut)

@@ -33,6 +33,7 @@ from observatory.catalogue.tables import (
     Term,
     Territory,
 )
+from observatory.database import write_transaction
 from observatory.text import clean, fold, slugify
 
 MAX_AMOUNT = Decimal("1e13")
@@ -805,7 +806,7 @@ async def _save_related(process_id: int, values: dict, refs: References, term_id
 
 async def withdraw_process(process_id: int, reason: str | None) -> None:
     """Take a process off the public catalogue; its page then answers 410 with ``reason``."""
-    async with Process._meta.db.transaction():
+    async with write_transaction():
         await Process.update(
             {
                 Process.publication: "withdrawn",

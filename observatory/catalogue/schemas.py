@@ -222,19 +222,3 @@ class TerritoryPageOut(msgspec.Struct):
 
     items: list[TerritoryOut]
     total: int
-
-
-class FieldErrorOut(msgspec.Struct):
-    """What is wrong with one field or parameter."""
-
-    field: str
-    message: str
-
-
-class ErrorOut(msgspec.Struct):
-    """The one error format of every 4xx answer of the API."""
-
-    status: int
-    error: str
-    message: str
-    fields: list[FieldErrorOut] = []

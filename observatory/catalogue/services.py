@@ -32,6 +32,7 @@ from observatory.catalogue.tables import (
     Territory,
 )
 from observatory.text import fold
+from observatory.web import MAX_PAGE, Page, whole_number
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 SORTS = {
@@ -100,12 +101,9 @@ class ProcessQuery:
 
 def _parse_int(name: str, raw: str, low: int, high: int, label: str) -> int:
     try:
-        value = int(raw.strip())
-    except ValueError:
-        raise FilterError(name, f"{label}: «{raw}» non è un numero intero.") from None
-    if not low <= value <= high:
-        raise FilterError(name, f"{label}: deve essere compreso tra {low} e {high}.")
-    return value
+        return whole_number(raw, label, low, high)
+    except ValueError as exc:
+        raise FilterError(name, str(exc)) from None
 
 
 def parse_process_query(params: dict[str, list[str]], default_page_size: int) -> ProcessQuery:
@@ -132,7 +130,7 @@ def parse_process_query(params: dict[str, list[str]], default_page_size: int) ->
         raise FilterError("ordine", f"Ordine: valori ammessi {', '.join(SORTS)}.")
     query.ordine = ordine
     page = next(iter(params.get("pagina", [])), "") or "1"
-    query.pagina = _parse_int("pagina", page, 1, 100_000, "Pagina")
+    query.pagina = _parse_int("pagina", page, 1, MAX_PAGE, "Pagina")
     size = next(iter(params.get("per_pagina", [])), "")
     if size:
         query.per_pagina = _parse_int("per_pagina", size, 1, MAX_PAGE_SIZE, "Risultati per pagina")
@@ -295,21 +293,6 @@ SUMMARY_COLUMNS = (
     Process.theme.slug.as_alias("theme_slug"),
     Process.theme.label.as_alias("theme_label"),
 )
-
-
-@dataclass
-class Page:
-    """One page of a list (processes, organisations, submissions, audit entries) and how many
-    items there are in all."""
-
-    items: list[dict]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 async def list_processes(query: ProcessQuery) -> Page:

@@ -21,6 +21,7 @@ from observatory.catalogue.editing import (
     validate_process,
 )
 from observatory.catalogue.tables import Organisation, OrganisationName, Process, ProcessOrganisation
+from observatory.database import write_transaction
 from observatory.text import fold
 
 FORMAT_NAME = "osservatorio/processi"
@@ -189,7 +190,7 @@ async def import_records(
         valid.append(values)
     if (report.problems and not skip_invalid) or dry_run:
         return report
-    async with Process._meta.db.transaction():
+    async with write_transaction():
         before = await Organisation.count()
         for declaration in declarations:
             organisation_id = await resolve_organisation(declaration["name"], refs)

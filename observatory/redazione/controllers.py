@@ -8,28 +8,35 @@ through redazione/services.py and redazione/reference.py: all of them audit ever
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
 from observatory.accounts.guards import admin_required, current_staff, staff_required
 from observatory.catalogue import services as catalogue
-from observatory.catalogue.controllers import ApiError
 from observatory.catalogue.editing import ValidationFailed
 from observatory.catalogue.tables import VOCABULARIES
 from observatory.redazione import reference, services
 from observatory.redazione.schemas import QueueItemOut, QueuePageOut
 from observatory.submissions import forms, moderation
 from observatory.submissions import services as submissions
-from observatory.submissions.controllers import MAX_BODY, prefilled_values, read_form
+from observatory.submissions.controllers import prefilled_values
 from observatory.submissions.forms import PUBLIC_FIELDS
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
+from observatory.web import (
+    MAX_BODY,
+    ApiError,
+    done_message,
+    first,
+    page_links,
+    page_number,
+    read_form,
+    see_other,
+)
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
@@ -51,21 +58,11 @@ PAGE_SIZE = 20
 
 
 def _done(request: Request) -> str | None:
-    return DONE.get(request.query_params.get("fatto", ""))
+    return done_message(request, DONE)
 
 
 def _redirect(path: str, done: str) -> Redirect:
-    return Redirect(f"{path}?{urlencode({'fatto': done})}", status_code=HTTP_303_SEE_OTHER)
-
-
-def _first(form: dict[str, list[str]], name: str) -> str:
-    values = form.get(name) or []
-    return values[0].strip() if values else ""
-
-
-def _page(request: Request) -> int:
-    raw = request.query_params.get("pagina", "1") or "1"
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 100_000 else 1
+    return see_other(path, fatto=done)
 
 
 def _messages(failed: ValidationFailed, record: bool = False) -> dict[str, str]:
@@ -83,18 +80,12 @@ def _queue_filters(request: Request) -> tuple[str, str | None, str | None]:
     state = request.query_params.get("stato") or "in_attesa"
     kind = request.query_params.get("tipo") or None
     if state not in QUEUE_STATES:
-        raise ApiError(
-            HTTP_400_BAD_REQUEST,
-            "bad_request",
-            f"stato: valori ammessi {', '.join(QUEUE_STATES)}.",
-            [{"field": "stato", "message": "valore sconosciuto."}],
+        raise ApiError.bad_parameter(
+            "stato", f"stato: valori ammessi {', '.join(QUEUE_STATES)}.", "valore sconosciuto."
         )
     if kind is not None and kind not in SUBMISSION_KINDS:
-        raise ApiError(
-            HTTP_400_BAD_REQUEST,
-            "bad_request",
-            f"tipo: valori ammessi {', '.join(SUBMISSION_KINDS)}.",
-            [{"field": "tipo", "message": "valore sconosciuto."}],
+        raise ApiError.bad_parameter(
+            "tipo", f"tipo: valori ammessi {', '.join(SUBMISSION_KINDS)}.", "valore sconosciuto."
         )
     return state, None if state == "tutte" else state, kind
 
@@ -128,13 +119,9 @@ class RedazionePages(Controller):
         """The moderation queue, oldest first, filtered by state (waiting ones by default) and kind."""
         shown_state, state, kind = _queue_filters(request)
         page = await moderation.queue(
-            state, kind, _page(request), PAGE_SIZE, search_index=request.app.state.search_index
+            state, kind, page_number(request), PAGE_SIZE, search_index=request.app.state.search_index
         )
-        params = {"stato": shown_state, "tipo": kind or ""}
-        links = {
-            "previous": "?" + urlencode({**params, "pagina": page.page - 1}) if page.page > 1 else None,
-            "next": "?" + urlencode({**params, "pagina": page.page + 1}) if page.page < page.pages else None,
-        }
+        links = page_links(request, page)
         return Template(
             "redazione/coda.html",
             context={
@@ -227,7 +214,7 @@ class RedazionePages(Controller):
     async def approve(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
         """Publish the submission; for a correction only the fields ticked in ``campi``."""
         form = await read_form(request)
-        fields = form.get("campi", []) if _first(form, "correzione") == "1" else None
+        fields = form.get("campi", []) if first(form, "correzione") == "1" else None
         return await self._act(
             request,
             submission_id,
@@ -243,7 +230,7 @@ class RedazionePages(Controller):
     async def request_changes(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
         """Send the submission back to its submitter with a message."""
         form = await read_form(request)
-        message = _first(form, "messaggio")
+        message = first(form, "messaggio")
         return await self._act(
             request, submission_id, lambda staff: moderation.request_changes(submission_id, staff, message)
         )
@@ -252,7 +239,7 @@ class RedazionePages(Controller):
     async def reject(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
         """Reject the submission with a reason."""
         form = await read_form(request)
-        reason = _first(form, "motivo")
+        reason = first(form, "motivo")
         return await self._act(
             request, submission_id, lambda staff: moderation.reject(submission_id, staff, reason)
         )
@@ -261,7 +248,7 @@ class RedazionePages(Controller):
     async def duplicate(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
         """Close the submission as a duplicate of an existing process, merging the ticked fields."""
         form = await read_form(request)
-        slug = _first(form, "processo_altro") or _first(form, "processo")
+        slug = first(form, "processo_altro") or first(form, "processo")
         found = await catalogue.find_process(slug) if slug else None
         if found and found.redirect_to:
             found = await catalogue.find_process(found.redirect_to)
@@ -281,7 +268,7 @@ class RedazionePages(Controller):
                 staff,
                 process_id,
                 merge_fields=form.get("unisci", []),
-                message=_first(form, "messaggio_duplicato"),
+                message=first(form, "messaggio_duplicato"),
                 search_index=request.app.state.search_index,
             ),
         )
@@ -337,7 +324,7 @@ class RedazionePages(Controller):
         """Approve the submission with the data of the edited form."""
         form = await read_form(request)
         row = await self._submission_or_404(submission_id)
-        if _first(form, "azione") == "aggiungi":
+        if first(form, "azione") == "aggiungi":
             return await self._edit_submission_page(row, _typed_values(form), form)
         try:
             record = await submissions.check_record(forms.form_to_record(form))
@@ -363,11 +350,8 @@ class RedazionePages(Controller):
     async def processes(self, request: Request) -> Template:
         """Find processes to curate by title (withdrawn ones included)."""
         q = (request.query_params.get("q") or "").strip()[:200]
-        page = await services.find_processes(q, _page(request), PAGE_SIZE)
-        links = {
-            "previous": "?" + urlencode({"q": q, "pagina": page.page - 1}) if page.page > 1 else None,
-            "next": "?" + urlencode({"q": q, "pagina": page.page + 1}) if page.page < page.pages else None,
-        }
+        page = await services.find_processes(q, page_number(request), PAGE_SIZE)
+        links = page_links(request, page)
         return Template(
             "redazione/processi.html",
             context={"q": q, "page": page, "links": links, "done": _done(request)},
@@ -421,7 +405,7 @@ class RedazionePages(Controller):
         """Save the edited process as a new revision and publish it."""
         form = await read_form(request)
         process = await self._process_or_404(process_id)
-        if _first(form, "azione") == "aggiungi":
+        if first(form, "azione") == "aggiungi":
             return await self._edit_process_page(process, _typed_values(form), form)
         try:
             record = await submissions.check_record(forms.form_to_record(form))
@@ -498,7 +482,7 @@ class RedazionePages(Controller):
         """Withdraw a process from the catalogue, with the reason its page will show."""
         form = await read_form(request)
         process = await self._process_or_404(process_id)
-        reason = _first(form, "motivo")
+        reason = first(form, "motivo")
         try:
             await services.withdraw(
                 process_id, reason, await current_staff(request), request.app.state.search_index
@@ -544,11 +528,11 @@ class RedazionePages(Controller):
     async def merge(self, request: Request) -> Template | Redirect:
         """First show what the merge moves; with ``conferma`` do it."""
         form = await read_form(request)
-        source_text, target_text = _first(form, "da"), _first(form, "in")
+        source_text, target_text = first(form, "da"), first(form, "in")
         try:
             source = await reference.organisation_slug(source_text)
             target = await reference.organisation_slug(target_text)
-            if _first(form, "conferma") != "1":
+            if first(form, "conferma") != "1":
                 plan = await reference.plan_merge(source, target)
                 return await self._merge_page(request, source, target, plan)
             plan = await reference.merge_organisations(
@@ -558,10 +542,7 @@ class RedazionePages(Controller):
             return await self._merge_page(
                 request, source_text, target_text, error=refused.message, status_code=HTTP_400_BAD_REQUEST
             )
-        return Redirect(
-            "/redazione/enti/unisci?" + urlencode({"fatto": "uniti", "ente": plan.target["slug"]}),
-            status_code=HTTP_303_SEE_OTHER,
-        )
+        return see_other("/redazione/enti/unisci", fatto="uniti", ente=plan.target["slug"])
 
     # --- vocabularies (admins) ------------------------------------------------------------------
 
@@ -607,7 +588,7 @@ class RedazionePages(Controller):
     async def create_term(self, request: Request) -> Template | Redirect:
         """Add a term to a vocabulary."""
         form = await read_form(request)
-        typed = {name: _first(form, name) for name in ("vocabolario", "etichetta", "descrizione", "slug")}
+        typed = {name: first(form, name) for name in ("vocabolario", "etichetta", "descrizione", "slug")}
         if typed["vocabolario"] not in VOCABULARIES:
             return await self._vocabularies_page(
                 request, error="Scegli il vocabolario del nuovo termine.", status_code=HTTP_400_BAD_REQUEST
@@ -629,8 +610,8 @@ class RedazionePages(Controller):
             request,
             lambda staff: reference.update_term(
                 term_id,
-                _first(form, "etichetta"),
-                _first(form, "descrizione"),
+                first(form, "etichetta"),
+                first(form, "descrizione"),
                 staff,
                 request.app.state.search_index,
             ),
@@ -641,7 +622,7 @@ class RedazionePages(Controller):
     async def move_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
         """Move a term up (``direzione=su``) or down (``giu``) in its vocabulary."""
         form = await read_form(request)
-        offset = -1 if _first(form, "direzione") == "su" else 1
+        offset = -1 if first(form, "direzione") == "su" else 1
         return await self._term_action(
             request, lambda staff: reference.move_term(term_id, offset, staff), "termine-spostato"
         )
@@ -671,7 +652,7 @@ class RedazioneApi(Controller):
         processes it likely duplicates."""
         _, state, kind = _queue_filters(request)
         page = await moderation.queue(
-            state, kind, _page(request), PAGE_SIZE, search_index=request.app.state.search_index
+            state, kind, page_number(request), PAGE_SIZE, search_index=request.app.state.search_index
         )
         base = request.app.state.settings.base_url
         return QueuePageOut(

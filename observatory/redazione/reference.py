@@ -23,7 +23,8 @@ from observatory.catalogue.tables import (
     ProcessTerm,
     Term,
 )
-from observatory.redazione.services import CurationRefused, bring_index_up_to_date, write_transaction
+from observatory.database import write_transaction
+from observatory.redazione.services import CurationRefused, bring_index_up_to_date
 from observatory.search import SearchIndex
 from observatory.text import clean, fold, slugify
 

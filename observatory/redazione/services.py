@@ -12,17 +12,17 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
 from observatory.accounts.services import record_audit
 from observatory.accounts.tables import StaffUser
 from observatory.catalogue import editing, indexing, services
 from observatory.catalogue.editing import FieldError, References, ValidationFailed
 from observatory.catalogue.tables import ORGANISATION_ROLES, PROCESS_STATES, Process, Term, Territory
 from observatory.catalogue.transfer import process_record
+from observatory.database import write_transaction
 from observatory.redazione.tables import ProcessRevision
 from observatory.search import SearchIndex
 from observatory.text import clean, fold
+from observatory.web import Page
 
 #: The name revisions and audit entries carry when no staff member acted (imports, the first version).
 SYSTEM_NAME = "Osservatorio"
@@ -91,18 +91,6 @@ class CurationRefused(ValueError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-def write_transaction():
-    """A transaction that takes the write lock at once on SQLite.
-
-    A deferred SQLite transaction that reads and then writes can fail with "database is locked"
-    when another one does the same; PostgreSQL locks the rows it updates.
-    """
-    db = Process._meta.db
-    if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
 
 
 def _now() -> datetime.datetime:
@@ -453,7 +441,7 @@ async def withdraw(
     await bring_index_up_to_date(search_index)
 
 
-async def find_processes(q: str, page: int, page_size: int) -> services.Page:
+async def find_processes(q: str, page: int, page_size: int) -> Page:
     """Processes whose title contains ``q`` (all when empty), published and withdrawn, latest change first."""
     select = Process.select(
         Process.id, Process.slug, Process.title, Process.publication, Process.start_year, Process.updated_at
@@ -469,4 +457,4 @@ async def find_processes(q: str, page: int, page_size: int) -> services.Page:
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
-    return services.Page(items=rows, total=await count, page=page, page_size=page_size)
+    return Page(items=rows, total=await count, page=page, page_size=page_size)

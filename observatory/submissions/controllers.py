@@ -7,12 +7,11 @@ CSRF token (the API is exempt), and are refused cleanly when too big, malformed 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
@@ -20,6 +19,7 @@ from litestar.status_codes import (
     HTTP_303_SEE_OTHER,
     HTTP_308_PERMANENT_REDIRECT,
     HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_410_GONE,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -27,9 +27,7 @@ from litestar.status_codes import (
 )
 
 from observatory.catalogue import services as catalogue
-from observatory.catalogue.controllers import ApiError
 from observatory.catalogue.editing import ValidationFailed
-from observatory.catalogue.schemas import ErrorOut
 from observatory.catalogue.tables import Process
 from observatory.catalogue.transfer import process_record
 from observatory.submissions import forms, services
@@ -40,57 +38,20 @@ from observatory.submissions.schemas import (
     SubmissionStateOut,
 )
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
+from observatory.text import years
+from observatory.web import MAX_BODY, ApiError, bad_request, error_page, first, read_form
 
-#: Largest accepted body of a form post or API call.
-MAX_BODY = 256 * 1024
-MAX_FORM_FIELDS = 2_000
 HONEYPOT = "sito_web"
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer"}
 _SUBMITTER_FIELDS = ("nome", "ente", "email", "privacy", "nota")
 
 
-def _bad_request(message: str) -> HTTPException:
-    return HTTPException(status_code=HTTP_400_BAD_REQUEST, detail=message)
-
-
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """The fields of a posted form, or 400 for a body that is not a well-formed UTF-8 urlencoded form."""
-    content_type, _ = request.content_type
-    if content_type != "application/x-www-form-urlencoded":
-        raise _bad_request("Il modulo deve essere inviato come application/x-www-form-urlencoded.")
-    body = await request.body()
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise _bad_request(
-            "Il modulo inviato non è leggibile: la codifica dei caratteri non è UTF-8."
-        ) from None
-    if len(pairs) > MAX_FORM_FIELDS:
-        raise _bad_request("Il modulo inviato ha troppi campi.")
-    form: dict[str, list[str]] = {}
-    for key, value in pairs:
-        if "\x00" in key or "\x00" in value:
-            raise _bad_request("Il modulo inviato contiene caratteri non ammessi.")
-        form.setdefault(key, []).append(value)
-    return form
-
-
-def _first(form: dict[str, list[str]], name: str) -> str:
-    values = form.get(name) or []
-    return values[0].strip() if values else ""
-
-
 def _rate_limited_page(exc: services.RateLimited) -> Template:
     minutes = max(1, -(-exc.retry_after // 60))
-    return Template(
-        "error.html",
-        context={
-            "status": HTTP_429_TOO_MANY_REQUESTS,
-            "title": "Troppe segnalazioni",
-            "message": "Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo. "
-            f"Riprova tra {minutes} minuti.",
-        },
-        status_code=HTTP_429_TOO_MANY_REQUESTS,
+    return error_page(
+        HTTP_429_TOO_MANY_REQUESTS,
+        f"Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo. Riprova tra {minutes} minuti.",
+        title="Troppe segnalazioni",
         headers={"Retry-After": str(exc.retry_after)},
     )
 
@@ -122,12 +83,12 @@ async def _check(form: dict[str, list[str]], with_submitter: bool) -> _Checked:
     if with_submitter:
         try:
             checked.submitter = services.validate_submitter(
-                {name: _first(form, name) for name in ("nome", "ente", "email", "privacy")}
+                {name: first(form, name) for name in ("nome", "ente", "email", "privacy")}
             )
         except ValidationFailed as failed:
             checked.errors.update(forms.field_errors(failed))
     try:
-        checked.note = services.check_note(_first(form, "nota") or None)
+        checked.note = services.check_note(first(form, "nota") or None)
     except ValidationFailed as failed:
         checked.errors.update(forms.field_errors(failed))
     try:
@@ -166,16 +127,16 @@ async def _form_page(
 
 async def _submit(request: Request, form: dict[str, list[str]], process: dict | None) -> Template | Redirect:
     """The form flow: add rows, or check; warn once about likely duplicates; store; tracking page."""
-    if _first(form, HONEYPOT):
-        raise _bad_request("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova.")
-    if _first(form, "azione") == "aggiungi":
+    if first(form, HONEYPOT):
+        raise bad_request("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova.")
+    if first(form, "azione") == "aggiungi":
         return await _form_page(form, _typed_values(form), process=process)
     checked = await _check(form, with_submitter=True)
     if checked.errors:
         return await _form_page(
             form, _typed_values(form), checked.errors, process, status_code=HTTP_400_BAD_REQUEST
         )
-    if process is None and _first(form, "conferma") != "1":
+    if process is None and first(form, "conferma") != "1":
         duplicates = await services.likely_duplicates(request.app.state.search_index, checked.record)
         if duplicates:
             return await _form_page(form, _typed_values(form), duplicates=duplicates)
@@ -294,15 +255,15 @@ class SubmissionPages(Controller):
     async def amend(self, request: Request, token: FromPath[str]) -> Template | Redirect:
         """Replace the data of a submission that is waiting or has changes requested."""
         form = await read_form(request)
-        if _first(form, HONEYPOT):
-            raise _bad_request("La modifica non può essere accettata. Se pensi che sia un errore, riprova.")
+        if first(form, HONEYPOT):
+            raise bad_request("La modifica non può essere accettata. Se pensi che sia un errore, riprova.")
         submission = await services.find_by_token(token)
         if submission is None:
             raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
         refused = {"notice": "non-modificabile", "status_code": HTTP_409_CONFLICT}
         if submission["state"] not in services.AMENDABLE_STATES:
             return await _tracking_page(request, submission, token, **refused)
-        if _first(form, "azione") == "aggiungi":
+        if first(form, "azione") == "aggiungi":
             return await _tracking_page(request, submission, token, form)
         checked = await _check(form, with_submitter=False)
         if checked.errors:
@@ -325,8 +286,6 @@ def _api_fields(failed: ValidationFailed, prefix: str = "") -> list[dict]:
 
 
 def _duplicate_out(item: dict, base_url: str) -> DuplicateOut:
-    from observatory.app import years  # the app imports this module: import its filter when used
-
     return DuplicateOut(
         slug=item["slug"],
         titolo=item["title"],
@@ -383,7 +342,6 @@ class SubmissionApi(Controller):
         if fields:
             raise ApiError(
                 HTTP_422_UNPROCESSABLE_ENTITY,
-                "invalid",
                 f"La segnalazione non è valida: {len(fields)} problemi da correggere.",
                 fields,
             )
@@ -402,16 +360,11 @@ class SubmissionApi(Controller):
                 note=note,
             )
         except services.RateLimited as exc:
-            body = ErrorOut(
-                status=HTTP_429_TOO_MANY_REQUESTS,
-                error="too_many_requests",
-                message=f"Troppe segnalazioni da questo indirizzo: riprova tra {exc.retry_after} secondi.",
-            )
-            return Response(
-                msgspec.to_builtins(body),
-                status_code=HTTP_429_TOO_MANY_REQUESTS,
+            raise ApiError(
+                HTTP_429_TOO_MANY_REQUESTS,
+                f"Troppe segnalazioni da questo indirizzo: riprova tra {exc.retry_after} secondi.",
                 headers={"Retry-After": str(exc.retry_after)},
-            )
+            ) from None
         created = SubmissionCreatedOut(
             stato="in_attesa",
             stato_etichetta=SUBMISSION_STATES["in_attesa"],
@@ -438,7 +391,7 @@ class SubmissionApi(Controller):
         """The state of a submission, the editors' message and the data sent, for the holder of its token."""
         submission = await services.find_by_token(token)
         if submission is None:
-            raise ApiError(404, "not_found", "Nessuna segnalazione corrisponde a questo token.")
+            raise ApiError(HTTP_404_NOT_FOUND, "Nessuna segnalazione corrisponde a questo token.")
         slug = None
         if submission["process"]:
             slug = (

@@ -16,13 +16,14 @@ from typing import Any
 from observatory.accounts.services import record_audit
 from observatory.catalogue import editing
 from observatory.catalogue.editing import FieldError, References, ValidationFailed
-from observatory.catalogue.services import Page
+from observatory.database import write_transaction
 from observatory.redazione import services as curation
 from observatory.search import SearchIndex
 from observatory.submissions import services
 from observatory.submissions.forms import PUBLIC_FIELDS
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 from observatory.text import clean
+from observatory.web import Page
 
 #: From which states each action may start.
 TRANSITIONS = {
@@ -196,7 +197,7 @@ async def approve(
         changes = accepted_changes(proposed, await curation.current_record(row["process"]), accepted_fields)
         if not changes:
             raise ValidationFailed([FieldError("campi", NOTHING_ACCEPTED)])
-    async with curation.write_transaction():
+    async with write_transaction():
         before_row = await _claim(submission_id, "approva", staff)
         if row["kind"] == "nuovo":
             process_id = await editing.save_process(values, refs)
@@ -230,7 +231,7 @@ async def approve(
 async def request_changes(submission_id: int, staff: dict | None, message: Any) -> Decision:
     """Send a pending submission back to its submitter with ``message`` (required)."""
     message = _message(message, "messaggio", "che cosa va modificato")
-    async with curation.write_transaction():
+    async with write_transaction():
         row = await _claim(submission_id, "richiedi_modifiche", staff, editor_message=message)
         await record_audit(
             staff,
@@ -247,7 +248,7 @@ async def request_changes(submission_id: int, staff: dict | None, message: Any) 
 async def reject(submission_id: int, staff: dict | None, reason: Any) -> Decision:
     """Reject a submission with ``reason`` (required), shown on its tracking page."""
     reason = _message(reason, "motivo", "il motivo")
-    async with curation.write_transaction():
+    async with write_transaction():
         row = await _claim(submission_id, "respingi", staff, editor_message=reason)
         await record_audit(
             staff,
@@ -287,7 +288,7 @@ async def mark_duplicate(
     changes = {}
     if merge_fields:
         changes = merged_facts(proposed_record(row), await curation.current_record(process_id), merge_fields)
-    async with curation.write_transaction():
+    async with write_transaction():
         before_row = await _claim(
             submission_id, "duplicato", staff, duplicate_of=process_id, editor_message=editor_message
         )

@@ -1,0 +1,309 @@
+"""HTTP plumbing every part of the site shares: reading form posts, the API's one error shape,
+pages of a list and the links between them, redirects after a post, and the error pages.
+
+Domains use this module; it uses none of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import (
+    HTTP_303_SEE_OTHER,
+    HTTP_400_BAD_REQUEST,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from observatory.settings import Settings
+
+logger = logging.getLogger("observatory")
+
+#: Largest accepted body of a form post or of an API call that sends data.
+MAX_BODY = 256 * 1024
+#: Most fields a form post may have.
+MAX_FORM_FIELDS = 2_000
+#: Highest page number of any list.
+MAX_PAGE = 100_000
+#: The API's name for each 4xx status (the ``error`` key of every error answer).
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+}
+STATUS_TITLES = {
+    400: "Richiesta non valida",
+    403: "Accesso negato",
+    404: "Pagina non trovata",
+    405: "Metodo non consentito",
+    409: "Conflitto",
+    413: "Richiesta troppo grande",
+    429: "Troppe richieste",
+    500: "Errore del server",
+}
+STATUS_MESSAGES = {
+    404: "L'indirizzo richiesto non corrisponde a nessuna pagina del catalogo.",
+    405: "Questo indirizzo non accetta il metodo usato.",
+    413: "La richiesta supera la dimensione massima consentita.",
+}
+CSRF_FAILED = "CSRF token verification failed"  # Litestar's message, replaced by an Italian one
+MSGSPEC_MESSAGES = (
+    (re.compile(r"^Expected `(.+)`, got `(.+)`"), "tipo non valido: atteso {}, ricevuto {}."),
+    (re.compile(r"^Object contains unknown field `(.+)`"), "campo sconosciuto «{}»."),
+    (re.compile(r"^Object missing required field `(.+)`"), "manca il campo obbligatorio «{}»."),
+)
+YEAR_PARAMETERS = ("anno_da", "anno_a")
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings of the application serving ``request``."""
+    return request.app.state.settings
+
+
+# --- forms ----------------------------------------------------------------------------------------
+
+
+def bad_request(message: str) -> HTTPException:
+    """A 400 answer with ``message`` (in Italian)."""
+    return HTTPException(status_code=HTTP_400_BAD_REQUEST, detail=message)
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """The fields of a posted form, or 400 for a body that is not a well-formed UTF-8 urlencoded form."""
+    content_type, _ = request.content_type
+    if content_type != "application/x-www-form-urlencoded":
+        raise bad_request("Il modulo deve essere inviato come application/x-www-form-urlencoded.")
+    body = await request.body()
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise bad_request(
+            "Il modulo inviato non è leggibile: la codifica dei caratteri non è UTF-8."
+        ) from None
+    if len(pairs) > MAX_FORM_FIELDS:
+        raise bad_request("Il modulo inviato ha troppi campi.")
+    form: dict[str, list[str]] = {}
+    for key, value in pairs:
+        if "\x00" in key or "\x00" in value:
+            raise bad_request("Il modulo inviato contiene caratteri non ammessi.")
+        form.setdefault(key, []).append(value)
+    return form
+
+
+def first(form: Mapping[str, list[str]], name: str) -> str:
+    """The first value posted for ``name``, trimmed ("" when there is none)."""
+    values = form.get(name) or []
+    return values[0].strip() if values else ""
+
+
+def see_other(path: str, **params: str) -> Redirect:
+    """303 to ``path`` with ``params`` in its query: the GET after a successful post."""
+    query = f"?{urlencode(params)}" if params else ""
+    return Redirect(path + query, status_code=HTTP_303_SEE_OTHER)
+
+
+def done_message(request: Request, messages: Mapping[str, str]) -> str | None:
+    """The confirmation that ``?fatto=`` names: a fixed text of ``messages``, never one from the address."""
+    return messages.get(request.query_params.get("fatto", ""))
+
+
+# --- the API's errors -------------------------------------------------------------------------------
+
+
+class ApiError(HTTPException):
+    """A 4xx answer: JSON ``{"status", "error", "message", "fields"}`` on the API, an error page elsewhere."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        fields: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.error = ERROR_CODES.get(status_code, "error")
+        self.fields = fields or []
+
+    @classmethod
+    def for_fields(
+        cls,
+        errors: Iterable[Any],
+        message: str | None = None,
+        status_code: int = HTTP_422_UNPROCESSABLE_ENTITY,
+    ) -> ApiError:
+        """An answer listing field errors (objects with ``field`` and ``message``); unless
+        ``message`` is given, it says how many there are."""
+        fields = [{"field": error.field, "message": error.message} for error in errors]
+        return cls(
+            status_code, message or f"Richiesta non valida: {len(fields)} problemi da correggere.", fields
+        )
+
+    @classmethod
+    def bad_parameter(cls, name: str, message: str, field_message: str | None = None) -> ApiError:
+        """400 for one query parameter: ``message`` for people, ``field_message`` on the field."""
+        return cls(HTTP_400_BAD_REQUEST, message, [{"field": name, "message": field_message or message}])
+
+    def to_response(self) -> Response:
+        body = {
+            "status": self.status_code,
+            "error": self.error,
+            "message": self.detail,
+            "fields": self.fields,
+        }
+        return Response(body, status_code=self.status_code, headers=self.headers)
+
+
+class FieldErrorOut(msgspec.Struct):
+    """What is wrong with one field or parameter."""
+
+    field: str
+    message: str
+
+
+class ErrorOut(msgspec.Struct):
+    """The one error format of every 4xx answer of the API."""
+
+    status: int
+    error: str
+    message: str
+    fields: list[FieldErrorOut] = []
+
+
+# --- numbers, pages and links -----------------------------------------------------------------------
+
+
+def whole_number(raw: str, label: str, low: int, high: int) -> int:
+    """``raw`` as a whole number between ``low`` and ``high``; ValueError with an Italian message."""
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{label}: «{raw[:40]}» non è un numero intero.") from None
+    if not low <= value <= high:
+        raise ValueError(f"{label}: deve essere compreso tra {low} e {high}.")
+    return value
+
+
+def number_parameter(request: Request, name: str, label: str, high: int) -> int | None:
+    """The whole number in query parameter ``name`` (1 to ``high``), None when absent; 400 otherwise."""
+    raw = (request.query_params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return whole_number(raw, label, 1, high)
+    except ValueError as exc:
+        raise ApiError.bad_parameter(name, str(exc)) from None
+
+
+def page_number(request: Request) -> int:
+    """The page a list is asked for (``pagina``, 1 by default); 400 for anything but 1 to MAX_PAGE."""
+    return number_parameter(request, "pagina", "Pagina", MAX_PAGE) or 1
+
+
+@dataclass
+class Page:
+    """One page of a list (processes, organisations, submissions, audit entries) and how many
+    items there are in all."""
+
+    items: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def page_links(request: Request, page: Page) -> dict[str, str | None]:
+    """Query strings of the neighbouring, first and last pages, keeping every other parameter."""
+    params = [(k, v) for k, values in request.query_params.dict().items() if k != "pagina" for v in values]
+
+    def link(number: int) -> str:
+        return "?" + urlencode([*params, ("pagina", str(number))])
+
+    return {
+        "previous": link(page.page - 1) if page.page > 1 else None,
+        "next": link(page.page + 1) if page.page < page.pages else None,
+        "first": link(1),
+        "last": link(page.pages),
+    }
+
+
+def replace_years(query_string: str, year_from: int, year_to: int) -> str:
+    """The query string with the year range replaced (and the page reset)."""
+    dropped = (*YEAR_PARAMETERS, "pagina")
+    kept = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=False) if k not in dropped]
+    return urlencode([*kept, ("anno_da", str(year_from)), ("anno_a", str(year_to))])
+
+
+# --- error pages --------------------------------------------------------------------------------------
+
+
+def wants_json(request: Request) -> bool:
+    """Whether errors on this path are answered in JSON (the API and its schema)."""
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+
+
+def _italian_detail(message: str) -> str:
+    """msgspec's English word on a wrong JSON value, in Italian."""
+    for pattern, italian in MSGSPEC_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            return italian.format(*match.groups())
+    return message
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to an error: the API's JSON error shape, or the Italian error page."""
+    if isinstance(exc, ApiError) and wants_json(request):
+        return exc.to_response()
+    if isinstance(exc, HTTPException):
+        status, message = exc.status_code, exc.detail
+    else:
+        logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
+        status, message = HTTP_500_INTERNAL_SERVER_ERROR, "Si è verificato un errore imprevisto."
+    if isinstance(exc, ValidationException):
+        message = "Parametri della richiesta non validi."
+    elif isinstance(exc.__cause__, SerializationException):  # a body that is not JSON
+        message = "Il corpo della richiesta non è un documento JSON valido."
+    elif message == CSRF_FAILED:
+        message = "Il modulo è scaduto o non proviene da questo sito: ricarica la pagina e invialo di nuovo."
+    elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
+        message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, "Errore."))
+    if wants_json(request):
+        fields = []
+        if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+            fields = [
+                {"field": str(e.get("key", "")), "message": _italian_detail(str(e.get("message", "")))}
+                for e in exc.extra
+            ]
+        return ApiError(status, message, fields).to_response()
+    return error_page(status, message)
+
+
+def error_page(status: int, message: str, title: str | None = None, headers: dict | None = None) -> Template:
+    """The Italian error page for ``status``."""
+    title = title or STATUS_TITLES.get(status, "Errore")
+    return Template(
+        "error.html",
+        context={"status": status, "title": title, "message": message},
+        status_code=status,
+        headers=headers,
+    )
