@@ -23,7 +23,7 @@ from observatory.catalogue.schemas import (
     VocabularyTermOut,
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 
 

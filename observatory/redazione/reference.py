@@ -24,7 +24,7 @@ from observatory.catalogue.tables import (
     Term,
 )
 from observatory.redazione.services import CurationRefused, bring_index_up_to_date, write_transaction
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
 
 TERM_LABEL_LIMIT = 200

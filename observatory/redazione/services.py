@@ -21,7 +21,7 @@ from observatory.catalogue.editing import FieldError, References, ValidationFail
 from observatory.catalogue.tables import ORGANISATION_ROLES, PROCESS_STATES, Process, Term, Territory
 from observatory.catalogue.transfer import process_record
 from observatory.redazione.tables import ProcessRevision
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.text import clean, fold
 
 #: The name revisions and audit entries carry when no staff member acted (imports, the first version).
