@@ -121,7 +121,9 @@ async def measure(slug: str, workdir: Path) -> Recorder:
         )
         assert logged.status_code == 303, logged.text[:500]
         queue = await client.get("/redazione")
-        review_path = BeautifulSoup(queue.text, "html.parser").select_one("a[href^='/redazione/segnalazioni/']")
+        review_path = BeautifulSoup(queue.text, "html.parser").select_one(
+            "a[href^='/redazione/segnalazioni/']"
+        )
         review = await client.get(review_path["href"])
         data = {"_csrf_token": _token(review), "correzione": "1", "campi": "summary"}
         engine = piccolo_conf.DB
