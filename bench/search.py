@@ -54,7 +54,9 @@ from observatory.catalogue.tables import (
     Term,
     Territory,
 )
-from observatory.search import STOP_WORDS, SearchIndex, SearchRequest, run_search
+from observatory.search.analysis import STOP_WORDS
+from observatory.search.index import SearchIndex
+from observatory.search.query import SearchRequest, run_search
 from observatory.settings import DATA_DIR, PROJECT_DIR
 from observatory.text import fold, slugify
 

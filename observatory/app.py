@@ -25,7 +25,7 @@ from observatory.accounts.tables import ROLES
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.redazione.controllers import RedazioneApi, RedazionePages
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
 

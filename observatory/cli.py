@@ -117,7 +117,7 @@ def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: 
     """
     from observatory.catalogue.indexing import apply_pending
     from observatory.catalogue.transfer import ImportFileError, import_file
-    from observatory.search import SearchIndex
+    from observatory.search.index import SearchIndex
 
     async def work():
         report = await import_file(file, skip_invalid=skip_invalid, dry_run=dry_run)
@@ -166,7 +166,7 @@ def demo(settings: Settings, force: bool) -> None:
     from observatory.catalogue.reference import load_vocabularies
     from observatory.catalogue.tables import Process
     from observatory.catalogue.transfer import import_file
-    from observatory.search import SearchIndex
+    from observatory.search.index import SearchIndex
 
     async def work() -> str:
         await _migrate_quietly()
@@ -198,7 +198,7 @@ def reindex(settings: Settings) -> None:
     Running servers keep answering searches from the old index until the swap.
     """
     from observatory.catalogue.indexing import rebuild
-    from observatory.search import SearchIndex
+    from observatory.search.index import SearchIndex
 
     search_index = SearchIndex(settings.index_dir)
     started = time.perf_counter()
@@ -225,7 +225,7 @@ def search_command(
     """Print the top hits of a search (for editors and for debugging)."""
     from observatory.catalogue import searching, services
     from observatory.catalogue.indexing import open_index
-    from observatory.search import SearchIndex
+    from observatory.search.index import SearchIndex
 
     params: dict[str, list[str]] = {"q": [text], "per_pagina": [str(limit)]}
     for item in filters:

@@ -27,7 +27,7 @@ from observatory.catalogue.indexing import rebuild
 from observatory.catalogue.reference import load_territories, load_vocabularies
 from observatory.catalogue.transfer import import_file
 from observatory.cli import DEMO_FILES, main
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 
 POSTGRES_URL = os.environ.get("OBSERVATORY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -8,12 +8,14 @@ import pytest
 from conftest import make_settings
 from helpers import CHIERI, PATTI, refresh_index, run_in_app, soup
 
-from observatory import search
 from observatory.app import create_app
 from observatory.catalogue import services
 from observatory.catalogue.editing import References, save_process, validate_process, withdraw_process
 from observatory.catalogue.tables import Process
-from observatory.search import SearchIndex, italian_analyzer
+from observatory.search.analysis import STOP_WORDS, italian_analyzer
+from observatory.search.facets import MANY_FACETS, SINGLE_FACETS
+from observatory.search.index import SearchIndex, write_documents
+from observatory.search.query import SearchRequest, run_search
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +41,7 @@ def test_one_pass_analyzer_gives_the_tokens_of_whooshs_filter_chain():
     chain = (
         RegexTokenizer(r"\w+")
         | LowercaseFilter()
-        | StopFilter(stoplist=search.STOP_WORDS, minsize=1)
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
         | StemFilter(stemfn=stemmer_for_language("it"), lang=None, ignore=None)
         | CharsetFilter(accent_map)
     )
@@ -330,14 +332,14 @@ async def test_change_left_out_of_the_index_by_a_crash_is_applied_at_start_up(de
 
 def test_reindex_swaps_generations_while_searches_keep_answering(cli, demo_db_url, tmp_path):
     search_index = SearchIndex(tmp_path / "index")  # the index copied beside the demo database
-    request = search.SearchRequest(text="museo")
-    total = search.run_search(search_index, request).total
+    request = SearchRequest(text="museo")
+    total = run_search(search_index, request).total
     before = search_index.current_generation()
     result = cli(demo_db_url, "reindex")
     assert result.exit_code == 0, result.output
     assert "594 processi" in result.output
     assert search_index.current_generation() != before
-    assert search.run_search(search_index, request).total == total  # the open searcher moves over
+    assert run_search(search_index, request).total == total  # the open searcher moves over
 
 
 def test_concurrent_index_writers_lose_no_update(tmp_path):
@@ -349,7 +351,7 @@ def test_concurrent_index_writers_lose_no_update(tmp_path):
         try:
             for n in range(start, start + 20):
                 ix = search_index.writable_index()
-                search.write_documents(ix, [_document(n)])
+                write_documents(ix, [_document(n)])
                 ix.close()
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it
             errors.append(exc)
@@ -365,7 +367,7 @@ def test_concurrent_index_writers_lose_no_update(tmp_path):
 
 
 def _document(n: int) -> dict:
-    facets = {name: None for name in search.SINGLE_FACETS} | {name: [] for name in search.MANY_FACETS}
+    facets = {name: None for name in SINGLE_FACETS} | {name: [] for name in MANY_FACETS}
     facets |= {
         "start_year": 2020,
         "end_year": None,

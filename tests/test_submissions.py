@@ -20,9 +20,9 @@ from helpers import (
     submission_form,
 )
 
-from observatory import search
 from observatory.catalogue import editing, services, transfer
 from observatory.catalogue.tables import Process, SlugRedirect
+from observatory.search.query import SearchRequest, run_search
 from observatory.submissions import forms
 from observatory.submissions.services import public_record
 from observatory.submissions.tables import Submission
@@ -206,7 +206,7 @@ async def test_pending_submission_is_invisible_to_the_public(client, tmp_path):
     assert api["total"] == 0
     assert (await client.get("/api/v1/processi/orti-condivisi-di-borgoquercia")).status_code == 404
     assert (await client.get("/processi/orti-condivisi-di-borgoquercia")).status_code == 404
-    assert search.run_search(client.app.state.search_index, search.SearchRequest(text=UNIQUE)).total == 0
+    assert run_search(client.app.state.search_index, SearchRequest(text=UNIQUE)).total == 0
     export = json.dumps(run_in_app(client, transfer.export_catalogue), ensure_ascii=False)
     assert "Borgoquercia" not in export and SUBMITTER["email"] not in export
     assert (await client.get(f"/api/v1/segnalazioni/{token}")).status_code == 200

@@ -26,7 +26,7 @@ from observatory.catalogue.schemas import (
     VocabularyTermOut,
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.web import ApiError, Page, page_links, page_number, settings_of
 
 

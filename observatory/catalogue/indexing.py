@@ -3,6 +3,8 @@
 Every write records an IndexChange row in its own transaction (the outbox). ``apply_pending``
 rewrites the index entries of pending changes after the commit, at start-up and periodically;
 ``rebuild`` fills a new index generation from the database and swaps it in atomically.
+``document_for`` builds the index document of a published process, with the card a results page
+shows (``card_for``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import datetime
 import logging
 import multiprocessing
 
-from observatory import search
 from observatory.catalogue import services
 from observatory.catalogue.tables import IndexChange, OrganisationName, Process, Territory
+from observatory.search.index import IndexCodec, SearchIndex, write_documents
+from observatory.text import fold
 
 logger = logging.getLogger("observatory.indexing")
 BATCH = 500
@@ -75,10 +78,116 @@ async def documents_for(process_ids: list[int]) -> list[dict]:
     codes = {t["code"] for d in details for t in d["territories"]}
     slugs = {o["slug"] for d in details for o in d["decision_holders"] + d["organisations"]}
     ancestors, alt_names = await _ancestors(codes), await _alt_names(slugs)
-    return [search.document_for(detail, ancestors, alt_names) for detail in details]
+    return [document_for(detail, ancestors, alt_names) for detail in details]
 
 
-async def apply_pending(search_index: search.SearchIndex) -> int:
+def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict[str, list[str]]) -> dict:
+    """The index document of a published process, from services.process_detail()."""
+    organisations = detail["decision_holders"] + detail["organisations"]
+    names = [o["name"] for o in organisations] + [
+        n for o in organisations for n in alt_names.get(o["slug"], [])
+    ]
+    places, codes = [], []
+    for territory in detail["territories"]:
+        chain = ancestors.get(territory["code"], []) + [territory]
+        places.extend(t["name"] for t in chain)
+        codes.extend(t["code"] for t in chain)
+    terms = [
+        detail["kind"],
+        detail["theme"],
+        detail["participation_level"],
+        *detail["topics"],
+        *detail["methods"],
+    ]
+    tags = [t["label"] for t in terms if t]
+    funding = detail["funding"] or {}
+    body_parts = [
+        detail["summary"],
+        detail["description"],
+        detail["goals"],
+        detail["results"],
+        *[f"{p['title']} {p['description'] or ''}" for p in detail["phases"]],
+        funding.get("programme"),
+        funding.get("fund"),
+        funding.get("beneficiary"),
+        funding.get("cup"),
+        detail["participants_kind"],
+        detail["reported_by"],
+        " ".join(str(y) for y in (detail["start_year"], detail["end_year"]) if y),
+    ]
+    body = "\n".join(part for part in body_parts if part)
+    updated = detail["updated_at"].timestamp()
+    places_above = {}
+    for territory in detail["territories"]:
+        chain = ancestors.get(territory["code"], []) + [territory]
+        for parent, place in zip([None, *chain], chain, strict=False):
+            places_above[place["code"]] = (place["name"], parent["code"] if parent else None)
+    labels = {
+        "territorio": places_above,
+        "ente": {o["slug"]: o["name"] for o in organisations},
+        "tematica": {t["slug"]: t["label"] for t in detail["topics"]},
+    }
+    for name, term in (
+        ("ambito", detail["theme"]),
+        ("tipo", detail["kind"]),
+        ("livello", detail["participation_level"]),
+        ("fonte", detail["reporting_source"]),
+    ):
+        labels[name] = {term["slug"]: term["label"]} if term else {}
+    return {
+        "pid": str(detail["id"]),
+        "title": detail["title"],
+        "about": "\n".join([*names, *places, *tags]),
+        "body": body,
+        "spell": "\n".join([detail["title"], *names, *places, *tags]),
+        "facets": {
+            "ambito": detail["theme"]["slug"] if detail["theme"] else None,
+            "tipo": detail["kind"]["slug"] if detail["kind"] else None,
+            "stato": detail["state"],
+            "livello": detail["participation_level"]["slug"] if detail["participation_level"] else None,
+            "fonte": detail["reporting_source"]["slug"] if detail["reporting_source"] else None,
+            "tematica": [t["slug"] for t in detail["topics"]],
+            "territorio": list(dict.fromkeys(codes)),
+            "ente": list(dict.fromkeys(o["slug"] for o in organisations)),
+            "titolare": [o["slug"] for o in detail["decision_holders"]],
+            "start_year": detail["start_year"],
+            "end_year": detail["end_year"],
+            "ongoing": detail["ongoing"],
+            "updated": updated,
+            "title_key": fold(detail["title"]),
+            "labels": labels,
+        },
+        "card": card_for(detail),
+        "start_year": detail["start_year"] if detail["start_year"] is not None else 0,
+    }
+
+
+def card_for(detail: dict) -> dict:
+    """What a list shows of a process (services.summarise_processes's shape), kept in the index so
+    that a page of search results needs no database query."""
+    return {
+        "slug": detail["slug"],
+        "title": detail["title"],
+        "summary": detail["summary"],
+        "kind": _term_ref(detail["kind"]),
+        "theme": _term_ref(detail["theme"]),
+        "start_year": detail["start_year"],
+        "end_year": detail["end_year"],
+        "ongoing": detail["ongoing"],
+        "state": detail["state"],
+        "territories": [
+            {"code": t["code"], "name": t["name"], "level": t["level"]} for t in detail["territories"]
+        ],
+        "decision_holders": [{"slug": o["slug"], "name": o["name"]} for o in detail["decision_holders"]],
+        "updated_at": detail["updated_at"],
+    }
+
+
+def _term_ref(term: dict | None) -> dict | None:
+    return {"slug": term["slug"], "label": term["label"]} if term else None
+
+
+async def apply_pending(search_index: SearchIndex) -> int:
     """Bring pending changes into the index; return how many processes were rewritten."""
     done = 0
     while True:
@@ -98,18 +207,18 @@ async def apply_pending(search_index: search.SearchIndex) -> int:
         done += len(ids)
 
 
-async def _write(search_index: search.SearchIndex, process_ids: list[int]) -> None:
+async def _write(search_index: SearchIndex, process_ids: list[int]) -> None:
     documents = await documents_for(process_ids)
     published = {int(doc["pid"]) for doc in documents}
     gone = [pid for pid in process_ids if pid not in published]
     ix = search_index.writable_index()
     try:
-        await asyncio.to_thread(search.write_documents, ix, documents, gone)
+        await asyncio.to_thread(write_documents, ix, documents, gone)
     finally:
         ix.close()
 
 
-async def rebuild(search_index: search.SearchIndex, procs: int | None = None) -> int:
+async def rebuild(search_index: SearchIndex, procs: int | None = None) -> int:
     """Index every published process into a new generation and swap it in; return the count.
 
     Searches keep using the old generation until the swap. Changes committed meanwhile are
@@ -123,7 +232,7 @@ async def rebuild(search_index: search.SearchIndex, procs: int | None = None) ->
     search_index.folder.mkdir(parents=True, exist_ok=True)
     name, ix = search_index.new_generation()
     options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > 5000 else {}
-    writer = ix.writer(codec=search.IndexCodec(), **options)
+    writer = ix.writer(codec=IndexCodec(), **options)
     try:
         for start in range(0, len(ids), BATCH):
             for document in await documents_for(ids[start : start + BATCH]):
@@ -148,7 +257,7 @@ async def rebuild(search_index: search.SearchIndex, procs: int | None = None) ->
     return len(ids)
 
 
-async def open_index(search_index: search.SearchIndex) -> None:
+async def open_index(search_index: SearchIndex) -> None:
     """Make the index ready to serve: rebuilt when an older version wrote it, pending changes applied."""
     search_index.ensure()
     if search_index.is_outdated():
@@ -158,7 +267,7 @@ async def open_index(search_index: search.SearchIndex) -> None:
     await asyncio.to_thread(search_index.searcher)  # facet arrays ready before the first reader
 
 
-async def keep_index_current(search_index: search.SearchIndex, every: float = 15.0) -> None:
+async def keep_index_current(search_index: SearchIndex, every: float = 15.0) -> None:
     """Background task: apply pending changes every ``every`` seconds, forever."""
     while True:
         await asyncio.sleep(every)

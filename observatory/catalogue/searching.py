@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from observatory import search
 from observatory.catalogue import services
 from observatory.catalogue.tables import PROCESS_STATES, Organisation, Process, Term, Territory
+from observatory.search.index import SearchIndex
+from observatory.search.query import SearchRequest, SearchResult, more_like, run_search
 
 #: Facets in the order a reader sees them, with their Italian names.
 FACET_LABELS = {
@@ -49,7 +50,7 @@ async def _summaries_in_order(ids: list[int]) -> list[dict]:
     return await services.summarise_processes(ordered)
 
 
-async def search_processes(search_index: search.SearchIndex, query: services.ProcessQuery) -> SearchOutcome:
+async def search_processes(search_index: SearchIndex, query: services.ProcessQuery) -> SearchOutcome:
     """Published processes matching the text and filters of ``query``, with facet counts.
 
     Everything a results page shows (cards, facet labels) comes from the index, so a search costs
@@ -58,7 +59,7 @@ async def search_processes(search_index: search.SearchIndex, query: services.Pro
     """
     filters = {name: list(getattr(query, name)) for name in services.FILTER_NAMES}
     filters["territorio"] = [code.upper() for code in filters["territorio"]]
-    request = search.SearchRequest(
+    request = SearchRequest(
         text=query.q,
         filters=filters,
         year_from=query.anno_da,
@@ -67,7 +68,7 @@ async def search_processes(search_index: search.SearchIndex, query: services.Pro
         page=query.pagina,
         page_size=query.per_pagina,
     )
-    result = search.run_search(search_index, request)
+    result = run_search(search_index, request)
     labels = {name: result.labels.get(name, {}) for name in services.FILTER_NAMES}
     labels["stato"] = dict(PROCESS_STATES)
     missing = {name: [v for v in values if v not in labels[name]] for name, values in filters.items()}
@@ -122,7 +123,7 @@ async def _with_database_labels(
 
 
 def _facet_views(
-    result: search.SearchResult, labels: dict[str, dict[str, str]], filters: dict[str, list[str]]
+    result: SearchResult, labels: dict[str, dict[str, str]], filters: dict[str, list[str]]
 ) -> list[dict]:
     """Facets with labelled options, selected ones first, most frequent next.
 
@@ -157,7 +158,7 @@ def _facet_views(
     return views
 
 
-async def similar_processes(search_index: search.SearchIndex, process_id: int, limit: int = 5) -> list[dict]:
+async def similar_processes(search_index: SearchIndex, process_id: int, limit: int = 5) -> list[dict]:
     """Processes like this one, from the index ("processi simili")."""
-    ids = search.more_like(search_index, process_id, limit)
+    ids = more_like(search_index, process_id, limit)
     return await _summaries_in_order(ids)

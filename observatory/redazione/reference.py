@@ -25,7 +25,7 @@ from observatory.catalogue.tables import (
 )
 from observatory.database import write_transaction
 from observatory.redazione.services import CurationRefused, bring_index_up_to_date
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
 
 TERM_LABEL_LIMIT = 200

@@ -20,7 +20,7 @@ from observatory.catalogue.tables import ORGANISATION_ROLES, PROCESS_STATES, Pro
 from observatory.catalogue.transfer import process_record
 from observatory.database import write_transaction
 from observatory.redazione.tables import ProcessRevision
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.text import clean, fold
 from observatory.web import Page
 

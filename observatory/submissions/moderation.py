@@ -18,7 +18,7 @@ from observatory.catalogue import editing
 from observatory.catalogue.editing import FieldError, References, ValidationFailed
 from observatory.database import write_transaction
 from observatory.redazione import services as curation
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.submissions import services
 from observatory.submissions.forms import PUBLIC_FIELDS
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission

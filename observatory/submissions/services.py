@@ -36,7 +36,7 @@ from observatory.catalogue.editing import (
 )
 from observatory.catalogue.tables import Organisation, OrganisationName, Process, Territory
 from observatory.digests import keyed_digest, token_digest
-from observatory.search import SearchIndex
+from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 from observatory.submissions.forms import PUBLIC_FIELDS
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission

@@ -1,0 +1,201 @@
+"""Facets: per-document facet values in numpy arrays, per searcher generation.
+
+Filtering and counting many-valued facets over 100,000 processes costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from observatory.search.scoring import TextScorer
+from observatory.search.spelling import SpellingWords
+
+#: Facets: single-valued ones hold one value per process, many-valued ones a list.
+SINGLE_FACETS = ("ambito", "tipo", "stato", "livello", "fonte")
+MANY_FACETS = ("tematica", "territorio", "ente", "titolare")
+
+
+class SegmentFacets:
+    """The facet data of one index segment, with value ids local to it."""
+
+    def __init__(self, reader):
+        size = self.size = reader.doc_count_all()
+        self.present = np.zeros(size, dtype=bool)
+        self.pid = np.zeros(size, dtype=np.int64)
+        self.start_year = np.full(size, -1, dtype=np.int32)
+        self.end_year = np.full(size, -1, dtype=np.int32)
+        self.ongoing = np.zeros(size, dtype=bool)
+        self.updated = np.zeros(size, dtype=np.float64)
+        self.title_keys: list[str] = [""] * size
+        self.labels: dict[str, dict[str, str]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
+        self.parents: dict[str, str | None] = {}
+        ids: dict[str, dict[str, int]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
+        self.single = {name: np.full(size, -1, dtype=np.int32) for name in SINGLE_FACETS}
+        many_docs: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        many_values: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        for docnum, stored in reader.iter_docs():
+            facets = stored["facets"]
+            for name, values in facets["labels"].items():
+                if name == "territorio":
+                    for code, (place, parent) in values.items():
+                        self.labels[name][code] = place
+                        self.parents[code] = parent
+                else:
+                    self.labels[name].update(values)
+            self.present[docnum] = True
+            self.pid[docnum] = int(stored["pid"])
+            for name in SINGLE_FACETS:
+                value = facets[name]
+                if value is not None:
+                    self.single[name][docnum] = ids[name].setdefault(value, len(ids[name]))
+            for name in MANY_FACETS:
+                for value in facets[name]:
+                    many_docs[name].append(docnum)
+                    many_values[name].append(ids[name].setdefault(value, len(ids[name])))
+            if facets["start_year"] is not None:
+                self.start_year[docnum] = facets["start_year"]
+            if facets["end_year"] is not None:
+                self.end_year[docnum] = facets["end_year"]
+            self.ongoing[docnum] = facets["ongoing"]
+            self.updated[docnum] = facets["updated"]
+            self.title_keys[docnum] = facets["title_key"]
+        self.many = {
+            name: (np.array(many_docs[name], dtype=np.int64), np.array(many_values[name], dtype=np.int32))
+            for name in MANY_FACETS
+        }
+        self.values = {name: list(mapping) for name, mapping in ids.items()}
+        self._lengths: dict[str, np.ndarray] = {}
+
+    def lengths(self, reader, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname`` (Whoosh keeps it approximate, in one byte)."""
+        if fieldname not in self._lengths:
+            length = reader.doc_field_length
+            self._lengths[fieldname] = np.fromiter(
+                (length(d, fieldname, 1) or 1 for d in range(self.size)), dtype=np.float32, count=self.size
+            )
+        return self._lengths[fieldname]
+
+
+class FacetArrays:
+    """Per-document facet values of one searcher generation, as numpy arrays indexed by docnum."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.live = np.zeros(size, dtype=bool)
+        self.pid = np.zeros(size, dtype=np.int64)
+        self.values: dict[str, list[str]] = {}  # facet → value strings (ids are positions)
+        self.single: dict[str, np.ndarray] = {}  # facet → value id per doc (-1: none)
+        self.many: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # facet → (docnums, value ids)
+        self.start_year = np.full(size, -1, dtype=np.int32)
+        self.end_year = np.full(size, -1, dtype=np.int32)
+        self.ongoing = np.zeros(size, dtype=bool)
+        self.updated = np.zeros(size, dtype=np.float64)
+        self.title_rank = np.zeros(size, dtype=np.int64)
+        self.labels: dict[str, dict[str, str]] = {}  # facet → value → label
+        self.parents: dict[str, str | None] = {}  # territory code → the code of the unit above
+        self.scorer: TextScorer | None = None
+        self._reader = None
+        self._spelling: SpellingWords | None = None
+
+    @property
+    def spelling(self) -> SpellingWords:
+        """Correction candidates, gathered the first time a search needs one."""
+        if self._spelling is None:
+            self._spelling = SpellingWords(self._reader)
+        return self._spelling
+
+    @classmethod
+    def build(cls, searcher, segments: dict[str, SegmentFacets]) -> FacetArrays:
+        """Join the facet data of the searcher's segments; ``segments`` caches it by segment id.
+
+        Segments never change once written (only their deletions grow), so after a write only the
+        new, small segment is read: the first search after publishing stays fast at 100,000.
+        """
+        reader = searcher.reader()
+        arrays = cls(reader.doc_count_all())
+        parts = []
+        for leaf, offset in reader.leaf_readers():
+            if leaf.segment() is None:  # the reader of an index with no document yet
+                continue
+            key = leaf.segment().segment_id()
+            if key not in segments:
+                segments[key] = SegmentFacets(leaf)
+            parts.append((segments[key], leaf, offset))
+        for stale in set(segments) - {part_leaf.segment().segment_id() for _, part_leaf, _ in parts}:
+            del segments[stale]
+        titles: list[str] = [""] * arrays.size
+        for part, leaf, offset in parts:
+            end = offset + part.size
+            arrays.live[offset:end] = part.present
+            for docnum in leaf.deleted_docs_set:
+                arrays.live[offset + docnum] = False
+            arrays.pid[offset:end] = part.pid
+            arrays.start_year[offset:end] = part.start_year
+            arrays.end_year[offset:end] = part.end_year
+            arrays.ongoing[offset:end] = part.ongoing
+            arrays.updated[offset:end] = part.updated
+            titles[offset:end] = part.title_keys
+            for name, values in part.labels.items():
+                arrays.labels.setdefault(name, {}).update(values)
+            arrays.parents.update(part.parents)
+        for name in (*SINGLE_FACETS, *MANY_FACETS):
+            ids: dict[str, int] = {}
+            singles, many_docs, many_values = [], [], []
+            for part, _, offset in parts:
+                local = part.values[name]
+                to_global = np.array([ids.setdefault(v, len(ids)) for v in local] + [-1], dtype=np.int32)
+                if name in SINGLE_FACETS:
+                    singles.append(to_global[part.single[name]])  # -1 (no value) maps to the last: -1
+                else:
+                    docs, values = part.many[name]
+                    many_docs.append(docs + offset)
+                    many_values.append(to_global[values])
+            arrays.values[name] = list(ids)
+            if name in SINGLE_FACETS:
+                arrays.single[name] = np.concatenate(singles) if singles else np.zeros(0, dtype=np.int32)
+            else:
+                arrays.many[name] = (
+                    np.concatenate(many_docs) if many_docs else np.zeros(0, dtype=np.int64),
+                    np.concatenate(many_values) if many_values else np.zeros(0, dtype=np.int32),
+                )
+        arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
+        arrays.labels["titolare"] = arrays.labels.get("ente", {})
+        arrays.scorer = TextScorer(
+            searcher, arrays.size, [(part, leaf, offset) for part, leaf, offset in parts]
+        )
+        arrays._reader = reader
+        return arrays
+
+    def mask_for(self, name: str, selected: Iterable[str]) -> np.ndarray:
+        """Documents having any of the ``selected`` values of facet ``name``."""
+        lookup = {value: i for i, value in enumerate(self.values[name])}
+        wanted = np.array([lookup[v] for v in selected if v in lookup], dtype=np.int32)
+        if name in self.single:
+            return np.isin(self.single[name], wanted)
+        docs, values = self.many[name]
+        mask = np.zeros(self.size, dtype=bool)
+        mask[docs[np.isin(values, wanted)]] = True
+        return mask
+
+    def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
+        """How many documents in ``mask`` have each value of facet ``name`` (once per document)."""
+        if name in self.single:
+            chosen = self.single[name][mask]
+            bins = np.bincount(chosen[chosen >= 0], minlength=len(self.values[name]))
+        else:
+            docs, values = self.many[name]
+            bins = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
+        return {self.values[name][i]: int(n) for i, n in enumerate(bins) if n}
+
+    def year_mask(self, year_from: int | None, year_to: int | None) -> np.ndarray:
+        """Processes active in [year_from, year_to], with the database's rules."""
+        mask = np.ones(self.size, dtype=bool)
+        if year_from is not None:
+            ends = self.end_year >= year_from
+            open_ended = (self.end_year < 0) & (self.ongoing | (self.start_year >= year_from))
+            mask &= ends | open_ended
+        if year_to is not None:
+            mask &= (self.start_year >= 0) & (self.start_year <= year_to)
+        return mask

@@ -1,0 +1,213 @@
+"""The index folder: its generations, the schema and codec of the documents, writing them.
+
+The index folder holds generations (``gen-<stamp>``) and a ``CURRENT`` file naming the live one;
+``rebuild()`` (catalogue/indexing.py) fills a new generation and swaps ``CURRENT`` atomically, so
+searches never stop.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+
+from whoosh import index
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.util.numeric import byte_to_length
+
+from observatory.search.analysis import ItalianAnalyzer, ItalianPositions, italian_analyzer, spelling_analyzer
+from observatory.search.facets import FacetArrays, SegmentFacets
+
+RESULT_CACHE_SIZE = 512
+#: Searched fields and their weights: "about" holds the names of bodies (and their other names),
+#: of territories (and the units above them) and of vocabulary terms.
+TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
+#: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
+INDEX_FORMAT = "5"
+
+
+class LengthArrayPerDocReader(W3PerDocReader):
+    """Whoosh's per-document reader, with each field's length column read once into memory.
+
+    Writing a segment asks the length of every posting's document (to keep block statistics), and
+    Whoosh reads it from the file each time: about a third of the time spent writing postings.
+    """
+
+    _LENGTHS = [byte_to_length(b) for b in range(256)]
+
+    def __init__(self, storage, segment):
+        super().__init__(storage, segment)
+        self._length_bytes: dict[str, bytes] = {}
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        data = self._length_bytes.get(fieldname)
+        if data is None:
+            column = self._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+            data = column._dbfile.get(column._basepos, column._count) if column is not None else b""
+            self._length_bytes[fieldname] = data
+        if docnum > self._doccount:
+            raise IndexError(f"Asked for docnum {docnum} of {self._doccount}")
+        lbyte = data[docnum] if docnum < len(data) else 0
+        return self._LENGTHS[lbyte] if lbyte else None
+
+
+class IndexCodec(W3Codec):
+    """Whoosh 3's codec, reading field lengths with LengthArrayPerDocReader."""
+
+    def per_document_reader(self, storage, segment):
+        return LengthArrayPerDocReader(storage, segment)
+
+
+def _text_field(analyzer: ItalianAnalyzer, **options) -> TEXT:
+    field = TEXT(analyzer=analyzer, **options)
+    field.format = ItalianPositions(field_boost=field.format.field_boost)
+    return field
+
+
+def make_schema() -> Schema:
+    """The fields of an index document: searched text, the spelling vocabulary, stored data, year."""
+    analyzer = italian_analyzer()
+    return Schema(
+        pid=ID(stored=True, unique=True),
+        title=_text_field(analyzer, field_boost=TEXT_FIELDS["title"], stored=True),
+        about=_text_field(analyzer, field_boost=TEXT_FIELDS["about"]),
+        body=_text_field(analyzer, stored=True),
+        spell=TEXT(analyzer=spelling_analyzer(), phrase=False),
+        facets=STORED(),
+        card=STORED(),
+        start_year=NUMERIC(sortable=True),
+    )
+
+
+class SearchIndex:
+    """One index folder: its live generation, a shared searcher and its facet arrays."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._index = None
+        self._searcher = None
+        self._facets: FacetArrays | None = None
+        self._segments: dict[str, SegmentFacets] = {}
+        self._results: OrderedDict[tuple, object] = OrderedDict()  # query.SearchResult by cache key
+
+    # generations
+
+    def current_generation(self) -> str | None:
+        try:
+            return (self.folder / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _open_generation(self, name: str):
+        return index.open_dir(str(self.folder / name))
+
+    def new_generation(self):
+        """Create an empty generation folder; return (name, index)."""
+        name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
+        path = self.folder / name
+        path.mkdir(parents=True)
+        (path / "FORMAT").write_text(INDEX_FORMAT + "\n")
+        return name, index.create_in(str(path), make_schema())
+
+    def publish_generation(self, name: str) -> None:
+        """Make ``name`` live with an atomic rename, then remove older generations."""
+        pointer = self.folder / f"CURRENT.{os.getpid()}.tmp"
+        pointer.write_text(name + "\n")
+        os.replace(pointer, self.folder / "CURRENT")
+        for old in self.folder.glob("gen-*"):
+            if old.name != name and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)  # a worker still reading it keeps its open files
+
+    def ensure(self) -> None:
+        """Create an empty live generation when the folder has none."""
+        if self.current_generation() is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name, ix = self.new_generation()
+            ix.close()
+            self.publish_generation(name)
+
+    def is_outdated(self) -> bool:
+        """The live generation was written by an older version (documents of another shape)."""
+        generation = self.current_generation()
+        if generation is None:
+            return False
+        try:
+            return (self.folder / generation / "FORMAT").read_text().strip() != INDEX_FORMAT
+        except FileNotFoundError:
+            return True
+
+    def writable_index(self):
+        self.ensure()
+        return self._open_generation(self.current_generation())
+
+    # searching
+
+    def searcher(self):
+        """A searcher on the live generation, reused across queries and refreshed when it changes."""
+        with self._lock:
+            generation = self.current_generation()
+            if generation is None:
+                self.ensure()
+                generation = self.current_generation()
+            if generation != self._generation or self._searcher is None:
+                if self._searcher is not None:
+                    self._searcher.close()
+                self._index = self._open_generation(generation)
+                self._searcher = self._index.searcher()
+                self._generation = generation
+                self._facets = None
+            elif not self._searcher.up_to_date():
+                # a new searcher, not Searcher.refresh(): refresh() misses commits that only delete
+                self._searcher.close()
+                self._searcher = self._index.searcher()
+                self._facets = None
+            if self._facets is None:
+                self._facets = FacetArrays.build(self._searcher, self._segments)
+                self._results.clear()
+            return self._searcher, self._facets
+
+    def cached_result(self, searcher, key: tuple):
+        """A result computed earlier on this very searcher, or None."""
+        with self._lock:
+            if searcher is not self._searcher:
+                return None
+            result = self._results.get(key)
+            if result is not None:
+                self._results.move_to_end(key)
+            return result
+
+    def cache_result(self, searcher, key: tuple, result) -> None:
+        with self._lock:
+            if searcher is not self._searcher:
+                return
+            self._results[key] = result
+            while len(self._results) > RESULT_CACHE_SIZE:
+                self._results.popitem(last=False)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._generation = None
+
+
+def write_documents(ix, documents: Iterable[dict], deleted: Iterable[int] = ()) -> None:
+    """Add or replace documents and delete others in one commit, waiting for the write lock."""
+    writer = ix.writer(timeout=30.0, delay=0.05, codec=IndexCodec())
+    try:
+        for pid in deleted:
+            writer.delete_by_term("pid", str(pid))
+        for document in documents:
+            writer.update_document(**document)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()

@@ -1,0 +1,168 @@
+"""Relevance: parsed queries matched and scored over whole posting lists at once, with numpy."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import FilterMatcher
+from whoosh.reading import TermNotFound
+
+#: Posting lists kept decoded per searcher, counted in postings (about 12 bytes each).
+POSTINGS_CACHE_SIZE = 4_000_000
+#: BM25F parameters, Whoosh's defaults.
+BM25_B, BM25_K1 = 0.75, 1.2
+
+
+class TextScorer:
+    """Matches and scores a parsed query over every document at once, with numpy.
+
+    Term, And, Or, Not, AndNot and AndMaybe nodes are computed from whole posting lists with
+    Whoosh's BM25F formula (posting weights, field lengths, idf, query boosts), giving a mask of
+    the matching documents and a dense array of scores. Other nodes (phrases, ranges) are left to
+    Whoosh's own matchers. Decoded posting lists are cached for the life of the searcher.
+    ``segments`` holds each segment's facets.SegmentFacets, leaf reader and docnum offset.
+    """
+
+    def __init__(self, searcher, size: int, segments: list[tuple[object, object, int]]):
+        self.searcher = searcher
+        self.size = size
+        self._segments = segments
+        self._leaves = [(leaf, offset) for _, leaf, offset in segments]
+        self._lengths: dict[str, np.ndarray] = {}
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0
+        self._lock = threading.Lock()
+
+    def evaluate(self, node) -> tuple[np.ndarray, np.ndarray]:
+        """The documents matching ``node`` (a bool mask) and their scores (0 elsewhere)."""
+        if type(node) is wq.Term:
+            mask, scores = self._term(node.fieldname, node.text)
+        elif type(node) in (wq.And, wq.Or):  # not subclasses such as Ordered, which add rules
+            parts = [self.evaluate(child) for child in node.subqueries]
+            if not parts:
+                return self._nothing()
+            mask = parts[0][0].copy()
+            for child_mask, _ in parts[1:]:
+                if type(node) is wq.And:
+                    mask &= child_mask
+                else:
+                    mask |= child_mask
+            scores = np.sum([child_scores for _, child_scores in parts], axis=0, dtype=np.float32)
+            if type(node) is wq.And:
+                scores *= mask
+        elif type(node) is wq.Not:
+            child_mask, _ = self.evaluate(node.query)
+            return ~child_mask, np.zeros(self.size, dtype=np.float32)
+        elif type(node) is wq.AndNot:
+            mask, scores = self.evaluate(node.a)
+            excluded, _ = self.evaluate(node.b)
+            mask = mask & ~excluded
+            scores = scores * mask
+        elif type(node) is wq.AndMaybe:
+            mask, scores = self.evaluate(node.a)
+            _, optional = self.evaluate(node.b)
+            scores = scores + optional * mask
+        elif node is wq.NullQuery:
+            return self._nothing()
+        elif type(node) is wq.Phrase:
+            mask, scores = self._phrase(node)
+        else:
+            mask, scores = self._by_whoosh(node)
+        if node.boost != 1.0:
+            scores = scores * np.float32(node.boost)
+        return mask, scores
+
+    def _nothing(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float32)
+
+    def _phrase(self, node) -> tuple[np.ndarray, np.ndarray]:
+        """Whoosh checks the word positions; the score is that of the words, as for an And."""
+        mask, scores = self._nothing()
+        for docnum in self.searcher.docs_for_query(node):
+            mask[docnum] = True
+        if mask.any():
+            for word in node.words:
+                scores += self._term(node.fieldname, word)[1]
+            scores *= mask
+        return mask, scores
+
+    def _by_whoosh(self, node) -> tuple[np.ndarray, np.ndarray]:
+        mask, scores = self._nothing()
+        for hit_score, docnum in self.searcher.search(node, limit=None).top_n:
+            mask[docnum] = True
+            scores[docnum] = hit_score
+        return mask, scores
+
+    def _term(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        mask, scores = self._nothing()
+        docs, weights = self.postings(fieldname, text)
+        if docs.size:
+            lengths = self.lengths(fieldname)[docs]
+            average = self.searcher.avg_field_length(fieldname) or 1
+            idf = self.searcher.idf(fieldname, text)
+            norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)
+            mask[docs] = True
+            scores[docs] = idf * (weights * (BM25_K1 + 1)) / (weights + norm)
+        return mask, scores
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers and weights of one term, over every segment."""
+        key = (fieldname, text)
+        with self._lock:
+            if key in self._postings:
+                self._postings.move_to_end(key)
+                return self._postings[key]
+        docs, weights = [], []
+        for reader, offset in self._leaves:
+            try:
+                matcher = reader.postings(fieldname, text)
+            except TermNotFound:
+                continue
+            if isinstance(matcher, FilterMatcher):  # deleted documents: the live mask drops them
+                matcher = matcher.child
+            leaf_docs, leaf_weights = _read_postings(matcher)
+            docs.append(leaf_docs + offset)
+            weights.append(leaf_weights)
+        found = (
+            (np.concatenate(docs), np.concatenate(weights))
+            if docs
+            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        )
+        with self._lock:
+            self._postings[key] = found
+            self._cached += found[0].size
+            while self._cached > POSTINGS_CACHE_SIZE and len(self._postings) > 1:
+                _, (old_docs, _) = self._postings.popitem(last=False)
+                self._cached -= old_docs.size
+        return found
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Every document's length in ``fieldname``, as Whoosh stores it (approximate, one byte)."""
+        if fieldname not in self._lengths:
+            parts = [segment.lengths(leaf, fieldname) for segment, leaf, _ in self._segments]
+            self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return self._lengths[fieldname]
+
+
+def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """All document numbers and weights of a fresh leaf matcher, a block at a time when possible."""
+    docs, weights = [], []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            docs.append(np.asarray(matcher._ids, dtype=np.int64))
+            weights.append(np.asarray(matcher._weights, dtype=np.float32))
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            docs.append(np.array([matcher.id()], dtype=np.int64))
+            weights.append(np.array([matcher.weight()], dtype=np.float32))
+            matcher.next()
+    if not docs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return np.concatenate(docs), np.concatenate(weights)
