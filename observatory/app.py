@@ -24,10 +24,11 @@ from observatory.accounts.guards import (
 from observatory.accounts.tables import ROLES
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages
 from observatory.catalogue.indexing import keep_index_current, open_index
-from observatory.redazione.controllers import RedazioneApi, RedazionePages
+from observatory.curation.controllers import CurationPages
 from observatory.search.index import SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
+from observatory.submissions.moderation_controllers import ModerationApi, ModerationPages
 
 #: Posts that carry no browser cookie (bodies sending from their own systems) skip the CSRF check.
 CSRF_EXEMPT = ["^/api/v1/segnalazioni$"]
@@ -66,8 +67,9 @@ def create_app(settings: Settings) -> Litestar:
             SubmissionPages,
             SubmissionApi,
             AccountPages,
-            RedazionePages,
-            RedazioneApi,
+            ModerationPages,
+            ModerationApi,
+            CurationPages,
             create_static_files_router(
                 path="/static", directories=[PROJECT_DIR / "static"], include_in_schema=False
             ),

@@ -14,6 +14,6 @@ APP_REGISTRY = AppRegistry(
         "observatory.catalogue.piccolo_app",
         "observatory.accounts.piccolo_app",
         "observatory.submissions.piccolo_app",
-        "observatory.redazione.piccolo_app",
+        "observatory.curation.piccolo_app",
     ]
 )

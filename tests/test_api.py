@@ -20,10 +20,12 @@ from helpers import (
     territory_ancestors,
 )
 
-from observatory.catalogue.editing import References, save_process, validate_process
+from observatory.catalogue.editing import save_process
 from observatory.catalogue.schemas import ProcessOut, ProcessSummaryOut
 from observatory.catalogue.tables import Process
 from observatory.catalogue.transfer import import_records
+from observatory.catalogue.validation import References, validate_process
+from observatory.database import write_transaction
 
 pytestmark = pytest.mark.anyio
 
@@ -367,12 +369,16 @@ async def test_get_requests_are_open_to_every_origin(client):
 
 async def _rename_with_editing(demo_slug: str, current_slug: str, new_slug: str) -> None:
     """Rename a demo process the way an editor's form would: validate, then save over the same id."""
-    row = await Process.select(Process.id).where(Process.slug == current_slug).first()
+    row = (
+        await Process.select(Process.id, Process.slug, Process.created_at, Process.published_at)
+        .where(Process.slug == current_slug)
+        .first()
+    )
     exported = next(p for p in demo_processes() if p["slug"] == demo_slug)
     refs = await References.load()
     values = validate_process({**exported, "slug": new_slug}, refs)
-    async with Process._meta.db.transaction():
-        await save_process(values, refs, process_id=row["id"])
+    async with write_transaction():
+        await save_process(values, refs, existing=row)
 
 
 async def _assert_redirects(client, old_slug: str, new_slug: str) -> None:

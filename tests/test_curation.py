@@ -19,7 +19,7 @@ from helpers import (
 from observatory.accounts.tables import AuditEntry
 from observatory.catalogue import transfer
 from observatory.catalogue.tables import Organisation, Process, ProcessOrganisation, Term
-from observatory.redazione.tables import ProcessRevision
+from observatory.curation.tables import ProcessRevision
 
 pytestmark = pytest.mark.anyio
 

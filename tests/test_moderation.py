@@ -26,7 +26,7 @@ from observatory.accounts.guards import admin_required, staff_required
 from observatory.accounts.tables import AuditEntry
 from observatory.catalogue import transfer
 from observatory.catalogue.tables import Process, Term
-from observatory.redazione.tables import ProcessRevision
+from observatory.curation.tables import ProcessRevision
 from observatory.submissions import moderation
 from observatory.submissions.tables import Submission
 

@@ -10,8 +10,11 @@ from helpers import CHIERI, PATTI, refresh_index, run_in_app, soup
 
 from observatory.app import create_app
 from observatory.catalogue import services
-from observatory.catalogue.editing import References, save_process, validate_process, withdraw_process
+from observatory.catalogue.editing import save_process, withdraw_process
+from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process
+from observatory.catalogue.validation import References, validate_process
+from observatory.database import write_transaction
 from observatory.search.analysis import STOP_WORDS, italian_analyzer
 from observatory.search.facets import MANY_FACETS, SINGLE_FACETS
 from observatory.search.index import SearchIndex, write_documents
@@ -247,8 +250,9 @@ async def _process_id(slug: str) -> int:
 async def _publish(title: str, **extra) -> int:
     refs = await References.load()
     values = validate_process({"title": title, "territories": [CHIERI], **extra}, refs)
-    async with Process._meta.db.transaction():
-        return await save_process(values, refs)
+    async with write_transaction():
+        process_id, _ = await save_process(values, refs)
+        return process_id
 
 
 async def test_new_process_is_found_right_after_it_is_saved(client):
@@ -271,12 +275,10 @@ async def test_result_cards_and_facet_labels_follow_edits_of_the_process(client)
     async def retitle() -> None:
         refs = await References.load()
         detail = await services.process_detail(process_id)
-        from observatory.catalogue.transfer import process_record
-
-        record = process_record(detail) | {"title": "Patti di collaborazione nei comuni piemontesi"}
+        record = to_record(detail) | {"title": "Patti di collaborazione nei comuni piemontesi"}
         record["theme"] = "ambiente"
-        async with Process._meta.db.transaction():
-            await save_process(validate_process(record, refs), refs, process_id)
+        async with write_transaction():
+            await save_process(validate_process(record, refs), refs, existing=detail)
 
     before = await search_api(client)
     run_in_app(client, retitle)

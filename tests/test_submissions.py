@@ -20,11 +20,12 @@ from helpers import (
     submission_form,
 )
 
-from observatory.catalogue import editing, services, transfer
+from observatory.catalogue import editing, forms, services, transfer
+from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process, SlugRedirect
+from observatory.catalogue.validation import References, validate_process
 from observatory.search.query import SearchRequest, run_search
-from observatory.submissions import forms
-from observatory.submissions.services import public_record
 from observatory.submissions.tables import Submission
 
 pytestmark = pytest.mark.anyio
@@ -98,8 +99,8 @@ async def test_form_shows_every_section_with_labels(client):
         for item in section.items:
             if isinstance(item, forms.Group):
                 assert fieldset.select(f"#{forms.field_id(item.name)}-gruppo fieldset.row")
-                names = [f"{item.name}.1.{spec.name}" for spec in item.fields]
-                specs = item.fields
+                names = [f"{item.name}.1.{spec.name}" for spec in item.inputs]
+                specs = item.inputs
             else:
                 names, specs = [item.name], [item]
             for name, spec in zip(names, specs, strict=True):
@@ -174,13 +175,13 @@ async def test_valid_submission_is_stored_pending_and_opens_its_tracking_page(cl
     assert row["submitter_email"] == SUBMITTER["email"] and row["privacy_accepted_at"] is not None
     assert re.fullmatch(r"[0-9a-f]{64}", row["address_hash"])
     process = row["data"]["process"]
-    assert set(process) == set(forms.PUBLIC_FIELDS)
+    assert set(process) == set(PUBLIC_FIELDS)
     assert process["territories"] == ["C001078", "R01"]
     assert process["decision_holders"] == ["Comune di Chieri"]
     assert process["funding"]["total_investment"] == "1234567.89"
     assert process["start_year"] == 2021 and process["ongoing"] is True
     assert row["data"]["note"] is None
-    editing.validate_process(process, run_in_app(client, editing.References.load))
+    validate_process(process, run_in_app(client, References.load))
 
     page_response = await client.get(response.headers["location"])
     assert page_response.status_code == 200
@@ -344,7 +345,7 @@ async def test_malformed_form_bodies_are_refused_cleanly(client):
 
 async def test_script_payloads_are_shown_escaped(client):
     text_fields = [
-        name for name, spec in forms.FIELDS.items() if spec.widget in ("text", "textarea", "lines")
+        name for name, spec in forms.INPUTS.items() if spec.widget in ("text", "textarea", "lines")
     ]
     for payload in XSS:
         fields = {}
@@ -484,7 +485,7 @@ async def test_correction_is_stored_tied_to_the_process_and_changes_only_what_wa
     detail = run_in_app(client, services.process_detail, _process_id(client, OPENCOESIONE))
     assert row["kind"] == "correzione" and row["process"] == detail["id"]
     assert row["data"]["note"] == "Il progetto si è concluso: vedi la relazione finale."
-    published = public_record(transfer.process_record(detail))
+    published = to_record(detail, PUBLIC_FIELDS)
     proposed = row["data"]["process"]
     for name in ("topics", "methods"):  # checkboxes come back in vocabulary order
         assert set(proposed[name]) == set(published[name])

@@ -51,7 +51,7 @@ def _login_page(
     headers: dict[str, str] | None = None,
 ) -> Template:
     return Template(
-        "redazione/accesso.html",
+        "staff/login.html",
         context={"username": username, "target": target, "error": error},
         status_code=status_code,
         headers=headers,
@@ -88,12 +88,12 @@ class AccountPages(Controller):
     path = "/redazione"
     include_in_schema = False
 
-    @get("/accesso", name="login")
+    @get("/accesso", name="login_form")
     async def login_form(self, request: Request) -> Template:
         """The login form (also to change account: a new login replaces the session)."""
         return _login_page(target=safe_next(request.query_params.get("dopo")))
 
-    @post("/accesso", name="login-post")
+    @post("/accesso", name="login")
     async def login(self, request: Request) -> Template | Redirect:
         """Check name and password (throttled); on success open a session and go on to ``dopo``."""
         form = await request.form()
@@ -133,7 +133,7 @@ class AccountPages(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    @get("/registro", name="audit-log", guards=[admin_required])
+    @get("/registro", name="audit_log", guards=[admin_required])
     async def audit_log(self, request: Request) -> Template:
         """The audit log, newest first, by action and by staff member: who, when, what, before and after."""
         action = (request.query_params.get("azione") or "").strip()[:60] or None
@@ -144,7 +144,7 @@ class AccountPages(Controller):
             items=[_audit_entry(row) for row in rows], total=total, page=number, page_size=AUDIT_PAGE_SIZE
         )
         return Template(
-            "redazione/registro.html",
+            "staff/audit_log.html",
             context={
                 "page": page,
                 "links": page_links(request, page),

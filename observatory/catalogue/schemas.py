@@ -1,11 +1,18 @@
-"""Typed shapes of the JSON API (msgspec structs, shown in the OpenAPI schema under /schema)."""
+"""Typed shapes of the JSON API (msgspec structs, shown in the OpenAPI schema under /schema).
+
+A process's shapes (ProcessOut, ProcessSummaryOut and the structs of its parts) are made from the
+field declarations (fields.py), so the API shows every public field with its label.
+"""
 
 from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
+
+from observatory.catalogue import fields
 
 
 class TermOut(msgspec.Struct):
@@ -58,97 +65,86 @@ class OrganisationRoleOut(msgspec.Struct):
     role_label: str
 
 
-class ProcessSummaryOut(msgspec.Struct):
-    """A process in a list."""
-
-    slug: str
-    title: str
-    summary: str | None
-    kind: TermOut | None
-    theme: TermOut | None
-    start_year: int | None
-    end_year: int | None
-    ongoing: bool
-    state: str | None
-    territories: list[TerritoryRef]
-    decision_holders: list[OrganisationRef]
-    updated_at: datetime.datetime
-
-
-class PhaseOut(msgspec.Struct):
-    """A phase of a process."""
-
-    title: str
-    description: str | None
-    start_date: datetime.date | None
-    end_date: datetime.date | None
+#: What a value of each type is in an answer (terms, organisations and territories as references).
+_VALUES = {
+    fields.TEXT: str,
+    fields.SLUG: str,
+    fields.YEAR: int,
+    fields.COUNT: int,
+    fields.FLAG: bool,
+    fields.CHOICE: str,
+    fields.AMOUNT: Decimal,
+    fields.DATE: datetime.date,
+    fields.URL: str,
+    fields.CUP: str,
+    fields.TIMESTAMP: datetime.datetime,
+    fields.TERM: TermOut,
+    fields.TERRITORIES: list[TerritoryRef],
+    fields.TERMS: list[TermOut],
+    fields.NAMES: list[OrganisationRoleOut],
+    fields.ROLES: list[OrganisationRoleOut],
+}
+#: Fields the API does not show: the key of the record in the source it was imported from.
+NOT_IN_API = ("source_ref",)
 
 
-class FundingPhaseOut(msgspec.Struct):
-    """A funded phase (OpenCoesione style); amounts in euro."""
-
-    label: str
-    start_date: datetime.date | None
-    end_date: datetime.date | None
-    investment: Decimal | None
-    cofinancing: Decimal | None
-    beneficiary: str | None
+def _struct_name(path: str, declared: fields.Field) -> str:
+    """PhaseOut for "phases", FundingOut for "funding", FundingPhaseOut for "funding.phases"."""
+    words = [word.capitalize() for word in path.split(".")]
+    if declared.many:
+        words[-1] = words[-1].removesuffix("s")
+    return "".join(words) + "Out"
 
 
-class FundingOut(msgspec.Struct):
-    """Funding of a process; amounts in euro as exact decimals."""
-
-    programme: str | None
-    fund: str | None
-    total_investment: Decimal | None
-    cofinancing: Decimal | None
-    beneficiary: str | None
-    cup: str | None
-    phases: list[FundingPhaseOut]
-
-
-class LinkOut(msgspec.Struct):
-    """A labelled link."""
-
-    label: str
-    url: str
+def _annotated(declared: fields.Field, path: str, overrides: dict | None = None) -> object:
+    """The type of a field in an answer, with its label and help for the OpenAPI schema."""
+    if overrides and declared.name in overrides:
+        kind = overrides[declared.name]
+    elif declared.type in (fields.ROWS, fields.GROUP):
+        kind = _struct(declared, path, f"{declared.label_en} of a process.")
+        kind = list[kind] if declared.many else kind
+    else:
+        kind = _VALUES[declared.type]
+    if not (declared.many or declared.required or declared.generated or declared.type == fields.FLAG):
+        kind = kind | None
+    meta = {"title": declared.label} | ({"description": declared.help} if declared.help else {})
+    return Annotated[kind, msgspec.Meta(**meta)]
 
 
-class ProcessOut(msgspec.Struct):
-    """Every public field of a process."""
+def _struct(
+    declared: fields.Field | None,
+    path: str,
+    doc: str,
+    chosen: list[fields.Field] | None = None,
+    extra: tuple = (),
+    overrides: dict | None = None,
+) -> type[msgspec.Struct]:
+    """A struct of the parts of field ``declared`` at ``path``, or one named ``path`` of the
+    ``chosen`` fields; then the ``extra`` (name, type) members."""
+    if declared is None:
+        name, members, prefix = path, chosen or [], ""
+    else:
+        name, members, prefix = _struct_name(path, declared), declared.parts, f"{path}."
+    annotations = [(m.name, _annotated(m, prefix + m.name, overrides)) for m in members]
+    return msgspec.defstruct(name, [*annotations, *extra], module=__name__, namespace={"__doc__": doc})
 
-    slug: str
-    title: str
-    kind: TermOut | None
-    summary: str | None
-    description: str | None
-    decision_holders: list[OrganisationRoleOut]
-    organisations: list[OrganisationRoleOut]
-    territories: list[TerritoryRef]
-    theme: TermOut | None
-    topics: list[TermOut]
-    start_year: int | None
-    end_year: int | None
-    ongoing: bool
-    state: str | None
-    phases: list[PhaseOut]
-    goals: str | None
-    results: str | None
-    participation_level: TermOut | None
-    methods: list[TermOut]
-    participants_count: int | None
-    participants_kind: str | None
-    funding: FundingOut | None
-    links: list[LinkOut]
-    reporting_source: TermOut | None
-    reported_by: str | None
-    quality_notes: str | None
-    regional_call_notes: str | None
-    source_licence: str | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    published_at: datetime.datetime | None
-    url: str
+
+#: Every public field of a process, as ``/api/v1/processi/{slug}`` answers it.
+ProcessOut = _struct(
+    None,
+    "ProcessOut",
+    "Every public field of a process.",
+    chosen=[d for d in fields.FIELDS if d.name not in NOT_IN_API],
+    extra=(("url", Annotated[str, msgspec.Meta(title="Indirizzo della scheda")]),),
+)
+#: A process in a list: the fields of its card.
+ProcessSummaryOut = _struct(
+    None,
+    "ProcessSummaryOut",
+    "A process in a list.",
+    chosen=[fields.BY_NAME[name] for name in fields.CARD_FIELDS],
+    overrides={"decision_holders": list[OrganisationRef]},
+)
 
 
 class FacetOptionOut(msgspec.Struct):

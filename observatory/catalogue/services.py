@@ -12,17 +12,17 @@ from typing import Any
 from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
 
+from observatory.catalogue import fields
+from observatory.catalogue.records import empty
 from observatory.catalogue.tables import (
     ORGANISATION_KINDS,
     ORGANISATION_ROLES,
     PROCESS_STATES,
+    ROW_TABLES,
     VOCABULARIES,
-    FundingPhase,
-    Link,
     Organisation,
     OrganisationName,
     OrganisationRedirect,
-    Phase,
     Process,
     ProcessOrganisation,
     ProcessTerm,
@@ -394,6 +394,8 @@ async def _organisations_of(process_ids: list[int], roles: list[str] | None = No
 class ProcessLookup:
     """The outcome of looking a slug up: a process, a redirect, a withdrawal, or nothing."""
 
+    #: The slug looked up.
+    slug: str
     process: dict | None = None
     redirect_to: str | None = None
     withdrawn: dict | None = None
@@ -424,15 +426,17 @@ async def find_process(slug: str) -> ProcessLookup:
             .where(SlugRedirect.old_slug == slug)
             .first()
         )
-        return ProcessLookup(redirect_to=redirect["slug"]) if redirect else ProcessLookup()
+        return ProcessLookup(slug, redirect_to=redirect["slug"] if redirect else None)
     if row["publication"] != "published":
-        return ProcessLookup(withdrawn=row)
-    return ProcessLookup(process=await process_detail(row["id"]))
+        return ProcessLookup(slug, withdrawn=row)
+    return ProcessLookup(slug, process=await process_detail(row["id"]))
 
 
-async def process_detail(process_id: int) -> dict:
-    """Every field of one process, with its related rows, as plain data."""
-    return (await process_details([process_id]))[0]
+async def process_detail(process_id: int) -> dict | None:
+    """Every field of one process, with its related rows, as plain data (see records.py), and
+    its ``publication``; None when there is no such process."""
+    found = await process_details([process_id])
+    return found[0] if found else None
 
 
 def _grouped(rows: list[dict]) -> dict[int, list[dict]]:
@@ -442,134 +446,92 @@ def _grouped(rows: list[dict]) -> dict[int, list[dict]]:
     return result
 
 
+_TERM_FIELDS = tuple(d for d in fields.FIELDS if d.type == fields.TERM)
+
+
 async def process_details(process_ids: list[int]) -> list[dict]:
     """process_detail() of many processes at once, with one query per related table."""
     if not process_ids:
         return []
+    columns = [getattr(Process, d.stored_in) for d in _TERM_FIELDS]
     rows = await Process.select(
-        Process.all_columns(
-            exclude=[Process.kind, Process.theme, Process.participation_level, Process.reporting_source]
-        ),
-        Process.kind.slug.as_alias("kind_slug"),
-        Process.kind.label.as_alias("kind_label"),
-        Process.theme.slug.as_alias("theme_slug"),
-        Process.theme.label.as_alias("theme_label"),
-        Process.participation_level.slug.as_alias("level_slug"),
-        Process.participation_level.label.as_alias("level_label"),
-        Process.reporting_source.slug.as_alias("source_slug"),
-        Process.reporting_source.label.as_alias("source_label"),
+        Process.all_columns(exclude=columns),
+        *[column.slug.as_alias(f"{d.name}__slug") for d, column in zip(_TERM_FIELDS, columns, strict=True)],
+        *[column.label.as_alias(f"{d.name}__label") for d, column in zip(_TERM_FIELDS, columns, strict=True)],
     ).where(Process.id.is_in(process_ids))
-    organisations = await _organisations_of(process_ids)
-    territories = await _territories_of(process_ids)
-    tags = _grouped(
-        await ProcessTerm.select(
-            ProcessTerm.process,
-            ProcessTerm.term.vocabulary.as_alias("vocabulary"),
-            ProcessTerm.term.slug.as_alias("slug"),
-            ProcessTerm.term.label.as_alias("label"),
-        )
-        .where(ProcessTerm.process.is_in(process_ids))
-        .order_by(ProcessTerm.position)
-        .order_by(ProcessTerm.id)
-    )
-    phases = _grouped(
-        await Phase.select(Phase.process, Phase.title, Phase.description, Phase.start_date, Phase.end_date)
-        .where(Phase.process.is_in(process_ids))
-        .order_by(Phase.position)
-        .order_by(Phase.id)
-    )
-    funding_phases = _grouped(
-        await FundingPhase.select(
-            FundingPhase.process,
-            FundingPhase.label,
-            FundingPhase.start_date,
-            FundingPhase.end_date,
-            FundingPhase.investment_cents,
-            FundingPhase.cofinancing_cents,
-            FundingPhase.beneficiary,
-        )
-        .where(FundingPhase.process.is_in(process_ids))
-        .order_by(FundingPhase.position)
-        .order_by(FundingPhase.id)
-    )
-    links = _grouped(
-        await Link.select(Link.process, Link.label, Link.url)
-        .where(Link.process.is_in(process_ids))
-        .order_by(Link.position)
-        .order_by(Link.id)
-    )
-    by_id = {
-        row["id"]: _detail(
-            row,
-            organisations.get(row["id"], []),
-            territories.get(row["id"], []),
-            tags.get(row["id"], []),
-            phases.get(row["id"], []),
-            funding_phases.get(row["id"], []),
-            links.get(row["id"], []),
-        )
-        for row in rows
+    related = {
+        "organisations": await _organisations_of(process_ids),
+        "territories": await _territories_of(process_ids),
+        "tags": _grouped(
+            await ProcessTerm.select(
+                ProcessTerm.process,
+                ProcessTerm.term.vocabulary.as_alias("vocabulary"),
+                ProcessTerm.term.slug.as_alias("slug"),
+                ProcessTerm.term.label.as_alias("label"),
+            )
+            .where(ProcessTerm.process.is_in(process_ids))
+            .order_by(ProcessTerm.position)
+            .order_by(ProcessTerm.id)
+        ),
     }
+    for path, table in ROW_TABLES.items():
+        parts = fields.BY_PATH[path].parts
+        related[path] = _grouped(
+            await table.select(table.process, *[getattr(table, p.stored_in) for p in parts])
+            .where(table.process.is_in(process_ids))
+            .order_by(table.position)
+            .order_by(table.id)
+        )
+    by_id = {row["id"]: _detail(row, related) for row in rows}
     return [by_id[process_id] for process_id in process_ids if process_id in by_id]
 
 
-def _detail(row, organisations, territories, tags, phases, funding_phases, links) -> dict:
-    funding = {
-        "programme": row["funding_programme"],
-        "fund": row["funding_fund"],
-        "total_investment": cents_to_decimal(row["total_investment_cents"]),
-        "cofinancing": cents_to_decimal(row["cofinancing_cents"]),
-        "beneficiary": row["funding_beneficiary"],
-        "cup": row["cup"],
-        "phases": [
-            {
-                "label": phase["label"],
-                "start_date": phase["start_date"],
-                "end_date": phase["end_date"],
-                "investment": cents_to_decimal(phase["investment_cents"]),
-                "cofinancing": cents_to_decimal(phase["cofinancing_cents"]),
-                "beneficiary": phase["beneficiary"],
+def _read(declared: fields.Field, value: Any) -> Any:
+    return cents_to_decimal(value) if declared.type == fields.AMOUNT else value
+
+
+def _rows_of(path: str, process_id: int, related: dict) -> list[dict]:
+    parts = fields.BY_PATH[path].parts
+    return [{p.name: _read(p, row[p.stored_in]) for p in parts} for row in related[path].get(process_id, [])]
+
+
+def _detail(row: dict, related: dict) -> dict:
+    """A process's detail (see records.py) from its row and its related rows."""
+    process_id = row["id"]
+    organisations = related["organisations"].get(process_id, [])
+    tags = related["tags"].get(process_id, [])
+    detail: dict[str, Any] = {"id": process_id, "publication": row["publication"]}
+    for declared in fields.FIELDS:
+        name, kind = declared.name, declared.type
+        if kind == fields.TERM:
+            detail[name] = _term(row[f"{name}__slug"], row[f"{name}__label"])
+        elif kind == fields.TERMS:
+            detail[name] = [
+                {"slug": t["slug"], "label": t["label"]}
+                for t in tags
+                if t["vocabulary"] == declared.vocabulary
+            ]
+        elif kind == fields.NAMES:
+            detail[name] = [o for o in organisations if o["role"] == "titolare"]
+        elif kind == fields.ROLES:
+            detail[name] = [o for o in organisations if o["role"] != "titolare"]
+        elif kind == fields.TERRITORIES:
+            detail[name] = related["territories"].get(process_id, [])
+        elif kind == fields.ROWS:
+            detail[name] = _rows_of(name, process_id, related)
+        elif kind == fields.GROUP:
+            group = {
+                p.name: _rows_of(f"{name}.{p.name}", process_id, related)
+                if p.many
+                else _read(p, row[p.stored_in])
+                for p in declared.parts
             }
-            for phase in funding_phases
-        ],
-    }
-    has_funding = any(value for key, value in funding.items() if key != "phases") or funding["phases"]
-    return {
-        "id": row["id"],
-        "slug": row["slug"],
-        "title": row["title"],
-        "kind": _term(row["kind_slug"], row["kind_label"]),
-        "summary": row["summary"],
-        "description": row["description"],
-        "decision_holders": [o for o in organisations if o["role"] == "titolare"],
-        "organisations": [o for o in organisations if o["role"] != "titolare"],
-        "territories": territories,
-        "theme": _term(row["theme_slug"], row["theme_label"]),
-        "topics": [{"slug": t["slug"], "label": t["label"]} for t in tags if t["vocabulary"] == "tematica"],
-        "start_year": row["start_year"],
-        "end_year": row["end_year"],
-        "ongoing": row["ongoing"],
-        "state": row["state"],
-        "state_label": PROCESS_STATES.get(row["state"]) if row["state"] else None,
-        "phases": phases,
-        "goals": row["goals"],
-        "results": row["results"],
-        "participation_level": _term(row["level_slug"], row["level_label"]),
-        "methods": [{"slug": t["slug"], "label": t["label"]} for t in tags if t["vocabulary"] == "metodo"],
-        "participants_count": row["participants_count"],
-        "participants_kind": row["participants_kind"],
-        "funding": funding if has_funding else None,
-        "links": links,
-        "reporting_source": _term(row["source_slug"], row["source_label"]),
-        "reported_by": row["reported_by"],
-        "quality_notes": row["quality_notes"],
-        "regional_call_notes": row["regional_call_notes"],
-        "source_licence": row["source_licence"],
-        "source_ref": row["source_ref"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "published_at": row["published_at"],
-    }
+            detail[name] = group if any(not empty(value) for value in group.values()) else None
+        else:
+            detail[name] = row[declared.stored_in]
+            if kind == fields.CHOICE:
+                detail[f"{name}_label"] = (declared.choices or {}).get(detail[name])
+    return detail
 
 
 # --- organisations and territories -------------------------------------------------------------

@@ -292,6 +292,9 @@ class Link(Table):
     url = Varchar(length=1000)
 
 
+#: The table holding the rows of each repeated field of a process record (see fields.py).
+ROW_TABLES = {"phases": Phase, "funding.phases": FundingPhase, "links": Link}
+
 ALL_TABLES = (
     Territory,
     Organisation,

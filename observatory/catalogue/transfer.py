@@ -9,18 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatory.catalogue import services
-from observatory.catalogue.editing import (
+from observatory.catalogue import fields, services
+from observatory.catalogue.editing import add_organisation_names, resolve_organisation, save_process
+from observatory.catalogue.records import to_record
+from observatory.catalogue.tables import Organisation, OrganisationName, Process, ProcessOrganisation
+from observatory.catalogue.validation import (
     FieldError,
     References,
     ValidationFailed,
-    add_organisation_names,
-    resolve_organisation,
-    save_process,
     validate_organisation,
     validate_process,
 )
-from observatory.catalogue.tables import Organisation, OrganisationName, Process, ProcessOrganisation
 from observatory.database import write_transaction
 from observatory.text import fold
 
@@ -28,8 +27,10 @@ FORMAT_NAME = "osservatorio/processi"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 200 * 1024 * 1024
 EXPORT_BATCH = 500
-#: CSV columns that hold several values separated by "|".
-CSV_LIST_COLUMNS = ("decision_holders", "territories", "topics", "methods", "phases")
+#: CSV columns that hold several values separated by "|" (phases by their titles).
+CSV_LIST_COLUMNS = tuple(
+    d.name for d in fields.FIELDS if d.many and d.type != fields.ROLES and d.name != "links"
+)
 #: CSV columns of organisations in a role other than decision holder, "|"-separated names.
 CSV_ROLE_COLUMNS = {
     "promoters": "promotore",
@@ -38,7 +39,8 @@ CSV_ROLE_COLUMNS = {
     "beneficiaries": "beneficiario",
     "implementers": "attuatore",
 }
-CSV_FUNDING_COLUMNS = ("programme", "fund", "total_investment", "cofinancing", "beneficiary", "cup")
+#: CSV columns of the funding's single values.
+CSV_FUNDING_COLUMNS = tuple(p.name for p in fields.BY_NAME["funding"].parts if not p.many)
 
 
 class ImportFileError(ValueError):
@@ -197,7 +199,7 @@ async def import_records(
             await add_organisation_names(organisation_id, declaration["alt_names"], refs)
         for values in valid:
             existing = await _existing_process(values)
-            await save_process(values, refs, process_id=existing)
+            await save_process(values, refs, existing)
             if existing is None:
                 report.created += 1
             else:
@@ -207,16 +209,14 @@ async def import_records(
     return report
 
 
-async def _existing_process(values: dict) -> int | None:
+async def _existing_process(values: dict) -> dict | None:
     """The process a record updates: same slug, else same source reference."""
-    if values.get("slug"):
-        row = await Process.select(Process.id).where(Process.slug == values["slug"]).first()
-        if row:
-            return row["id"]
-    if values.get("source_ref"):
-        row = await Process.select(Process.id).where(Process.source_ref == values["source_ref"]).first()
-        if row:
-            return row["id"]
+    columns = (Process.id, Process.slug, Process.created_at, Process.published_at)
+    for column, value in ((Process.slug, values["slug"]), (Process.source_ref, values["source_ref"])):
+        if value:
+            row = await Process.select(*columns).where(column == value).first()
+            if row:
+                return row
     return None
 
 
@@ -229,83 +229,6 @@ async def import_file(path: Path, skip_invalid: bool = False, dry_run: bool = Fa
 # --- export ----------------------------------------------------------------------------------
 
 
-def _amount(value) -> str | None:
-    return None if value is None else str(value)
-
-
-def _day(value) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def process_record(detail: dict) -> dict:
-    """A process in the import/export format, from services.process_detail()."""
-    funding = detail["funding"]
-    return {
-        "slug": detail["slug"],
-        "title": detail["title"],
-        "kind": detail["kind"]["slug"] if detail["kind"] else None,
-        "summary": detail["summary"],
-        "description": detail["description"],
-        "decision_holders": [o["name"] for o in detail["decision_holders"]],
-        "organisations": [{"name": o["name"], "role": o["role"]} for o in detail["organisations"]],
-        "territories": [t["code"] for t in detail["territories"]],
-        "theme": detail["theme"]["slug"] if detail["theme"] else None,
-        "topics": [t["slug"] for t in detail["topics"]],
-        "start_year": detail["start_year"],
-        "end_year": detail["end_year"],
-        "ongoing": detail["ongoing"],
-        "state": detail["state"],
-        "phases": [
-            {
-                "title": p["title"],
-                "description": p["description"],
-                "start_date": _day(p["start_date"]),
-                "end_date": _day(p["end_date"]),
-            }
-            for p in detail["phases"]
-        ],
-        "goals": detail["goals"],
-        "results": detail["results"],
-        "participation_level": detail["participation_level"]["slug"]
-        if detail["participation_level"]
-        else None,
-        "methods": [t["slug"] for t in detail["methods"]],
-        "participants_count": detail["participants_count"],
-        "participants_kind": detail["participants_kind"],
-        "funding": None
-        if funding is None
-        else {
-            "programme": funding["programme"],
-            "fund": funding["fund"],
-            "total_investment": _amount(funding["total_investment"]),
-            "cofinancing": _amount(funding["cofinancing"]),
-            "beneficiary": funding["beneficiary"],
-            "cup": funding["cup"],
-            "phases": [
-                {
-                    "label": p["label"],
-                    "start_date": _day(p["start_date"]),
-                    "end_date": _day(p["end_date"]),
-                    "investment": _amount(p["investment"]),
-                    "cofinancing": _amount(p["cofinancing"]),
-                    "beneficiary": p["beneficiary"],
-                }
-                for p in funding["phases"]
-            ],
-        },
-        "links": [{"label": link["label"], "url": link["url"]} for link in detail["links"]],
-        "reporting_source": detail["reporting_source"]["slug"] if detail["reporting_source"] else None,
-        "reported_by": detail["reported_by"],
-        "quality_notes": detail["quality_notes"],
-        "regional_call_notes": detail["regional_call_notes"],
-        "source_licence": detail["source_licence"],
-        "source_ref": detail["source_ref"],
-        "created_at": detail["created_at"].isoformat(),
-        "updated_at": detail["updated_at"].isoformat(),
-        "published_at": detail["published_at"].isoformat() if detail["published_at"] else None,
-    }
-
-
 async def export_catalogue() -> dict:
     """The whole published catalogue in the import format, sorted so that equal data gives equal files."""
     rows = await Process.select(Process.id, Process.slug).where(services.published())
@@ -313,7 +236,7 @@ async def export_catalogue() -> dict:
     processes = []
     for start in range(0, len(rows), EXPORT_BATCH):
         batch = [row["id"] for row in rows[start : start + EXPORT_BATCH]]
-        processes.extend(process_record(detail) for detail in await services.process_details(batch))
+        processes.extend(to_record(detail) for detail in await services.process_details(batch))
     used = ProcessOrganisation.select(ProcessOrganisation.organisation).where(
         ProcessOrganisation.process.is_in(Process.select(Process.id).where(services.published()))
     )

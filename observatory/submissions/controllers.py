@@ -1,12 +1,14 @@
 """Public submissions: the form for a new process or a correction, the private tracking page, the API.
 
-Nothing sent here is public: it waits in the editors' queue. The form posts are small, come with a
-CSRF token (the API is exempt), and are refused cleanly when too big, malformed or too frequent.
+Nothing sent here is public: it waits in the editors' queue. The pages and the API call the same
+service functions (services.submit, services.tracked) and differ only in how they answer. The form
+posts are small, come with a CSRF token (the API is exempt), and are refused cleanly when too big,
+malformed or too frequent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -22,15 +24,15 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_410_GONE,
-    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
 )
 
+from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
-from observatory.catalogue.editing import ValidationFailed
-from observatory.catalogue.tables import Process
-from observatory.catalogue.transfer import process_record
-from observatory.submissions import forms, services
+from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.records import to_record
+from observatory.catalogue.validation import FieldError, ValidationFailed
+from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
     DuplicateOut,
     SubmissionCreatedOut,
@@ -39,11 +41,22 @@ from observatory.submissions.schemas import (
 )
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
 from observatory.text import years
-from observatory.web import MAX_BODY, ApiError, bad_request, error_page, first, read_form
+from observatory.web import MAX_BODY, ApiError, bad_request, error_page, first, read_form, settings_of
 
 HONEYPOT = "sito_web"
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer"}
-_SUBMITTER_FIELDS = ("nome", "ente", "email", "privacy", "nota")
+#: The inputs of the public pages besides the process's: who sends it, and a correction's note.
+_AUTOCOMPLETE = {"nome": "name", "ente": "organization", "email": "email"}
+INPUTS = {
+    **{
+        d.name: forms.Input.of(d, d.name, autocomplete=_AUTOCOMPLETE[d.name])
+        for d in services.SUBMITTER_FIELDS
+    },
+    "privacy": forms.Input.of(services.PRIVACY_FIELD, "privacy", summary_label="Informativa sulla privacy"),
+    "nota": forms.Input.of(services.NOTE_FIELD, "nota"),
+}
+#: The form's name of each path the service gives an error on (process paths lose their prefix).
+_FORM_NAMES = {path: name for name, path in services.API_PATHS.items()}
 
 
 def _rate_limited_page(exc: services.RateLimited) -> Template:
@@ -56,57 +69,22 @@ def _rate_limited_page(exc: services.RateLimited) -> Template:
     )
 
 
-async def _view(
-    values: dict[str, list[str]], errors: dict[str, str] | None, empty_rows: int
-) -> forms.FormView:
-    return forms.form_view(values, errors, await catalogue.vocabularies(), empty_rows)
-
-
-async def prefilled_values(detail: dict) -> dict[str, list[str]]:
-    """Form values showing a published process (``catalogue.services.process_detail``)."""
-    record = services.public_record(process_record(detail))
-    return forms.record_to_form(record, await services.territory_labels(record["territories"]))
-
-
-@dataclass
-class _Checked:
-    """A posted form, checked: the canonical record, the submitter, the note, errors by form field."""
-
-    record: dict
-    submitter: dict | None = None
-    note: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-async def _check(form: dict[str, list[str]], with_submitter: bool) -> _Checked:
-    checked = _Checked(record=forms.form_to_record(form))
-    if with_submitter:
-        try:
-            checked.submitter = services.validate_submitter(
-                {name: first(form, name) for name in ("nome", "ente", "email", "privacy")}
-            )
-        except ValidationFailed as failed:
-            checked.errors.update(forms.field_errors(failed))
-    try:
-        checked.note = services.check_note(first(form, "nota") or None)
-    except ValidationFailed as failed:
-        checked.errors.update(forms.field_errors(failed))
-    try:
-        checked.record = await services.check_record(checked.record)
-    except ValidationFailed as failed:
-        checked.errors.update(forms.field_errors(failed))
-    return checked
+def _form_errors(failed: ValidationFailed) -> dict[str, str]:
+    """The service's errors, placed on the inputs of the form."""
+    placed = [
+        FieldError(_FORM_NAMES.get(e.field, e.field.removeprefix("processo.")), e.message)
+        for e in failed.errors
+    ]
+    return forms.field_errors(ValidationFailed(placed), known=INPUTS)
 
 
 def _typed_values(form: dict[str, list[str]]) -> dict[str, list[str]]:
     """What the page shows back: the process fields as typed (empty rows dropped) and the submitter's."""
-    values = forms.record_to_form(forms.form_to_record(form))
-    values.update({name: form[name] for name in _SUBMITTER_FIELDS if name in form})
-    return values
+    return forms.typed_values(form) | {name: form[name] for name in INPUTS if name in form}
 
 
 async def _form_page(
-    form: dict[str, list[str]] | None,
+    posted: dict[str, list[str]] | None,
     values: dict[str, list[str]],
     errors: dict[str, str] | None = None,
     process: dict | None = None,
@@ -114,9 +92,9 @@ async def _form_page(
     status_code: int = 200,
 ) -> Template:
     return Template(
-        "segnala.html",
+        "submission_form.html",
         context={
-            "form": await _view(values, errors, forms.empty_rows_asked(form or {})),
+            "form": await forms.form_view(values, errors, posted, extra=INPUTS),
             "process": process,
             "action": f"/processi/{process['slug']}/correzione" if process else "/segnala",
             "duplicates": duplicates or [],
@@ -125,38 +103,39 @@ async def _form_page(
     )
 
 
-async def _submit(request: Request, form: dict[str, list[str]], process: dict | None) -> Template | Redirect:
+async def _submit(
+    request: Request, form: dict[str, list[str]], found: catalogue.ProcessLookup | None
+) -> Template | Redirect:
     """The form flow: add rows, or check; warn once about likely duplicates; store; tracking page."""
     if first(form, HONEYPOT):
         raise bad_request("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova.")
+    process = found.process if found else None
     if first(form, "azione") == "aggiungi":
         return await _form_page(form, _typed_values(form), process=process)
-    checked = await _check(form, with_submitter=True)
-    if checked.errors:
-        return await _form_page(
-            form, _typed_values(form), checked.errors, process, status_code=HTTP_400_BAD_REQUEST
-        )
-    if process is None and first(form, "conferma") != "1":
-        duplicates = await services.likely_duplicates(request.app.state.search_index, checked.record)
-        if duplicates:
-            return await _form_page(form, _typed_values(form), duplicates=duplicates)
     try:
-        _, token = await services.create_submission(
-            checked.record,
-            checked.submitter,
-            "correzione" if process else "nuovo",
-            process["id"] if process else None,
+        submitted = await services.submit(
+            forms.form_to_record(form),
+            {name: first(form, name) for name in ("nome", "ente", "email", "privacy")},
+            found,
+            first(form, "nota") or None,
             request.client.host if request.client else None,
             "web",
-            request.app.state.settings,
-            note=checked.note if process else None,
+            settings_of(request),
+            request.app.state.search_index,
+            confirmed=first(form, "conferma") == "1",
+        )
+    except ValidationFailed as failed:
+        return await _form_page(
+            form, _typed_values(form), _form_errors(failed), process, status_code=HTTP_400_BAD_REQUEST
         )
     except services.RateLimited as exc:
         return _rate_limited_page(exc)
-    return Redirect(f"/segnala/{token}?inviata=1", status_code=HTTP_303_SEE_OTHER)
+    if submitted.token is None:
+        return await _form_page(form, _typed_values(form), process=process, duplicates=submitted.duplicates)
+    return Redirect(f"/segnala/{submitted.token}?inviata=1", status_code=HTTP_303_SEE_OTHER)
 
 
-async def _published(slug: str) -> dict | Redirect | Template:
+async def _correctable(slug: str) -> catalogue.ProcessLookup | Redirect | Template:
     """The published process a correction is about, or the answer for an old, withdrawn or unknown slug."""
     found = await catalogue.find_process(slug)
     if found.redirect_to:
@@ -165,42 +144,36 @@ async def _published(slug: str) -> dict | Redirect | Template:
         return Template("withdrawn.html", context={"process": found.withdrawn}, status_code=HTTP_410_GONE)
     if found.process is None:
         raise NotFoundException(f"Nessun processo con indirizzo «{slug}».")
-    return found.process
+    return found
 
 
 async def _tracking_page(
     request: Request,
-    submission: dict,
     token: str,
-    form: dict[str, list[str]] | None = None,
+    posted: dict[str, list[str]] | None = None,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
     status_code: int = 200,
 ) -> Template:
-    record = submission["data"]["process"]
-    saved = forms.record_to_form(record, await services.territory_labels(record.get("territories") or []))
+    tracked = await services.tracked(token)
+    if tracked is None:
+        raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
+    submission = tracked["submission"]
+    saved = await forms.record_values(submission["data"]["process"])
     saved["nota"] = [submission["data"].get("note") or ""]
-    process = None
-    if submission["process"]:
-        process = (
-            await Process.select(Process.slug, Process.title)
-            .where(Process.id == submission["process"], catalogue.published())
-            .first()
-        )
+    shown = _typed_values(posted) if posted is not None else saved
     return Template(
-        "segnalazione.html",
+        "submission_tracking.html",
         context={
             "submission": submission,
             "state_label": SUBMISSION_STATES[submission["state"]],
             "kind_label": SUBMISSION_KINDS[submission["kind"]],
-            "saved": await _view(saved, None, 0),
-            "form": await _view(
-                _typed_values(form) if form is not None else saved, errors, forms.empty_rows_asked(form or {})
-            ),
-            "amendable": submission["state"] in services.AMENDABLE_STATES,
-            "private_url": f"{request.app.state.settings.base_url}/segnala/{token}",
+            "saved": await forms.form_view(saved, empty_rows=0, extra=INPUTS),
+            "form": await forms.form_view(shown, errors, posted, extra=INPUTS),
+            "amendable": moderation.may("modifica", submission["state"]),
+            "private_url": f"{settings_of(request).base_url}/segnala/{token}",
             "token": token,
-            "process": process,
+            "process": tracked["process"],
             "notice": notice,
         },
         status_code=status_code,
@@ -215,7 +188,7 @@ class SubmissionPages(Controller):
     cache_control = CacheControlHeader(no_store=True)
     response_headers = PRIVATE_HEADERS
 
-    @get("/segnala", name="submit_form")
+    @get("/segnala", name="submission_form")
     async def new_form(self) -> Template:
         """The empty form for a new process."""
         return await _form_page(None, {})
@@ -228,28 +201,26 @@ class SubmissionPages(Controller):
     @get("/processi/{slug:str}/correzione", name="correction_form")
     async def correction_form(self, slug: FromPath[str]) -> Template | Redirect:
         """The form prefilled with a published process, to propose a correction."""
-        process = await _published(slug)
-        if not isinstance(process, dict):
-            return process
-        return await _form_page(None, await prefilled_values(process), process=process)
+        found = await _correctable(slug)
+        if not isinstance(found, catalogue.ProcessLookup):
+            return found
+        values = await forms.record_values(to_record(found.process, PUBLIC_FIELDS))
+        return await _form_page(None, values, process=found.process)
 
-    @post("/processi/{slug:str}/correzione", name="correct")
+    @post("/processi/{slug:str}/correzione", name="submit_correction")
     async def submit_correction(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
         """Store a correction of a published process, tied to it."""
         form = await read_form(request)
-        process = await _published(slug)
-        if not isinstance(process, dict):
-            return process
-        return await _submit(request, form, process)
+        found = await _correctable(slug)
+        if not isinstance(found, catalogue.ProcessLookup):
+            return found
+        return await _submit(request, form, found)
 
     @get("/segnala/{token:str}", name="tracking")
     async def tracking(self, request: Request, token: FromPath[str]) -> Template:
         """The private page of a submission: state, editors' message, data, and the form to amend it."""
-        submission = await services.find_by_token(token)
-        if submission is None:
-            raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
         notice = next((k for k in ("inviata", "modificata") if request.query_params.get(k)), None)
-        return await _tracking_page(request, submission, token, notice=notice)
+        return await _tracking_page(request, token, notice=notice)
 
     @post("/segnala/{token:str}", name="amend")
     async def amend(self, request: Request, token: FromPath[str]) -> Template | Redirect:
@@ -261,28 +232,21 @@ class SubmissionPages(Controller):
         if submission is None:
             raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
         refused = {"notice": "non-modificabile", "status_code": HTTP_409_CONFLICT}
-        if submission["state"] not in services.AMENDABLE_STATES:
-            return await _tracking_page(request, submission, token, **refused)
+        if not moderation.may("modifica", submission["state"]):
+            return await _tracking_page(request, token, **refused)
         if first(form, "azione") == "aggiungi":
-            return await _tracking_page(request, submission, token, form)
-        checked = await _check(form, with_submitter=False)
-        if checked.errors:
-            return await _tracking_page(
-                request, submission, token, form, checked.errors, status_code=HTTP_400_BAD_REQUEST
-            )
-        note = checked.note if submission["kind"] == "correzione" else None
+            return await _tracking_page(request, token, form)
         try:
-            await services.amend_submission(token, checked.record, note)
-        except services.NotAmendable:  # an editor decided in the meantime
-            return await _tracking_page(request, await services.find_by_token(token), token, **refused)
+            await moderation.amend(submission, forms.form_to_record(form), first(form, "nota") or None)
+        except ValidationFailed as failed:
+            errors = forms.field_errors(failed, known=INPUTS)
+            return await _tracking_page(request, token, form, errors, status_code=HTTP_400_BAD_REQUEST)
+        except moderation.TransitionRefused:  # an editor decided in the meantime
+            return await _tracking_page(request, token, **refused)
         return Redirect(f"/segnala/{token}?modificata=1", status_code=HTTP_303_SEE_OTHER)
 
 
 # --- API ---------------------------------------------------------------------------------------------
-
-
-def _api_fields(failed: ValidationFailed, prefix: str = "") -> list[dict]:
-    return [{"field": prefix + e.field, "message": e.message} for e in failed.errors]
 
 
 def _duplicate_out(item: dict, base_url: str) -> DuplicateOut:
@@ -295,6 +259,12 @@ def _duplicate_out(item: dict, base_url: str) -> DuplicateOut:
         motivi=item["reasons"],
         url=f"{base_url}/processi/{item['slug']}",
     )
+
+
+async def _corrected(slug: str) -> catalogue.ProcessLookup:
+    """What a correction sent through the API is about, following an old slug."""
+    found = await catalogue.find_process(slug)
+    return await catalogue.find_process(found.redirect_to) if found.redirect_to else found
 
 
 class SubmissionApi(Controller):
@@ -311,54 +281,27 @@ class SubmissionApi(Controller):
         The submission waits for the editors; the answer carries the private ``token`` that
         ``GET /api/v1/segnalazioni/{token}`` reads. Field errors answer 422, too many submissions
         from one address 429 (with Retry-After), a body over 256 KB 413."""
-        settings = request.app.state.settings
-        fields: list[dict] = []
-        submitter = process = note = None
+        settings = settings_of(request)
+        submitter: dict[str, Any] = {
+            **msgspec.to_builtins(data.segnalante or {}),
+            "privacy": data.privacy_accettata,
+        }
         try:
-            submitter = services.validate_submitter(
-                {**msgspec.to_builtins(data.segnalante or {}), "privacy": data.privacy_accettata}
-            )
-        except ValidationFailed as failed:
-            fields += [
-                {
-                    "field": "privacy_accettata" if e.field == "privacy" else f"segnalante.{e.field}",
-                    "message": e.message,
-                }
-                for e in failed.errors
-            ]
-        if data.correzione_di is not None:
-            process = await self._corrected(data.correzione_di, fields)
-            try:
-                note = services.check_note(data.nota)
-            except ValidationFailed as failed:
-                fields += _api_fields(failed)
-        if data.processo is None:
-            fields.append({"field": "processo", "message": "campo obbligatorio."})
-        else:
-            try:
-                record = await services.check_record(data.processo)
-            except ValidationFailed as failed:
-                fields += _api_fields(failed, "processo.")
-        if fields:
-            raise ApiError(
-                HTTP_422_UNPROCESSABLE_ENTITY,
-                f"La segnalazione non è valida: {len(fields)} problemi da correggere.",
-                fields,
-            )
-        duplicates = (
-            [] if process else await services.likely_duplicates(request.app.state.search_index, record)
-        )
-        try:
-            _, token = await services.create_submission(
-                record,
+            submitted = await services.submit(
+                data.processo,
                 submitter,
-                "correzione" if process else "nuovo",
-                process["id"] if process else None,
+                await _corrected(data.correzione_di) if data.correzione_di is not None else None,
+                data.nota,
                 request.client.host if request.client else None,
                 "api",
                 settings,
-                note=note,
+                request.app.state.search_index,
             )
+        except ValidationFailed as failed:
+            count = len(failed.errors)
+            raise ApiError.for_fields(
+                failed.errors, f"La segnalazione non è valida: {count} problemi da correggere."
+            ) from None
         except services.RateLimited as exc:
             raise ApiError(
                 HTTP_429_TOO_MANY_REQUESTS,
@@ -368,38 +311,20 @@ class SubmissionApi(Controller):
         created = SubmissionCreatedOut(
             stato="in_attesa",
             stato_etichetta=SUBMISSION_STATES["in_attesa"],
-            token=token,
-            indirizzo_privato=f"{settings.base_url}/segnala/{token}",
-            duplicati_probabili=[_duplicate_out(item, settings.base_url) for item in duplicates],
+            token=submitted.token,
+            indirizzo_privato=f"{settings.base_url}/segnala/{submitted.token}",
+            duplicati_probabili=[_duplicate_out(item, settings.base_url) for item in submitted.duplicates],
         )
         return Response(created, status_code=HTTP_201_CREATED)
-
-    async def _corrected(self, slug: str, fields: list[dict]) -> dict | None:
-        found = await catalogue.find_process(slug)
-        if found.redirect_to:
-            found = await catalogue.find_process(found.redirect_to)
-        if found.withdrawn:
-            fields.append({"field": "correzione_di", "message": "il processo è stato ritirato dal catalogo."})
-        elif found.process is None:
-            fields.append(
-                {"field": "correzione_di", "message": f"nessun processo pubblicato con slug «{slug}»."}
-            )
-        return found.process
 
     @get("/{token:str}", summary="Lo stato di una segnalazione", raises=[ApiError])
     async def state(self, request: Request, token: FromPath[str]) -> SubmissionStateOut:
         """The state of a submission, the editors' message and the data sent, for the holder of its token."""
-        submission = await services.find_by_token(token)
-        if submission is None:
+        tracked = await services.tracked(token)
+        if tracked is None:
             raise ApiError(HTTP_404_NOT_FOUND, "Nessuna segnalazione corrisponde a questo token.")
-        slug = None
-        if submission["process"]:
-            slug = (
-                await Process.select(Process.slug)
-                .where(Process.id == submission["process"], catalogue.published())
-                .output(as_list=True)
-            )
-        base_url = request.app.state.settings.base_url
+        submission, process = tracked["submission"], tracked["process"]
+        base_url = settings_of(request).base_url
         return SubmissionStateOut(
             stato=submission["state"],
             stato_etichetta=SUBMISSION_STATES[submission["state"]],
@@ -407,7 +332,7 @@ class SubmissionApi(Controller):
             messaggio_redazione=submission["editor_message"],
             processo=submission["data"]["process"],
             nota=submission["data"].get("note"),
-            scheda=f"{base_url}/processi/{slug[0]}" if slug else None,
+            scheda=f"{base_url}/processi/{process['slug']}" if process else None,
             creata=submission["created_at"],
             aggiornata=submission["updated_at"],
         )

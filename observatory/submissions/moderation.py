@@ -1,10 +1,11 @@
 """Moderation: one state machine decides what happens to a submission.
 
-Every action is a transition from the states in TRANSITIONS to the state in OUTCOMES. The current
-state is checked inside the transaction and the update is conditional on it (``WHERE state IN
-...``), so of two editors acting at once only one succeeds; the other gets TransitionRefused.
-Approving publishes: it creates or changes the process, records a revision and brings the search
-index up to date right after the commit. Every action writes the audit log.
+Every action is a transition from the states in TRANSITIONS to the state in OUTCOMES: the editors'
+decisions, and the submitter's amendment. The current state is checked inside the transaction and
+the update is conditional on it (``WHERE state IN ...``), so of two people acting at once only one
+succeeds; the other gets TransitionRefused. Approving publishes: it creates or changes the process,
+records a revision and brings the search index up to date right after the commit. Every editor's
+action writes the audit log.
 """
 
 from __future__ import annotations
@@ -15,22 +16,26 @@ from typing import Any
 
 from observatory.accounts.services import record_audit
 from observatory.catalogue import editing
-from observatory.catalogue.editing import FieldError, References, ValidationFailed
+from observatory.catalogue.entry import check_entry
+from observatory.catalogue.fields import LABELS, PUBLIC_FIELDS
+from observatory.catalogue.records import empty, to_record
+from observatory.catalogue.validation import FieldError, References, ValidationFailed, validate_process
+from observatory.curation import services as curation
+from observatory.curation.revisions import record_revision, revision_diff
 from observatory.database import write_transaction
-from observatory.redazione import services as curation
 from observatory.search.index import SearchIndex
 from observatory.submissions import services
-from observatory.submissions.forms import PUBLIC_FIELDS
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 from observatory.text import clean
 from observatory.web import Page
 
-#: From which states each action may start.
+#: From which states each action may start: the editors' decisions, then the submitter's amendment.
 TRANSITIONS = {
     "approva": {"in_attesa"},
     "richiedi_modifiche": {"in_attesa"},
     "respingi": {"in_attesa", "modifiche_richieste"},
     "duplicato": {"in_attesa", "modifiche_richieste"},
+    "modifica": {"in_attesa", "modifiche_richieste"},
 }
 #: The state each action leads to.
 OUTCOMES = {
@@ -38,6 +43,7 @@ OUTCOMES = {
     "richiedi_modifiche": "modifiche_richieste",
     "respingi": "respinta",
     "duplicato": "duplicato",
+    "modifica": "in_attesa",
 }
 #: What each action does, as the refusal messages say it.
 ACTION_VERBS = {
@@ -45,7 +51,10 @@ ACTION_VERBS = {
     "richiedi_modifiche": "chiedere modifiche per",
     "respingi": "respingere",
     "duplicato": "segnare come duplicato",
+    "modifica": "modificare",
 }
+#: The actions that are the editors' decisions (the others are the submitter's).
+EDITOR_ACTIONS = ("approva", "richiedi_modifiche", "respingi", "duplicato")
 #: The reporting source ("fonte") of processes that came from the public form or the API.
 WEB_SOURCE = "segnalazione-web-nazionale"
 MESSAGE_LIMIT = 5_000
@@ -71,31 +80,29 @@ class TransitionRefused(Exception):
 
 
 def allowed_actions(state: str) -> list[str]:
-    """The actions a submission in ``state`` accepts."""
-    return [action for action, states in TRANSITIONS.items() if state in states]
+    """The editors' actions a submission in ``state`` accepts."""
+    return [action for action in EDITOR_ACTIONS if state in TRANSITIONS[action]]
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+def may(action: str, state: str) -> bool:
+    """Whether a submission in ``state`` accepts ``action``."""
+    return state in TRANSITIONS[action]
 
 
 async def _claim(submission_id: int, action: str, staff: dict | None, **changes: Any) -> dict:
     """Move a submission to the outcome of ``action`` if its state allows it; return the row as it was.
 
     Call inside a write transaction: the conditional update is what makes the check hold when two
-    editors act at once.
+    people act at once.
     """
     row = await services.find_submission(submission_id)
     if row is None or row["state"] not in TRANSITIONS[action]:
         raise TransitionRefused(action, row["state"] if row else None)
-    now = _now()
-    values = {
-        Submission.state: OUTCOMES[action],
-        Submission.decided_by: staff["id"] if staff else None,
-        Submission.decided_at: now,
-        Submission.updated_at: now,
-        **{getattr(Submission, name): value for name, value in changes.items()},
-    }
+    now = datetime.datetime.now(datetime.UTC)
+    values = {Submission.state: OUTCOMES[action], Submission.updated_at: now}
+    if action in EDITOR_ACTIONS:
+        values |= {Submission.decided_by: staff["id"] if staff else None, Submission.decided_at: now}
+    values |= {getattr(Submission, name): value for name, value in changes.items()}
     claimed = (
         await Submission.update(values)
         .where(Submission.id == submission_id, Submission.state.is_in(sorted(TRANSITIONS[action])))
@@ -132,28 +139,31 @@ def proposed_record(row: dict) -> dict:
     return dict(row["data"].get("process") or {})
 
 
-def accepted_changes(proposed: dict, current: dict, fields: list[str] | None) -> dict:
-    """The fields of ``proposed`` an editor accepted (all that differ when ``fields`` is None)."""
-    if fields is None:
-        fields = [f["field"] for f in curation.revision_diff(current, proposed, fields=PUBLIC_FIELDS)]
-    unknown = [f for f in fields if f not in PUBLIC_FIELDS]
+def _public(names: list[str]) -> None:
+    unknown = [name for name in names if name not in PUBLIC_FIELDS]
     if unknown:
         raise ValidationFailed([FieldError("campi", f"campo sconosciuto «{unknown[0]}».")])
-    return {field: proposed.get(field) for field in fields}
 
 
-def merged_facts(proposed: dict, current: dict, fields: list[str]) -> dict:
+def accepted_changes(proposed: dict, current: dict, names: list[str] | None) -> dict:
+    """The fields of ``proposed`` an editor accepted (all that differ when ``names`` is None)."""
+    if names is None:
+        names = [change["field"] for change in revision_diff(current, proposed, names=PUBLIC_FIELDS)]
+    _public(names)
+    return {name: proposed.get(name) for name in names}
+
+
+def merged_facts(proposed: dict, current: dict, names: list[str]) -> dict:
     """Facts of a duplicate submission to add to the existing process: lists gain the items they
     lack, other fields take the submitted value when it is not empty."""
+    _public(names)
     changes = {}
-    for field in fields:
-        if field not in PUBLIC_FIELDS:
-            raise ValidationFailed([FieldError("campi", f"campo sconosciuto «{field}».")])
-        new, old = proposed.get(field), current.get(field)
+    for name in names:
+        new, old = proposed.get(name), current.get(name)
         if isinstance(new, list):
-            changes[field] = [*(old or []), *[item for item in new if item not in (old or [])]]
-        elif new not in (None, "", {}):
-            changes[field] = new
+            changes[name] = [*(old or []), *[item for item in new if item not in (old or [])]]
+        elif not empty(new):
+            changes[name] = new
     return changes
 
 
@@ -178,37 +188,33 @@ async def approve(
     A new process is created from ``record`` (the editor's edited version) or from the submitted one;
     its reporting source is the web form and its "segnalato da" the submitter's body when not given.
     A correction applies to the published process only ``accepted_fields`` (top-level record keys;
-    every changed field when None). Raise TransitionRefused for a wrong state, ValidationFailed for a
-    record that does not pass, curation.CurationRefused when the corrected process is gone.
+    every changed field when None), reading that process once. Raise TransitionRefused for a wrong
+    state, ValidationFailed for a record that does not pass, CurationRefused when the corrected
+    process is gone. Nothing changes unless everything passes.
     """
-    row = await services.find_submission(submission_id)
-    if row is None or row["state"] not in TRANSITIONS["approva"]:
-        raise TransitionRefused("approva", row["state"] if row else None)
-    proposed = dict(record) if record is not None else proposed_record(row)
-    refs = await References.load()
-    if row["kind"] == "nuovo":
-        proposed["reporting_source"] = proposed.get("reporting_source") or WEB_SOURCE
-        proposed["reported_by"] = proposed.get("reported_by") or row["submitter_body"]
-        values = editing.validate_process(proposed, refs)
-    elif row["process"] is None:
-        raise curation.CurationRefused("Il processo da correggere non esiste più: respingi la segnalazione.")
-    else:
-        await curation.published_process(row["process"])
-        changes = accepted_changes(proposed, await curation.current_record(row["process"]), accepted_fields)
-        if not changes:
-            raise ValidationFailed([FieldError("campi", NOTHING_ACCEPTED)])
     async with write_transaction():
-        before_row = await _claim(submission_id, "approva", staff)
+        row = await _claim(submission_id, "approva", staff)
+        proposed = dict(record) if record is not None else proposed_record(row)
+        refs = await References.load()
         if row["kind"] == "nuovo":
-            process_id = await editing.save_process(values, refs)
-            summary = f"Pubblicata dalla {_label(before_row)}"
-            await curation.record_revision(process_id, staff, summary, submission_id)
-            before, after = None, await curation.current_record(process_id)
+            proposed["reporting_source"] = proposed.get("reporting_source") or WEB_SOURCE
+            proposed["reported_by"] = proposed.get("reported_by") or row["submitter_body"]
+            process_id, after = await editing.save_process(validate_process(proposed, refs), refs)
+            await record_revision(process_id, staff, f"Pubblicata dalla {_label(row)}", after, submission_id)
+            before = accepted = None
         else:
-            process_id = row["process"]
-            summary = f"Correzione approvata: {', '.join(curation.RECORD_LABELS[f] for f in changes)}"
+            if row["process"] is None:
+                raise curation.CurationRefused(
+                    "Il processo da correggere non esiste più: respingi la segnalazione."
+                )
+            detail = await curation.published_detail(row["process"])
+            changes = accepted_changes(proposed, to_record(detail), accepted_fields)
+            if not changes:
+                raise ValidationFailed([FieldError("campi", NOTHING_ACCEPTED)])
+            process_id, accepted = detail["id"], sorted(changes)
+            summary = f"Correzione approvata: {', '.join(LABELS[name] for name in changes)}"
             before, after, _ = await curation.save_change(
-                process_id, changes, staff, "processo.correggi", summary, submission_id, refs
+                detail, changes, staff, "processo.correggi", summary, submission_id, refs
             )
         await Submission.update({Submission.process: process_id}).where(Submission.id == submission_id)
         await record_audit(
@@ -216,16 +222,43 @@ async def approve(
             "segnalazione.approva",
             "segnalazione",
             str(submission_id),
-            f"Approvata la {_label(before_row)}",
-            before=_state(before_row, process=before),
-            after={
-                "state": "approvata",
-                "process": after,
-                "accepted_fields": sorted(changes) if row["kind"] == "correzione" else None,
-            },
+            f"Approvata la {_label(row)}",
+            before=_state(row, process=before),
+            after={"state": "approvata", "process": after, "accepted_fields": accepted},
         )
     await curation.bring_index_up_to_date(search_index)
     return Decision("approvata", process_id, after["slug"])
+
+
+async def approve_edited(
+    submission_id: int, typed: dict, staff: dict | None, search_index: SearchIndex | None = None
+) -> Decision:
+    """Approve a submission with the editor's version of its process, as typed in the process form."""
+    return await approve(submission_id, staff, record=await check_entry(typed), search_index=search_index)
+
+
+async def amend(submission: dict, typed: dict, note: Any = None) -> dict:
+    """The submitter's amendment: the process as typed in the form (and, for a correction, the note)
+    replace what ``submission`` proposed; one with changes requested goes back to waiting.
+
+    Return the submission as it is now. Raise ValidationFailed for what does not pass, on form
+    paths, and TransitionRefused when an editor decided first.
+    """
+    errors = []
+    note = note if submission["kind"] == "correzione" else None
+    try:
+        note = services.check_note(note)
+    except ValidationFailed as failed:
+        errors += failed.errors
+    try:
+        record = await check_entry(typed)
+    except ValidationFailed as failed:
+        errors += failed.errors
+    if errors:
+        raise ValidationFailed(errors)
+    async with write_transaction():
+        await _claim(submission["id"], "modifica", None, data={"process": record, "note": note})
+        return await services.find_submission(submission["id"])
 
 
 async def request_changes(submission_id: int, staff: dict | None, message: Any) -> Decision:
@@ -276,38 +309,33 @@ async def mark_duplicate(
     correction would, with a revision: lists gain the items they lack, other fields take the
     submitted value. ``message`` (optional) goes to the submitter with the link to the process.
     """
-    row = await services.find_submission(submission_id)
-    if row is None or row["state"] not in TRANSITIONS["duplicato"]:
-        raise TransitionRefused("duplicato", row["state"] if row else None)
-    target = await curation.published_process(process_id)
-    if row["kind"] == "correzione" and row["process"] == process_id:
-        raise curation.CurationRefused("Una correzione non è un duplicato del processo che corregge.")
-    note = f"Il processo è già nel catalogo: «{target['title']}», /processi/{target['slug']}"
-    extra = clean(message) if isinstance(message, str) else None
-    editor_message = f"{extra}\n\n{note}" if extra else note
-    changes = {}
-    if merge_fields:
-        changes = merged_facts(proposed_record(row), await curation.current_record(process_id), merge_fields)
     async with write_transaction():
-        before_row = await _claim(
-            submission_id, "duplicato", staff, duplicate_of=process_id, editor_message=editor_message
+        target = await curation.published_detail(process_id)
+        note = f"Il processo è già nel catalogo: «{target['title']}», /processi/{target['slug']}"
+        extra = clean(message) if isinstance(message, str) else None
+        row = await _claim(
+            submission_id,
+            "duplicato",
+            staff,
+            duplicate_of=process_id,
+            editor_message=f"{extra}\n\n{note}" if extra else note,
         )
+        if row["kind"] == "correzione" and row["process"] == process_id:
+            raise curation.CurationRefused("Una correzione non è un duplicato del processo che corregge.")
+        changes = merged_facts(proposed_record(row), to_record(target), merge_fields or [])
         before = after = None
         if changes:
-            summary = (
-                f"Dati uniti dalla {_label(before_row)}: "
-                f"{', '.join(curation.RECORD_LABELS[f] for f in changes)}"
-            )
+            summary = f"Dati uniti dalla {_label(row)}: {', '.join(LABELS[name] for name in changes)}"
             before, after, _ = await curation.save_change(
-                process_id, changes, staff, "processo.unisci_dati", summary, submission_id
+                target, changes, staff, "processo.unisci_dati", summary, submission_id
             )
         await record_audit(
             staff,
             "segnalazione.duplicato",
             "segnalazione",
             str(submission_id),
-            f"{_label(before_row).capitalize()} segnata come duplicato di «{target['title']}»",
-            before=_state(before_row, process=before),
+            f"{_label(row).capitalize()} segnata come duplicato di «{target['title']}»",
+            before=_state(row, process=before),
             after={
                 "state": "duplicato",
                 "duplicate_of": target["slug"],

@@ -2,11 +2,11 @@
 
 from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from observatory.accounts.tables import StaffUser
 from observatory.catalogue.tables import Process
-from observatory.submissions.tables import Submission
 
 
 class ProcessRevision(Table):
@@ -19,8 +19,11 @@ class ProcessRevision(Table):
     #: The staff member who made the change; NULL for imports and the command line.
     actor = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
     actor_name = Varchar(length=120)
-    #: The submission this change came from, if any.
-    submission = ForeignKey(Submission, null=True, on_delete=OnDelete.set_null)
+    #: The submission this change came from, if any (submissions build on curation, so the table
+    #: is named, not imported).
+    submission = ForeignKey(
+        LazyTableReference("Submission", app_name="submissions"), null=True, on_delete=OnDelete.set_null
+    )
     #: What happened ("Approvata la segnalazione 12", "Modifica", "Ripristinata la versione 3").
     summary = Text(default="")
     #: The whole process as a record in the import format (``osservatorio/processi``).

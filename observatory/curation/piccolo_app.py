@@ -1,8 +1,12 @@
-"""Piccolo app of curation; its migrations live in the top-level ``migrations/redazione``."""
+"""Piccolo app of curation; its migrations live in the top-level ``migrations/redazione``.
+
+The app keeps the name it was created with, "redazione": databases record their applied
+migrations under it.
+"""
 
 from piccolo.conf.apps import AppConfig
 
-from observatory.redazione.tables import ALL_TABLES
+from observatory.curation.tables import ALL_TABLES
 from observatory.settings import PROJECT_DIR
 
 APP_CONFIG = AppConfig(

@@ -11,8 +11,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import editing, indexing, services
-from observatory.catalogue.editing import FieldError, ValidationFailed
+from observatory.catalogue import indexing, services
 from observatory.catalogue.tables import (
     VOCABULARIES,
     Organisation,
@@ -23,8 +22,9 @@ from observatory.catalogue.tables import (
     ProcessTerm,
     Term,
 )
+from observatory.catalogue.validation import FieldError, ValidationFailed, check_slug
+from observatory.curation.services import CurationRefused, bring_index_up_to_date
 from observatory.database import write_transaction
-from observatory.redazione.services import CurationRefused, bring_index_up_to_date
 from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
 
@@ -270,11 +270,10 @@ async def create_term(
     if vocabulary not in VOCABULARIES:
         raise CurationRefused(f"Vocabolario sconosciuto «{vocabulary}».")
     label, description = _term_text(label, description)
-    slug = clean(slug) or slugify(label, 110)
-    if not editing.SLUG_PATTERN.match(slug) or len(slug) > 120:
-        raise ValidationFailed(
-            [FieldError("slug", "solo lettere minuscole, cifre e trattini, al massimo 120 caratteri.")]
-        )
+    errors: list[FieldError] = []
+    slug = check_slug(clean(slug) or slugify(label, 110), "slug", 120, errors)
+    if errors:
+        raise ValidationFailed(errors)
     async with write_transaction():
         await _check_label_free(vocabulary, label)
         if await Term.exists().where(Term.vocabulary == vocabulary, Term.slug == slug):

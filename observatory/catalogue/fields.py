@@ -1,0 +1,511 @@
+"""Every field of a process record, declared once.
+
+A *record* is a process in the import format (``osservatorio/processi``, see the README): import
+files, exports, submissions and revisions hold records. What a field is called, how it is labelled
+in Italian and in English, its type, whether the public may propose it, its length limit, its
+vocabulary and its help text are said here and nowhere else: validation, saving and reading the
+tables, the process form, the API schema, the differences between versions, the index documents
+and the templates all take them from :data:`FIELDS`.
+
+Adding a plain text field to processes: declare it below, add its column to ``tables.Process``
+and make a migration; show it on ``templates/process.html`` if the public page should have it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from observatory.catalogue.tables import ORGANISATION_ROLES, PROCESS_STATES
+
+MIN_YEAR, MAX_YEAR = 1900, 2100
+#: The most participants a process may count.
+MAX_COUNT = 100_000_000
+#: The most items a many-valued field may hold.
+MAX_ITEMS = 100
+#: The most characters of a web address.
+MAX_URL = 1_000
+#: The most characters of an organisation's name.
+MAX_NAME = 300
+
+# Field types: what values a field holds (see Field.type).
+TEXT = "text"  #: trimmed text; ``limit`` characters at the most
+SLUG = "slug"  #: lower-case letters, digits and hyphens
+YEAR = "year"  #: a year between MIN_YEAR and MAX_YEAR
+COUNT = "count"  #: a whole number from 0 to MAX_COUNT
+FLAG = "flag"  #: yes or no
+CHOICE = "choice"  #: one key of ``choices``
+TERM = "term"  #: one term of ``vocabulary`` (its slug)
+TERMS = "terms"  #: several terms of ``vocabulary``
+NAMES = "names"  #: organisations by name (matched, or created, when saved)
+TERRITORIES = "territories"  #: ISTAT territory codes (IT, R01, P201, C001272)
+ROWS = "rows"  #: repeated rows of ``parts``
+ROLES = "roles"  #: rows of an organisation's name and its role
+GROUP = "group"  #: one set of ``parts``, or nothing
+AMOUNT = "amount"  #: euro, at most two decimals
+DATE = "date"  #: a day
+URL = "url"  #: an http(s) address
+CUP = "cup"  #: a Codice Unico di Progetto
+TIMESTAMP = "timestamp"  #: a moment, in UTC
+
+MANY_VALUED = frozenset({TERMS, NAMES, TERRITORIES, ROWS, ROLES})
+#: How a form asks for each type, unless a field says otherwise.
+WIDGETS = {
+    TEXT: "text",
+    YEAR: "number",
+    COUNT: "number",
+    FLAG: "checkbox",
+    CHOICE: "select",
+    TERM: "select",
+    TERMS: "checkboxes",
+    NAMES: "lines",
+    TERRITORIES: "lines",
+    AMOUNT: "amount",
+    DATE: "date",
+    URL: "url",
+    CUP: "text",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a process record, or one part of a field made of parts (``funding.cup``)."""
+
+    #: Key in the record ("start_year"); a part's key inside its field ("cup").
+    name: str
+    #: What Italian readers and editors see ("Anno di avvio").
+    label: str
+    #: The same in English ("Start year").
+    label_en: str
+    #: What values it holds: one of the types above.
+    type: str = TEXT
+    #: Whether the public may propose it, in the form and the API of submissions; the others
+    #: (slug, reporting source, editors' notes, timestamps) are set by the editorial office.
+    public: bool = True
+    #: At most this many characters (text) or digits (numbers are bounded by their type).
+    limit: int | None = None
+    #: The editors' vocabulary its terms come from ("tipo", "tematica"...).
+    vocabulary: str | None = None
+    #: The allowed values of a choice, with their Italian labels.
+    choices: Mapping[str, str] | None = None
+    #: A record without it is refused.
+    required: bool = False
+    #: Made when a record leaves it out (a slug from the title, the moment of saving...), so a
+    #: stored process always has it.
+    generated: bool = False
+    #: Help shown under its input in the form.
+    help: str = ""
+    #: The parts of a group, or of each row.
+    parts: tuple[Field, ...] = ()
+    #: What one row is called ("Fase"), for repeated rows.
+    item_label: str | None = None
+    #: The part a plain-text item of a list of rows stands for ("title" of a phase).
+    shorthand: str | None = None
+    #: The value a plain-text item gives this part (a plain organisation name is a partner).
+    default: str | None = None
+    #: The section of the process form it is asked in (public fields).
+    section: str | None = None
+    #: How the form asks for it, when not as its type does ("textarea" for long texts).
+    widget: str | None = None
+    #: The column it is stored in, when not one named after it.
+    column: str | None = None
+    #: The index field its words go to: "body" (the text) or "about" (names, places, labels).
+    searched: str | None = None
+
+    @property
+    def many(self) -> bool:
+        """Whether it holds a list of values."""
+        return self.type in MANY_VALUED
+
+    @property
+    def form_widget(self) -> str:
+        return self.widget or WIDGETS.get(self.type, "text")
+
+    @property
+    def stored_in(self) -> str:
+        """Its column in the table of its record (the process, or the table of its rows)."""
+        if self.column:
+            return self.column
+        return f"{self.name}_cents" if self.type == AMOUNT else self.name
+
+    def part(self, name: str) -> Field:
+        return next(part for part in self.parts if part.name == name)
+
+
+_DATE_HELP = "Giorno, mese e anno."
+_AMOUNT_HELP = "In euro, ad esempio 1.234.567,89."
+#: Roles an organisation can have besides decision holder.
+OTHER_ROLES = MappingProxyType({key: label for key, label in ORGANISATION_ROLES.items() if key != "titolare"})
+
+#: Every field of a process record, in record order: the order of the import format, of the API and
+#: of the process form within each of its sections.
+FIELDS: tuple[Field, ...] = (
+    Field("slug", "Indirizzo (slug)", "Address (slug)", SLUG, public=False, limit=160, generated=True),
+    Field(
+        "title",
+        "Titolo",
+        "Title",
+        required=True,
+        limit=300,
+        help="Il nome con cui il processo è conosciuto (almeno 3 caratteri).",
+        section="processo",
+    ),
+    Field(
+        "kind",
+        "Tipo di processo",
+        "Kind of process",
+        TERM,
+        vocabulary="tipo",
+        section="processo",
+        searched="about",
+    ),
+    Field(
+        "summary",
+        "Sintesi",
+        "Summary",
+        limit=2_000,
+        help="Due o tre frasi: compaiono negli elenchi e nei risultati di ricerca.",
+        section="processo",
+        widget="textarea",
+        searched="body",
+    ),
+    Field(
+        "description",
+        "Descrizione",
+        "Description",
+        limit=50_000,
+        help="Come è nato, chi ha coinvolto, come si è svolto. Separa i paragrafi con una riga vuota.",
+        section="processo",
+        widget="textarea",
+        searched="body",
+    ),
+    Field(
+        "decision_holders",
+        "Titolari della decisione",
+        "Decision holders",
+        NAMES,
+        limit=MAX_NAME,
+        help="Un ente per riga, con il nome ufficiale: ad esempio «Comune di Torino».",
+        section="chi-dove",
+        searched="about",
+    ),
+    Field(
+        "organisations",
+        "Altri enti coinvolti",
+        "Other organisations involved",
+        ROLES,
+        help="Promotori, partner, finanziatori, beneficiari e soggetti attuatori, con il loro ruolo.",
+        parts=(
+            Field("name", "Nome dell'ente", "Name", required=True, limit=MAX_NAME),
+            Field("role", "Ruolo", "Role", CHOICE, choices=OTHER_ROLES, required=True, default="partner"),
+        ),
+        item_label="Ente",
+        shorthand="name",
+        section="chi-dove",
+        searched="about",
+    ),
+    Field(
+        "territories",
+        "Territori",
+        "Territories",
+        TERRITORIES,
+        help="Un territorio per riga: il nome di un comune, di una provincia o di una regione, oppure il "
+        "codice ISTAT. Ad esempio «Torino», «Chieri (TO)» o «R01». Se più comuni hanno lo stesso "
+        "nome, aggiungi la sigla della provincia tra parentesi.",
+        section="chi-dove",
+        searched="about",
+    ),
+    Field(
+        "theme",
+        "Ambito di intervento",
+        "Theme area",
+        TERM,
+        vocabulary="ambito",
+        section="processo",
+        searched="about",
+    ),
+    Field(
+        "topics",
+        "Tematica specifica",
+        "Topics",
+        TERMS,
+        vocabulary="tematica",
+        help="Scegli una o più tematiche.",
+        section="processo",
+        searched="about",
+    ),
+    Field(
+        "start_year",
+        "Anno di avvio",
+        "Start year",
+        YEAR,
+        help="Ad esempio 2019.",
+        section="processo",
+        searched="body",
+    ),
+    Field(
+        "end_year",
+        "Anno di chiusura",
+        "End year",
+        YEAR,
+        help="Lascialo vuoto se il processo è ancora in corso.",
+        section="processo",
+        searched="body",
+    ),
+    Field("ongoing", "Il processo è ancora in corso", "Still ongoing", FLAG, section="processo"),
+    Field(
+        "state",
+        "Stato di avanzamento",
+        "State of progress",
+        CHOICE,
+        choices=PROCESS_STATES,
+        section="processo",
+    ),
+    Field(
+        "phases",
+        "Fasi del percorso",
+        "Phases",
+        ROWS,
+        help="Per ogni fase bastano il titolo e, se le conosci, le date.",
+        parts=(
+            Field("title", "Titolo della fase", "Title", required=True, limit=300, searched="body"),
+            Field(
+                "description",
+                "Descrizione della fase",
+                "Description",
+                limit=20_000,
+                widget="textarea",
+                searched="body",
+            ),
+            Field("start_date", "Inizio", "Start", DATE, help=_DATE_HELP),
+            Field("end_date", "Fine", "End", DATE, help=_DATE_HELP),
+        ),
+        item_label="Fase",
+        shorthand="title",
+        section="fasi",
+        searched="body",
+    ),
+    Field(
+        "goals",
+        "Obiettivi",
+        "Goals",
+        limit=20_000,
+        help="Che cosa il processo voleva ottenere.",
+        section="obiettivi",
+        widget="textarea",
+        searched="body",
+    ),
+    Field(
+        "results",
+        "Risultati",
+        "Results",
+        limit=20_000,
+        help="Che cosa ha prodotto: decisioni, opere, patti, servizi.",
+        section="obiettivi",
+        widget="textarea",
+        searched="body",
+    ),
+    Field(
+        "participation_level",
+        "Livello di partecipazione",
+        "Participation level",
+        TERM,
+        vocabulary="livello",
+        section="partecipanti",
+        searched="about",
+    ),
+    Field(
+        "methods",
+        "Metodi e strumenti",
+        "Methods and tools",
+        TERMS,
+        vocabulary="metodo",
+        help="Scegli uno o più metodi usati.",
+        section="partecipanti",
+        searched="about",
+    ),
+    Field(
+        "participants_count",
+        "Numero di partecipanti",
+        "Number of participants",
+        COUNT,
+        help="Un numero intero, anche stimato.",
+        section="partecipanti",
+    ),
+    Field(
+        "participants_kind",
+        "Chi ha partecipato",
+        "Who took part",
+        limit=1_000,
+        help="Ad esempio: residenti del quartiere, associazioni, scuole.",
+        section="partecipanti",
+        widget="textarea",
+        searched="body",
+    ),
+    Field(
+        "funding",
+        "Finanziamento",
+        "Funding",
+        GROUP,
+        parts=(
+            Field(
+                "programme",
+                "Programma",
+                "Programme",
+                limit=2_000,
+                help="Ad esempio: PON Città Metropolitane 2014-2020.",
+                column="funding_programme",
+                searched="body",
+            ),
+            Field(
+                "fund",
+                "Fondo",
+                "Fund",
+                limit=300,
+                help="Ad esempio: FESR.",
+                column="funding_fund",
+                searched="body",
+            ),
+            Field("total_investment", "Investimento totale", "Total investment", AMOUNT, help=_AMOUNT_HELP),
+            Field("cofinancing", "Cofinanziamento", "Co-financing", AMOUNT, help=_AMOUNT_HELP),
+            Field(
+                "beneficiary",
+                "Beneficiario",
+                "Beneficiary",
+                limit=500,
+                column="funding_beneficiary",
+                searched="body",
+            ),
+            Field(
+                "cup",
+                "Codice CUP",
+                "CUP code",
+                CUP,
+                limit=15,
+                help="15 caratteri, ad esempio J41B12000010007.",
+                searched="body",
+            ),
+            Field(
+                "phases",
+                "Fasi finanziate",
+                "Funded phases",
+                ROWS,
+                help="Le tranche del finanziamento, se ce ne sono più di una.",
+                parts=(
+                    Field(
+                        "label",
+                        "Nome della fase",
+                        "Name",
+                        required=True,
+                        limit=200,
+                        help="Ad esempio: I Fase.",
+                    ),
+                    Field("start_date", "Inizio", "Start", DATE, help=_DATE_HELP),
+                    Field("end_date", "Conclusione", "End", DATE, help=_DATE_HELP),
+                    Field("investment", "Investimento", "Investment", AMOUNT, help=_AMOUNT_HELP),
+                    Field("cofinancing", "Cofinanziamento", "Co-financing", AMOUNT, help=_AMOUNT_HELP),
+                    Field("beneficiary", "Beneficiario", "Beneficiary", limit=500),
+                ),
+                item_label="Fase finanziata",
+            ),
+        ),
+        section="finanziamento",
+        searched="body",
+    ),
+    Field(
+        "links",
+        "Collegamenti",
+        "Links",
+        ROWS,
+        help="Un indirizzo completo, che inizia con https:// o http://.",
+        parts=(
+            Field(
+                "label",
+                "Descrizione",
+                "Label",
+                limit=300,
+                help="Ad esempio: Sito del progetto.",
+                generated=True,
+            ),
+            Field("url", "Indirizzo web", "Web address", URL, required=True, limit=MAX_URL),
+        ),
+        item_label="Collegamento",
+        shorthand="url",
+        section="collegamenti",
+    ),
+    Field(
+        "reporting_source",
+        "Processo segnalato da",
+        "Reported through",
+        TERM,
+        public=False,
+        vocabulary="fonte",
+    ),
+    Field(
+        "reported_by",
+        "Segnalato da",
+        "Reported by",
+        limit=500,
+        help="Il nome dell'ente o della persona che segnala, come deve comparire nella scheda pubblica.",
+        section="fonte",
+        searched="body",
+    ),
+    Field(
+        "quality_notes",
+        "Certificazione di qualità del Tecnico di Garanzia",
+        "Quality certification notes",
+        public=False,
+        limit=10_000,
+        widget="textarea",
+    ),
+    Field(
+        "regional_call_notes",
+        "Adesione al bando regionale annuale",
+        "Regional call notes",
+        public=False,
+        limit=10_000,
+        widget="textarea",
+    ),
+    Field("source_licence", "Fonte e licenza dei dati", "Source and licence", public=False, limit=2_000),
+    Field("source_ref", "Riferimento nella fonte", "Reference in the source", public=False, limit=120),
+    Field("created_at", "Creato il", "Created", TIMESTAMP, public=False, generated=True),
+    Field("updated_at", "Data ultima modifica", "Last changed", TIMESTAMP, public=False, generated=True),
+    Field("published_at", "Pubblicato il", "Published", TIMESTAMP, public=False),
+)
+
+#: Fields by name.
+BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
+#: Names of the fields the public may propose, in record order.
+PUBLIC_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.public)
+#: What a list shows of a process (its card; search results carry it from the index).
+CARD_FIELDS = (
+    "slug",
+    "title",
+    "summary",
+    "kind",
+    "theme",
+    "start_year",
+    "end_year",
+    "ongoing",
+    "state",
+    "territories",
+    "decision_holders",
+    "updated_at",
+)
+#: Italian labels by field name, for templates and messages.
+LABELS: Mapping[str, str] = MappingProxyType({f.name: f.label for f in FIELDS})
+#: Which vocabulary each term field takes its terms from.
+VOCABULARY_OF: Mapping[str, str] = MappingProxyType({f.name: f.vocabulary for f in FIELDS if f.vocabulary})
+
+
+def walk(fields: tuple[Field, ...] = FIELDS, prefix: str = "") -> Iterator[tuple[str, Field]]:
+    """Every field and part, with its dotted path ("funding.phases.label"), parents first."""
+    for declared in fields:
+        path = f"{prefix}{declared.name}"
+        yield path, declared
+        yield from walk(declared.parts, f"{path}.")
+
+
+#: Every field and part by dotted path ("funding.cup").
+BY_PATH: Mapping[str, Field] = MappingProxyType(dict(walk()))

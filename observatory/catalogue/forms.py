@@ -1,0 +1,518 @@
+"""The process form: its inputs, sections and help, and the way between form fields and records.
+
+The inputs come from the field declarations (fields.py): labels, help, limits, vocabularies and
+the section each public field is asked in. The public submission pages and the editors' pages use
+the same form. Form field names are the paths of the record ("title", "funding.cup",
+"phases.2.start_date"), so a validation error names the form field it belongs to. Repeated groups
+(phases, organisations, funding phases, links) are numbered rows, 1, 2, 3..., and work without
+JavaScript: the page shows the filled rows and a few empty ones, and the button "Aggiungi righe"
+(``azione=aggiungi``) sends the form back with more empty rows.
+
+- :func:`form_to_record` reads a posted form into a record;
+- :func:`record_to_form` turns a record into form values, to prefill the form;
+- :func:`field_errors` places each message of a ``ValidationFailed`` on its form field;
+- :class:`FormView` is what ``templates/_process_form.html`` renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from observatory.catalogue import fields as f
+from observatory.catalogue.entry import territory_labels
+from observatory.catalogue.services import vocabularies
+from observatory.catalogue.validation import ValidationFailed
+from observatory.text import italian_amount
+from observatory.web import first
+
+#: Empty rows shown under the filled ones of each group, and at most how many "Aggiungi righe" gives.
+EMPTY_ROWS = 3
+MAX_EMPTY_ROWS = 30
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ITALIAN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_EXPORTED_AMOUNT = re.compile(r"^\d+\.\d{2}$")
+_ROW_KEY = re.compile(r"^(?P<group>[a-z_.]+?)\.(?P<row>\d{1,4})\.(?P<sub>[a-z_]+)$")
+#: Which names a one-per-line or a name input suggests (static/js/suggest.js asks the API).
+_SUGGESTIONS = {f.NAMES: "enti", f.ROLES: "enti", f.TERRITORIES: "territori"}
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input. ``widget``: text, textarea, lines (one value a line), select, checkboxes,
+    checkbox, number, amount, date, url or email. Options come from a vocabulary or ``choices``."""
+
+    name: str
+    label: str
+    help: str = ""
+    widget: str = "text"
+    vocabulary: str | None = None
+    choices: Mapping[str, str] | None = None
+    required: bool = False
+    maxlength: int | None = None
+    suggest: str | None = None  # "territori" or "enti": static/js/suggest.js offers names
+    autocomplete: str | None = None
+    #: What the error summary calls it, when its label is a sentence.
+    summary_label: str | None = None
+
+    @property
+    def empty_choice(self) -> str:
+        """The first option of a select."""
+        return "Scegli…" if self.required else "Non indicato"
+
+    @classmethod
+    def of(cls, declared: f.Field, name: str, suggest: str | None = None, **more: Any) -> Input:
+        """The input asking for field (or part) ``declared`` under the form name ``name``."""
+        return cls(
+            name=name,
+            label=declared.label,
+            help=declared.help,
+            widget=declared.form_widget,
+            vocabulary=declared.vocabulary,
+            choices=declared.choices,
+            required=declared.required and declared.type != f.URL,
+            maxlength=declared.limit,
+            suggest=suggest or _SUGGESTIONS.get(declared.type),
+            **more,
+        )
+
+
+@dataclass(frozen=True)
+class Group:
+    """A repeated group of inputs: rows named ``{name}.{n}.{input}``, numbered from 1."""
+
+    name: str
+    label: str
+    row_label: str
+    help: str
+    inputs: tuple[Input, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A fieldset of the form."""
+
+    id: str
+    title: str
+    help: str
+    items: tuple[Input | Group, ...]
+
+
+def _group(declared: f.Field, name: str) -> Group:
+    suggest = _SUGGESTIONS.get(declared.type)
+    inputs = tuple(
+        Input.of(part, part.name, suggest=suggest if part.type == f.TEXT else None) for part in declared.parts
+    )
+    return Group(name, declared.label, declared.item_label or declared.label, declared.help, inputs)
+
+
+def _items(declared: f.Field) -> tuple[Input | Group, ...]:
+    if declared.type in (f.ROWS, f.ROLES):
+        return (_group(declared, declared.name),)
+    if declared.type == f.GROUP:
+        return tuple(
+            _group(part, f"{declared.name}.{part.name}")
+            if part.many
+            else Input.of(part, f"{declared.name}.{part.name}")
+            for part in declared.parts
+        )
+    return (Input.of(declared, declared.name),)
+
+
+def _section(id: str, title: str, help: str) -> Section:
+    declared = [d for d in f.FIELDS if d.public and d.section == id]
+    return Section(id, title, help, tuple(item for d in declared for item in _items(d)))
+
+
+#: The sections of the form, in order; each asks for the public fields declared in it.
+SECTIONS: tuple[Section, ...] = (
+    _section(
+        "processo",
+        "Il processo",
+        "Che cosa è stato fatto e in che fase si trova. Solo il titolo è obbligatorio: "
+        "lascia vuoto quello che non sai.",
+    ),
+    _section("chi-dove", "Chi decide e dove", "Gli enti coinvolti e i territori interessati."),
+    _section("fasi", "Fasi", "Le tappe del percorso, nell'ordine in cui si sono svolte."),
+    _section("obiettivi", "Obiettivi e risultati", ""),
+    _section("partecipanti", "Partecipanti", "Come si è partecipato e chi ha partecipato."),
+    _section("finanziamento", "Finanziamento", "Solo se il processo ha ricevuto un finanziamento."),
+    _section(
+        "collegamenti",
+        "Collegamenti",
+        "Pagine web dove leggere di più: il sito del progetto, delibere, documenti.",
+    ),
+    _section("fonte", "Fonte", ""),
+)
+
+#: Every input (group inputs as ``{group}.{input}``) and every group, by name.
+INPUTS: dict[str, Input] = {}
+GROUPS: dict[str, Group] = {}
+for _section_ in SECTIONS:
+    for _item in _section_.items:
+        if isinstance(_item, Group):
+            GROUPS[_item.name] = _item
+            for _sub in _item.inputs:
+                INPUTS[f"{_item.name}.{_sub.name}"] = _sub
+        else:
+            INPUTS[_item.name] = _item
+
+
+# --- form → record -------------------------------------------------------------------------------
+
+
+def _value(form: Mapping[str, list[str]], name: str) -> str | None:
+    return first(form, name) or None
+
+
+def _rows(form: Mapping[str, list[str]], group: Group) -> list[dict]:
+    """The rows of ``group`` that have something typed in a text input, in row order."""
+    numbers = set()
+    for key in form:
+        match = _ROW_KEY.match(key)
+        if match and match["group"] == group.name:
+            numbers.add(int(match["row"]))
+    rows = []
+    for number in sorted(numbers):
+        row = {sub.name: _value(form, f"{group.name}.{number}.{sub.name}") for sub in group.inputs}
+        if any(row[sub.name] for sub in group.inputs if sub.widget != "select"):
+            rows.append(row)
+    return rows
+
+
+def _typed(form: Mapping[str, list[str]], spec: Input) -> Any:
+    """What was posted for one input, as a record value."""
+    name = spec.name
+    if spec.widget == "checkboxes":
+        return [v.strip() for v in form.get(name) or [] if v.strip()]
+    if spec.widget == "checkbox":
+        return first(form, name) in ("1", "on", "true")
+    if spec.widget == "lines":
+        text = "\n".join(form.get(name) or [])
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return _value(form, name)
+
+
+def form_to_record(form: Mapping[str, list[str]]) -> dict:
+    """The record of a posted process form (values as typed, empty ones as None).
+
+    Every public field is in the record; rows of a group left empty are dropped, so the n-th row of the
+    record (and of its validation errors) is the n-th filled row.
+    """
+    record: dict[str, Any] = {}
+    for declared in f.FIELDS:
+        name = declared.name
+        if not declared.public:
+            continue
+        if name in GROUPS:
+            record[name] = _rows(form, GROUPS[name])
+        elif declared.type == f.GROUP:
+            group = {
+                part.name: _rows(form, GROUPS[path]) if path in GROUPS else _typed(form, INPUTS[path])
+                for part in declared.parts
+                for path in [f"{name}.{part.name}"]
+            }
+            record[name] = group if any(group.values()) else None
+        else:
+            record[name] = _typed(form, INPUTS[name])
+    return record
+
+
+# --- record → form -------------------------------------------------------------------------------
+
+
+def _shown(value: Any, widget: str) -> str:
+    """A record value as the text of its input."""
+    if value is None:
+        return ""
+    if widget == "amount" and (
+        isinstance(value, int | float | Decimal)
+        and not isinstance(value, bool)
+        or isinstance(value, str)
+        and _EXPORTED_AMOUNT.match(value)
+    ):
+        return italian_amount(value)
+    if widget == "date" and isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        match = _ITALIAN_DATE.match(value.strip())
+        if match:  # a date input shows ISO dates only
+            day, month, year = match.groups()
+            return f"{year}-{int(month):02d}-{int(day):02d}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _put(form: dict[str, list[str]], spec: Input, value: Any, labels: Mapping[str, str]) -> None:
+    name = spec.name
+    if spec.widget == "checkboxes":
+        form[name] = [str(v) for v in value or []] if isinstance(value, list) else []
+    elif spec.widget == "checkbox":
+        form[name] = ["1"] if value is True or value in ("1", "true") else []
+    elif spec.widget == "lines":
+        items = value if isinstance(value, list) else [value] if value else []
+        form[name] = ["\n".join(labels.get(str(item), str(item)) for item in items)]
+    else:
+        form[name] = [_shown(value, spec.widget)]
+
+
+def record_to_form(record: Mapping[str, Any], territory_labels: Mapping[str, str] | None = None) -> dict:
+    """Form values (``{field name: [values]}``, as a browser posts them) showing ``record``.
+
+    ``territory_labels`` turns codes into what people type ("C001078" → "Chieri (TO)"): see
+    ``entry.territory_labels``. Exported amounts show the Italian way ("1.234,50").
+    """
+    labels = territory_labels or {}
+    form: dict[str, list[str]] = {}
+    for declared in f.FIELDS:
+        name, value = declared.name, record.get(declared.name)
+        if not declared.public:
+            continue
+        if name in GROUPS:
+            _put_rows(form, GROUPS[name], value)
+        elif declared.type == f.GROUP:
+            group = value if isinstance(value, Mapping) else {}
+            for part in declared.parts:
+                path = f"{name}.{part.name}"
+                if path in GROUPS:
+                    _put_rows(form, GROUPS[path], group.get(part.name))
+                else:
+                    _put(form, INPUTS[path], group.get(part.name), labels)
+        else:
+            _put(form, INPUTS[name], value, labels)
+    return form
+
+
+def _put_rows(form: dict[str, list[str]], group: Group, rows: Any) -> None:
+    shorthand = f.BY_PATH[group.name].shorthand
+    for number, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+        if isinstance(row, str) and shorthand:  # a phase or a link given as plain text
+            row = {shorthand: row}
+        if not isinstance(row, Mapping):
+            continue
+        for sub in group.inputs:
+            form[f"{group.name}.{number}.{sub.name}"] = [_shown(row.get(sub.name), sub.widget)]
+
+
+def typed_values(form: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """What a form page shows back of a posted form: the process fields as typed, empty rows dropped."""
+    return record_to_form(form_to_record(form))
+
+
+async def record_values(record: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Form values showing the public fields of ``record``, territories as people type them."""
+    return record_to_form(record, await territory_labels(record.get("territories") or []))
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def _form_field(path: str, known: Collection[str]) -> tuple[str, str | None]:
+    """The form field a validation path belongs to, and the line number for "lines" fields."""
+    if path in INPUTS or path in GROUPS or path in known:
+        return path, None
+    head, _, tail = path.rpartition(".")
+    if head in INPUTS and INPUTS[head].widget == "lines" and tail.isdigit():
+        return head, tail
+    if head in INPUTS and INPUTS[head].widget == "checkboxes":
+        return head, None
+    match = _ROW_KEY.match(path)
+    if match and f"{match['group']}.{match['sub']}" in INPUTS:
+        return path, None
+    parts = path.split(".")
+    for end in range(len(parts) - 1, 0, -1):  # the nearest enclosing field or group
+        prefix = ".".join(parts[:end])
+        if prefix in INPUTS or prefix in GROUPS:
+            return prefix, None
+    return "", None
+
+
+def field_errors(failed: ValidationFailed, known: Collection[str] = ()) -> dict[str, str]:
+    """Messages by form field name ("" for the form as a whole), ready to show next to each field.
+
+    ``known`` names the page's inputs besides the process's. Several problems of one field are
+    joined; a problem with line n of a one-per-line field says "Riga n: …".
+    """
+    result: dict[str, str] = {}
+    for error in failed.errors:
+        name, line = _form_field(error.field, known)
+        message = error.message
+        if line is not None:
+            message = f"Riga {line}: {message}"
+        elif name == "" and error.field not in ("", "record"):
+            message = f"{error.field}: {message}"
+        message = message[:1].upper() + message[1:]
+        result[name] = f"{result[name]} {message}" if name in result else message
+    return result
+
+
+def field_messages(failed: ValidationFailed, labelled: bool = False) -> dict[str, str]:
+    """Messages by validation path; with ``labelled``, each names its process field's label
+    ("Titolo (title): Troppo lungo...")."""
+    messages = {}
+    for error in failed.errors:
+        text = error.message[:1].upper() + error.message[1:]
+        label = f.LABELS.get(error.field.split(".")[0]) if labelled else None
+        messages[error.field] = f"{label} ({error.field}): {text}" if label else text
+    return messages
+
+
+# --- what the template renders ------------------------------------------------------------------
+
+
+def field_id(name: str) -> str:
+    """The HTML id of the input of form field ``name``."""
+    return "campo-" + name.replace(".", "-").replace("_", "-")
+
+
+@dataclass
+class FormView:
+    """A process form to render: values, errors, vocabulary options and how many empty rows to add.
+
+    Build it with :func:`form_view`; ``templates/_process_form.html`` renders it.
+    """
+
+    values: dict[str, list[str]]
+    errors: dict[str, str]
+    vocabularies: Mapping[str, list[dict]]
+    empty_rows: int = EMPTY_ROWS
+    sections: tuple[Section, ...] = SECTIONS
+    #: The page's inputs besides the process's (who sends a submission, a correction's note).
+    extra: Mapping[str, Input] = field(default_factory=dict)
+
+    def value(self, name: str) -> str:
+        values = self.values.get(name) or []
+        return values[0] if values else ""
+
+    def checked(self, name: str, option: str) -> bool:
+        return option in (self.values.get(name) or [])
+
+    def error(self, name: str) -> str | None:
+        return self.errors.get(name)
+
+    def options(self, spec: Input) -> list[tuple[str, str]]:
+        """(value, label) pairs of a select or of checkboxes."""
+        if spec.vocabulary:
+            return [(t["slug"], t["label"]) for t in self.vocabularies.get(spec.vocabulary, [])]
+        return list((spec.choices or {}).items())
+
+    def option_label(self, spec: Input, value: str) -> str:
+        return dict(self.options(spec)).get(value, value)
+
+    def filled_rows(self, group: Group) -> list[int]:
+        numbers = {
+            int(m["row"])
+            for key, values in self.values.items()
+            if (m := _ROW_KEY.match(key)) and m["group"] == group.name and any(v.strip() for v in values)
+        }
+        return sorted(numbers)
+
+    def rows(self, group: Group) -> list[int]:
+        """Row numbers to render: the filled rows, then ``empty_rows`` empty ones."""
+        filled = self.filled_rows(group)
+        last = max(filled, default=0)
+        return [*filled, *range(last + 1, last + 1 + self.empty_rows)]
+
+    def label(self, name: str) -> str:
+        """The label of a form field for the error summary ("Fase 2, Inizio")."""
+        if name in self.extra:
+            return self.extra[name].summary_label or self.extra[name].label
+        match = _ROW_KEY.match(name)
+        if match and match["group"] in GROUPS:
+            group = GROUPS[match["group"]]
+            sub = INPUTS[f"{group.name}.{match['sub']}"]
+            return f"{group.row_label} {match['row']}, {sub.label}"
+        if name in INPUTS:
+            return INPUTS[name].label
+        if name in GROUPS:
+            return GROUPS[name].label
+        return "Modulo"
+
+    def anchor(self, name: str) -> str:
+        """Where the error summary links to for field ``name``."""
+        if name in INPUTS and INPUTS[name].widget == "checkboxes":
+            options = self.options(INPUTS[name])
+            return field_id(f"{name}.{options[0][0]}") if options else field_id(name)
+        if name in GROUPS:
+            return field_id(name) + "-gruppo"
+        return field_id(name) if name else "errori"
+
+    def summary(self) -> list[tuple[str, str, str]]:
+        """(anchor, label, message) of every error, in the order of the form."""
+        order = {name: i for i, name in enumerate([*INPUTS, *GROUPS, *self.extra])}
+
+        def position(name: str) -> tuple:
+            match = _ROW_KEY.match(name)
+            if match:
+                return (order.get(f"{match['group']}.{match['sub']}", 0), int(match["row"]))
+            return (order.get(name, -1), 0)
+
+        ordered = sorted(self.errors, key=position)
+        return [(self.anchor(name), self.label(name), self.errors[name]) for name in ordered]
+
+    def id(self, name: str) -> str:
+        return field_id(name)
+
+    def spec(self, name: str) -> Input:
+        """An input outside the process sections ("nome", "email", "nota"...)."""
+        return self.extra[name]
+
+    def shown(self, spec: Input, name: str) -> list[str]:
+        """What a read-only view shows of a field: one item per value, none when it is empty."""
+        if spec.widget == "checkboxes":
+            return [self.option_label(spec, v) for v in self.values.get(name) or []]
+        value = self.value(name).strip()
+        if spec.widget == "checkbox":
+            return ["Sì"] if value else []
+        if not value:
+            return []
+        if spec.widget == "select":
+            return [self.option_label(spec, value)]
+        if spec.widget == "lines":
+            return [line.strip() for line in value.splitlines() if line.strip()]
+        if spec.widget == "date" and _ISO_DATE.match(value):
+            year, month, day = value.split("-")
+            return [f"{day}/{month}/{year}"]
+        return [value]
+
+    def has_values(self, section: Section) -> bool:
+        """Whether a read-only view has anything to show in ``section``."""
+        for item in section.items:
+            if isinstance(item, Group):
+                if self.filled_rows(item):
+                    return True
+            elif self.shown(item, item.name):
+                return True
+        return False
+
+
+async def form_view(
+    values: dict[str, list[str]],
+    errors: dict[str, str] | None = None,
+    posted: Mapping[str, list[str]] | None = None,
+    extra: Mapping[str, Input] | None = None,
+    empty_rows: int | None = None,
+) -> FormView:
+    """A FormView of ``values`` (see :func:`record_to_form`) with ``errors`` (see :func:`field_errors`),
+    the current vocabularies, and as many empty rows as the ``posted`` form asks for."""
+    rows = empty_rows_asked(posted or {}) if empty_rows is None else empty_rows
+    return FormView(
+        values=values,
+        errors=errors or {},
+        vocabularies=await vocabularies(),
+        empty_rows=max(0, min(rows, MAX_EMPTY_ROWS)),
+        extra=extra or {},
+    )
+
+
+def empty_rows_asked(form: Mapping[str, list[str]]) -> int:
+    """How many empty rows the page should show: more after "Aggiungi righe"."""
+    try:
+        current = int(first(form, "righe") or EMPTY_ROWS)
+    except ValueError:
+        current = EMPTY_ROWS
+    if first(form, "azione") == "aggiungi":
+        current += EMPTY_ROWS
+    return max(EMPTY_ROWS, min(current, MAX_EMPTY_ROWS))

@@ -1,0 +1,357 @@
+"""The editors' pages for published data (/redazione/processi, /redazione/enti/unisci,
+/redazione/vocabolari): edit, versions and revert, withdraw; merging organisations and managing
+vocabularies (admins only).
+
+Every change is a form post with a CSRF token that goes through curation's services (every action
+audited) and redirects (POST-redirect-GET) to a page saying what was done.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
+
+from observatory.accounts.guards import admin_required, current_staff, staff_required
+from observatory.catalogue import forms
+from observatory.catalogue import services as catalogue
+from observatory.catalogue.records import to_record
+from observatory.catalogue.tables import VOCABULARIES
+from observatory.catalogue.validation import ValidationFailed
+from observatory.curation import reference, services
+from observatory.curation.revisions import list_revisions
+from observatory.web import MAX_BODY, done_message, first, page_links, page_number, read_form, see_other
+
+#: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
+DONE = {
+    "modificato": "Modifiche salvate e pubblicate: una nuova versione è nella cronologia.",
+    "ripristinato": "Versione ripristinata: è di nuovo quella pubblicata.",
+    "ritirato": "Processo ritirato: non compare più in elenchi, ricerca, API ed esportazioni.",
+    "uniti": "Enti uniti: i processi sono passati all'ente scelto e il vecchio indirizzo vi rimanda.",
+    "termine-creato": "Termine aggiunto.",
+    "termine-modificato": "Termine modificato: la ricerca mostra già la nuova etichetta.",
+    "termine-spostato": "Ordine dei termini aggiornato.",
+    "termine-eliminato": "Termine eliminato.",
+}
+PAGE_SIZE = 20
+
+
+def _done(request: Request) -> str | None:
+    return done_message(request, DONE)
+
+
+def _redirect(path: str, done: str) -> Redirect:
+    return see_other(path, fatto=done)
+
+
+class CurationPages(Controller):
+    """The editors' pages for published processes, organisations and vocabularies."""
+
+    path = "/redazione"
+    include_in_schema = False
+    guards = [staff_required]
+    cache_control = CacheControlHeader(no_store=True)
+    response_headers = {"Referrer-Policy": "no-referrer"}
+    request_max_body_size = MAX_BODY
+
+    # --- published processes ------------------------------------------------------------------
+
+    @get("/processi", name="curated_processes")
+    async def processes(self, request: Request) -> Template:
+        """Find processes to curate by title (withdrawn ones included)."""
+        q = (request.query_params.get("q") or "").strip()[:200]
+        page = await services.find_processes(q, page_number(request), PAGE_SIZE)
+        links = page_links(request, page)
+        return Template(
+            "staff/processes.html",
+            context={"q": q, "page": page, "links": links, "done": _done(request)},
+        )
+
+    async def _process_or_404(self, process_id: int) -> dict:
+        process = await services.find_process(process_id)
+        if process is None:
+            raise NotFoundException(f"Nessun processo con numero {process_id}.")
+        return process
+
+    async def _edit_process_page(
+        self,
+        process: dict,
+        values: dict[str, list[str]] | None,
+        form: dict[str, list[str]] | None = None,
+        errors: dict[str, str] | None = None,
+        refusal: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return Template(
+            "staff/process_edit.html",
+            context={
+                "form": await forms.form_view(values, errors, form) if values is not None else None,
+                "action": f"/redazione/processi/{process['id']}/modifica",
+                "back": f"/redazione/processi/{process['id']}/versioni",
+                "heading": f"Modifica «{process['title']}»",
+                "intro": "Le modifiche sono pubblicate appena salvi; la versione precedente resta nella "
+                "cronologia e si può ripristinare.",
+                "button": "Salva e pubblica",
+                "process": process,
+                "refusal": refusal,
+            },
+            status_code=status_code,
+        )
+
+    @get("/processi/{process_id:int}/modifica", name="edit_process_form")
+    async def edit_process_form(self, process_id: FromPath[int]) -> Template:
+        """The process form prefilled with a published process."""
+        process = await self._process_or_404(process_id)
+        if process["publication"] != "published":
+            refusal = "Il processo è stato ritirato dal catalogo: non si può modificare."
+            return await self._edit_process_page(
+                process, None, refusal=refusal, status_code=HTTP_409_CONFLICT
+            )
+        values = await forms.record_values(to_record(await catalogue.process_detail(process_id)))
+        return await self._edit_process_page(process, values)
+
+    @post("/processi/{process_id:int}/modifica", name="edit_process")
+    async def edit_process(self, request: Request, process_id: FromPath[int]) -> Template | Redirect:
+        """Save the edited process as a new revision and publish it."""
+        form = await read_form(request)
+        process = await self._process_or_404(process_id)
+        if first(form, "azione") == "aggiungi":
+            return await self._edit_process_page(process, forms.typed_values(form), form)
+        try:
+            await services.edit_process(
+                process_id,
+                forms.form_to_record(form),
+                await current_staff(request),
+                request.app.state.search_index,
+            )
+        except ValidationFailed as failed:
+            return await self._edit_process_page(
+                process,
+                forms.typed_values(form),
+                form,
+                forms.field_errors(failed),
+                status_code=HTTP_400_BAD_REQUEST,
+            )
+        except services.CurationRefused as refused:
+            return await self._edit_process_page(
+                process,
+                forms.typed_values(form),
+                form,
+                refusal=refused.message,
+                status_code=HTTP_409_CONFLICT,
+            )
+        return _redirect(f"/redazione/processi/{process_id}/versioni", "modificato")
+
+    @get("/processi/{process_id:int}/versioni", name="revisions")
+    async def revisions(self, request: Request, process_id: FromPath[int]) -> Template:
+        """The revision history of a process, with the differences between consecutive versions."""
+        process = await self._process_or_404(process_id)
+        return await self._revisions_page(request, process)
+
+    async def _revisions_page(
+        self, request: Request, process: dict, refusal: str | None = None, status_code: int = 200
+    ) -> Template:
+        return Template(
+            "staff/revisions.html",
+            context={
+                "process": process,
+                "revisions": await list_revisions(process["id"]),
+                "refusal": refusal,
+                "done": _done(request),
+            },
+            status_code=status_code,
+        )
+
+    @post("/processi/{process_id:int}/versioni/{number:int}/ripristina", name="revert")
+    async def revert(
+        self, request: Request, process_id: FromPath[int], number: FromPath[int]
+    ) -> Template | Redirect:
+        """Make an older version the published one again (as a new version)."""
+        process = await self._process_or_404(process_id)
+        try:
+            await services.revert_to(
+                process_id, number, await current_staff(request), request.app.state.search_index
+            )
+        except services.CurationRefused as refused:
+            return await self._revisions_page(request, process, refused.message, HTTP_409_CONFLICT)
+        except ValidationFailed as failed:
+            message = "La versione non si può ripristinare: " + "; ".join(str(e) for e in failed.errors)
+            return await self._revisions_page(request, process, message, HTTP_409_CONFLICT)
+        return _redirect(f"/redazione/processi/{process_id}/versioni", "ripristinato")
+
+    async def _withdraw_page(
+        self, process: dict, reason: str = "", errors: dict[str, str] | None = None, status_code: int = 200
+    ) -> Template:
+        return Template(
+            "staff/withdraw.html",
+            context={"process": process, "reason": reason, "errors": errors or {}},
+            status_code=status_code,
+        )
+
+    @get("/processi/{process_id:int}/ritira", name="withdraw_form")
+    async def withdraw_form(self, process_id: FromPath[int]) -> Template:
+        """Ask why a process is withdrawn."""
+        return await self._withdraw_page(await self._process_or_404(process_id))
+
+    @post("/processi/{process_id:int}/ritira", name="withdraw")
+    async def withdraw(self, request: Request, process_id: FromPath[int]) -> Template | Redirect:
+        """Withdraw a process from the catalogue, with the reason its page will show."""
+        form = await read_form(request)
+        process = await self._process_or_404(process_id)
+        reason = first(form, "motivo")
+        try:
+            await services.withdraw(
+                process_id, reason, await current_staff(request), request.app.state.search_index
+            )
+        except ValidationFailed as failed:
+            return await self._withdraw_page(
+                process, reason, forms.field_messages(failed), HTTP_400_BAD_REQUEST
+            )
+        except services.CurationRefused as refused:
+            return await self._withdraw_page(process, reason, {"motivo": refused.message}, HTTP_409_CONFLICT)
+        return _redirect("/redazione/processi", "ritirato")
+
+    # --- organisations (admins) ---------------------------------------------------------------
+
+    async def _merge_page(
+        self,
+        request: Request,
+        source: str = "",
+        target: str = "",
+        plan: reference.MergePlan | None = None,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return Template(
+            "staff/organisation_merge.html",
+            context={
+                "source": source,
+                "target": target,
+                "plan": plan,
+                "error": error,
+                "done": _done(request),
+                "merged": request.query_params.get("ente") if _done(request) else None,
+            },
+            status_code=status_code,
+        )
+
+    @get("/enti/unisci", name="merge_form", guards=[admin_required])
+    async def merge_form(self, request: Request) -> Template:
+        """Choose two organisations to merge (by slug or name)."""
+        return await self._merge_page(
+            request, request.query_params.get("da", ""), request.query_params.get("in", "")
+        )
+
+    @post("/enti/unisci", name="merge", guards=[admin_required])
+    async def merge(self, request: Request) -> Template | Redirect:
+        """First show what the merge moves; with ``conferma`` do it."""
+        form = await read_form(request)
+        source_text, target_text = first(form, "da"), first(form, "in")
+        try:
+            source = await reference.organisation_slug(source_text)
+            target = await reference.organisation_slug(target_text)
+            if first(form, "conferma") != "1":
+                plan = await reference.plan_merge(source, target)
+                return await self._merge_page(request, source, target, plan)
+            plan = await reference.merge_organisations(
+                source, target, await current_staff(request), request.app.state.search_index
+            )
+        except services.CurationRefused as refused:
+            return await self._merge_page(
+                request, source_text, target_text, error=refused.message, status_code=HTTP_400_BAD_REQUEST
+            )
+        return see_other("/redazione/enti/unisci", fatto="uniti", ente=plan.target["slug"])
+
+    # --- vocabularies (admins) ------------------------------------------------------------------
+
+    async def _vocabularies_page(
+        self,
+        request: Request,
+        error: str | None = None,
+        errors: dict[str, str] | None = None,
+        typed: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return Template(
+            "staff/vocabularies.html",
+            context={
+                "vocabularies": await reference.list_terms(),
+                "error": error,
+                "errors": errors or {},
+                "typed": typed or {},
+                "done": _done(request),
+            },
+            status_code=status_code,
+        )
+
+    @get("/vocabolari", name="vocabularies", guards=[admin_required])
+    async def vocabularies(self, request: Request) -> Template:
+        """Every vocabulary with its terms, how many processes use each, and forms to change them."""
+        return await self._vocabularies_page(request)
+
+    async def _term_action(self, request: Request, action, done: str, typed: dict | None = None):
+        try:
+            await action(await current_staff(request))
+        except services.CurationRefused as refused:
+            return await self._vocabularies_page(
+                request, error=refused.message, status_code=HTTP_409_CONFLICT
+            )
+        except ValidationFailed as failed:
+            return await self._vocabularies_page(
+                request, errors=forms.field_messages(failed), typed=typed, status_code=HTTP_400_BAD_REQUEST
+            )
+        return _redirect("/redazione/vocabolari", done)
+
+    @post("/vocabolari", name="create_term", guards=[admin_required])
+    async def create_term(self, request: Request) -> Template | Redirect:
+        """Add a term to a vocabulary."""
+        form = await read_form(request)
+        typed = {name: first(form, name) for name in ("vocabolario", "etichetta", "descrizione", "slug")}
+        if typed["vocabolario"] not in VOCABULARIES:
+            return await self._vocabularies_page(
+                request, error="Scegli il vocabolario del nuovo termine.", status_code=HTTP_400_BAD_REQUEST
+            )
+        return await self._term_action(
+            request,
+            lambda staff: reference.create_term(
+                typed["vocabolario"], typed["etichetta"], typed["descrizione"], staff, slug=typed["slug"]
+            ),
+            "termine-creato",
+            typed,
+        )
+
+    @post("/vocabolari/{term_id:int}", name="update_term", guards=[admin_required])
+    async def update_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
+        """Change a term's label and description."""
+        form = await read_form(request)
+        return await self._term_action(
+            request,
+            lambda staff: reference.update_term(
+                term_id,
+                first(form, "etichetta"),
+                first(form, "descrizione"),
+                staff,
+                request.app.state.search_index,
+            ),
+            "termine-modificato",
+        )
+
+    @post("/vocabolari/{term_id:int}/sposta", name="move_term", guards=[admin_required])
+    async def move_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
+        """Move a term up (``direzione=su``) or down (``giu``) in its vocabulary."""
+        form = await read_form(request)
+        offset = -1 if first(form, "direzione") == "su" else 1
+        return await self._term_action(
+            request, lambda staff: reference.move_term(term_id, offset, staff), "termine-spostato"
+        )
+
+    @post("/vocabolari/{term_id:int}/elimina", name="delete_term", guards=[admin_required])
+    async def delete_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
+        """Delete a term that no process uses."""
+        await read_form(request)
+        return await self._term_action(
+            request, lambda staff: reference.delete_term(term_id, staff), "termine-eliminato"
+        )

@@ -1,0 +1,186 @@
+"""Curating published processes: edits, reverts and withdrawals, each with its revision and its
+audit entry (the history is in revisions.py; organisations and vocabularies in reference.py).
+
+Every action runs in one write transaction and brings the search index up to date right after the
+commit, so a search right after sees the change. A change reads the process it changes once.
+"""
+
+from __future__ import annotations
+
+from observatory.accounts.services import record_audit
+from observatory.accounts.tables import StaffUser
+from observatory.catalogue import editing, indexing, services
+from observatory.catalogue.entry import check_entry
+from observatory.catalogue.records import to_record
+from observatory.catalogue.tables import Process
+from observatory.catalogue.validation import FieldError, References, ValidationFailed, validate_process
+from observatory.curation.revisions import find_revision, record_revision
+from observatory.database import write_transaction
+from observatory.search.index import SearchIndex
+from observatory.text import clean, fold
+from observatory.web import Page
+
+REASON_LIMIT = 5_000
+NOT_FOUND = "Il processo non esiste."
+WITHDRAWN = "Il processo è stato ritirato dal catalogo: non si può modificare."
+
+
+class CurationRefused(ValueError):
+    """An editor's action that cannot be done; the message says why, in Italian."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+async def staff_name(user_id: int) -> str | None:
+    """The display name of a staff member."""
+    row = await StaffUser.select(StaffUser.display_name).where(StaffUser.id == user_id).first()
+    return row["display_name"] if row else None
+
+
+async def bring_index_up_to_date(search_index: SearchIndex | None) -> None:
+    """Apply the index changes just committed (the server's background task would, a little later)."""
+    if search_index is not None:
+        await indexing.apply_pending(search_index)
+
+
+async def find_process(process_id: int) -> dict | None:
+    """A process with its publication state, for the editors' pages (withdrawn ones included)."""
+    return (
+        await Process.select(
+            Process.id,
+            Process.slug,
+            Process.title,
+            Process.publication,
+            Process.withdrawal_reason,
+            Process.updated_at,
+        )
+        .where(Process.id == process_id)
+        .first()
+    )
+
+
+async def published_detail(process_id: int) -> dict:
+    """Every field of a published process (services.process_detail); CurationRefused otherwise."""
+    detail = await services.process_detail(process_id)
+    if detail is None:
+        raise CurationRefused(NOT_FOUND)
+    if detail["publication"] != "published":
+        raise CurationRefused(WITHDRAWN)
+    return detail
+
+
+async def check_slug_free(values: dict, process_id: int) -> None:
+    """Refuse a slug another process uses (ValidationFailed on ``slug``)."""
+    slug = values.get("slug")
+    if slug and await Process.exists().where(Process.slug == slug, Process.id != process_id):
+        raise ValidationFailed(
+            [FieldError("slug", f"l'indirizzo «{slug}» è già usato da un altro processo.")]
+        )
+
+
+async def save_change(
+    detail: dict,
+    changes: dict,
+    staff: dict | None,
+    action: str,
+    summary: str,
+    submission_id: int | None = None,
+    refs: References | None = None,
+) -> tuple[dict, dict, int]:
+    """Save ``changes`` (record fields) over the published process ``detail`` (see
+    :func:`published_detail`), with a revision and an audit entry; the fields ``changes`` lacks keep
+    their values.
+
+    Call inside a write transaction. Return the records before and after and the number of the new
+    revision; raise ValidationFailed for a wrong record.
+    """
+    refs = refs or await References.load()
+    before = to_record(detail)
+    values = validate_process({**before, **changes, "updated_at": None}, refs)
+    await check_slug_free(values, detail["id"])
+    _, after = await editing.save_process(values, refs, existing=detail)
+    number = await record_revision(detail["id"], staff, summary, after, submission_id, before=before)
+    await record_audit(staff, action, "processo", str(detail["id"]), summary, before=before, after=after)
+    return before, after, number
+
+
+async def edit_process(
+    process_id: int, typed: dict, staff: dict | None, search_index: SearchIndex | None = None
+) -> int:
+    """Replace the public fields of a published process with ``typed`` (the record of the process
+    form); return the revision number.
+
+    Raise ValidationFailed for a wrong record (on form paths), CurationRefused for a withdrawn process.
+    """
+    record = await check_entry(typed)
+    async with write_transaction():
+        detail = await published_detail(process_id)
+        *_, number = await save_change(detail, record, staff, "processo.modifica", "Modifica della redazione")
+    await bring_index_up_to_date(search_index)
+    return number
+
+
+async def revert_to(
+    process_id: int, number: int, staff: dict | None, search_index: SearchIndex | None = None
+) -> int:
+    """Make version ``number`` the current state again, as a new revision; return its number."""
+    async with write_transaction():
+        revision = await find_revision(process_id, number)
+        if revision is None:
+            raise CurationRefused(f"La versione {number} di questo processo non esiste.")
+        detail = await published_detail(process_id)
+        *_, new_number = await save_change(
+            detail, revision["data"], staff, "processo.ripristina", f"Ripristinata la versione {number}"
+        )
+    await bring_index_up_to_date(search_index)
+    return new_number
+
+
+async def withdraw(
+    process_id: int, reason: str | None, staff: dict | None, search_index: SearchIndex | None = None
+) -> None:
+    """Take a process off the catalogue: lists, search, API and exports; its page answers 410 with
+    ``reason`` (required)."""
+    reason = clean(reason)
+    if not reason:
+        raise ValidationFailed([FieldError("motivo", "indica il motivo del ritiro: compare sulla scheda.")])
+    if len(reason) > REASON_LIMIT:
+        raise ValidationFailed([FieldError("motivo", f"troppo lungo: al massimo {REASON_LIMIT} caratteri.")])
+    async with write_transaction():
+        process = await find_process(process_id)
+        if process is None:
+            raise CurationRefused(NOT_FOUND)
+        if process["publication"] != "published":
+            raise CurationRefused(WITHDRAWN)
+        await editing.withdraw_process(process_id, reason)
+        await record_audit(
+            staff,
+            "processo.ritira",
+            "processo",
+            str(process_id),
+            f"Ritirato «{process['title']}»: {reason}",
+            before={"publication": "published", "withdrawal_reason": None},
+            after={"publication": "withdrawn", "withdrawal_reason": reason},
+        )
+    await bring_index_up_to_date(search_index)
+
+
+async def find_processes(q: str, page: int, page_size: int) -> Page:
+    """Processes whose title contains ``q`` (all when empty), published and withdrawn, latest change first."""
+    select = Process.select(
+        Process.id, Process.slug, Process.title, Process.publication, Process.start_year, Process.updated_at
+    )
+    count = Process.count()
+    key = fold(q or "")
+    if key:
+        select = select.where(Process.title_key.like(f"%{key}%"))
+        count = count.where(Process.title_key.like(f"%{key}%"))
+    rows = (
+        await select.order_by(Process.updated_at, ascending=False)
+        .order_by(Process.id, ascending=False)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return Page(items=rows, total=await count, page=page, page_size=page_size)

@@ -1,0 +1,317 @@
+"""The editors' moderation pages (/redazione, /redazione/segnalazioni/...) and the queue as JSON
+(/api/v1/redazione/segnalazioni).
+
+Every page needs a staff login. Every decision is a form post with a CSRF token that goes through
+the state machine (moderation.py) and redirects (POST-redirect-GET) to the review, which says what
+was done; a refused one shows the review again with the reason.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
+
+from observatory.accounts.guards import current_staff, staff_required
+from observatory.catalogue import forms
+from observatory.catalogue import services as catalogue
+from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.records import to_record
+from observatory.catalogue.validation import ValidationFailed
+from observatory.curation import services as curation
+from observatory.curation.revisions import record_rows, revision_diff, value_labels
+from observatory.submissions import moderation, services
+from observatory.submissions.duplicates import likely_duplicates
+from observatory.submissions.schemas import QueueItemOut, QueuePageOut
+from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
+from observatory.web import (
+    MAX_BODY,
+    ApiError,
+    done_message,
+    first,
+    page_links,
+    page_number,
+    read_form,
+    see_other,
+    settings_of,
+)
+
+#: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
+DONE = {
+    "approvata": "Segnalazione approvata: il processo è pubblicato e si trova già nella ricerca.",
+    "modifiche-richieste": "Richiesta di modifiche inviata: la segnalazione attende le correzioni.",
+    "respinta": "Segnalazione respinta.",
+    "duplicato": "Segnalazione chiusa come duplicato.",
+}
+QUEUE_STATES = {**SUBMISSION_STATES, "tutte": "Tutte"}
+PAGE_SIZE = 20
+REFUSED = (moderation.TransitionRefused, curation.CurationRefused)
+
+
+def _queue_filters(request: Request) -> tuple[str, str | None, str | None]:
+    """The state (default: waiting) and kind asked for; ApiError 400 for an unknown one."""
+    state = request.query_params.get("stato") or "in_attesa"
+    kind = request.query_params.get("tipo") or None
+    if state not in QUEUE_STATES:
+        raise ApiError.bad_parameter(
+            "stato", f"stato: valori ammessi {', '.join(QUEUE_STATES)}.", "valore sconosciuto."
+        )
+    if kind is not None and kind not in SUBMISSION_KINDS:
+        raise ApiError.bad_parameter(
+            "tipo", f"tipo: valori ammessi {', '.join(SUBMISSION_KINDS)}.", "valore sconosciuto."
+        )
+    return state, None if state == "tutte" else state, kind
+
+
+async def _queue_page(request: Request):
+    shown_state, state, kind = _queue_filters(request)
+    page = await moderation.queue(
+        state, kind, page_number(request), PAGE_SIZE, search_index=request.app.state.search_index
+    )
+    return shown_state, kind, page
+
+
+async def _submission_or_404(submission_id: int) -> dict:
+    row = await services.find_submission(submission_id)
+    if row is None:
+        raise NotFoundException(f"Nessuna segnalazione con numero {submission_id}.")
+    return row
+
+
+class ModerationPages(Controller):
+    """The moderation queue, the review of a submission and the editors' decisions."""
+
+    path = "/redazione"
+    include_in_schema = False
+    guards = [staff_required]
+    cache_control = CacheControlHeader(no_store=True)
+    response_headers = {"Referrer-Policy": "no-referrer"}
+    request_max_body_size = MAX_BODY
+
+    @get("/", name="moderation_queue")
+    async def queue(self, request: Request) -> Template:
+        """The moderation queue, oldest first, filtered by state (waiting ones by default) and kind."""
+        state, kind, page = await _queue_page(request)
+        return Template(
+            "staff/moderation_queue.html",
+            context={
+                "page": page,
+                "links": page_links(request, page),
+                "state": state,
+                "kind": kind or "",
+                "states": QUEUE_STATES,
+                "kinds": SUBMISSION_KINDS,
+                "done": done_message(request, DONE),
+            },
+        )
+
+    async def _review(
+        self,
+        request: Request,
+        submission_id: int,
+        refusal: str | None = None,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        row = await _submission_or_404(submission_id)
+        record = moderation.proposed_record(row)
+        current = process = None
+        if row["process"]:
+            process = await curation.find_process(row["process"])
+            if row["kind"] == "correzione" and process and process["publication"] == "published":
+                current = to_record(await catalogue.process_detail(row["process"]))
+        labels = await value_labels(record, *([current] if current else []))
+        duplicate_of = await curation.find_process(row["duplicate_of"]) if row["duplicate_of"] else None
+        decided_by = await curation.staff_name(row["decided_by"]) if row["decided_by"] else None
+        return Template(
+            "staff/submission_review.html",
+            context={
+                "submission": row,
+                "kind_label": SUBMISSION_KINDS[row["kind"]],
+                "state_label": SUBMISSION_STATES[row["state"]],
+                "data": await forms.form_view(await forms.record_values(record)),
+                "note": row["data"].get("note"),
+                "process": process,
+                "duplicate_of": duplicate_of,
+                "decided_by": decided_by,
+                "changes": revision_diff(current, record, labels, names=PUBLIC_FIELDS) if current else [],
+                "filled": record_rows(record, labels, names=PUBLIC_FIELDS),
+                "duplicates": await likely_duplicates(
+                    request.app.state.search_index, record, exclude_process_id=row["process"]
+                ),
+                "actions": moderation.allowed_actions(row["state"]),
+                "refusal": refusal,
+                "errors": errors or {},
+                "done": done_message(request, DONE),
+            },
+            status_code=status_code,
+        )
+
+    @get("/segnalazioni/{submission_id:int}", name="review")
+    async def review(self, request: Request, submission_id: FromPath[int]) -> Template:
+        """A submission: its data, who sent it, likely duplicates, for a correction the differences
+        from the published process, and the actions its state allows."""
+        return await self._review(request, submission_id)
+
+    async def _act(self, request: Request, submission_id: int, action) -> Template | Redirect:
+        """Run a moderation action; show the review again with the refusal or the errors."""
+        try:
+            decision = await action(await current_staff(request))
+        except REFUSED as refused:
+            return await self._review(
+                request, submission_id, refusal=refused.message, status_code=HTTP_409_CONFLICT
+            )
+        except ValidationFailed as failed:
+            errors = forms.field_messages(failed, labelled=True)
+            return await self._review(request, submission_id, errors=errors, status_code=HTTP_400_BAD_REQUEST)
+        done = decision.state.replace("modifiche_richieste", "modifiche-richieste")
+        return see_other(f"/redazione/segnalazioni/{submission_id}", fatto=done)
+
+    @post("/segnalazioni/{submission_id:int}/approva", name="approve")
+    async def approve(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
+        """Publish the submission; for a correction only the fields ticked in ``campi``."""
+        form = await read_form(request)
+        names = form.get("campi", []) if first(form, "correzione") == "1" else None
+        index = request.app.state.search_index
+        return await self._act(
+            request,
+            submission_id,
+            lambda staff: moderation.approve(submission_id, staff, accepted_fields=names, search_index=index),
+        )
+
+    @post("/segnalazioni/{submission_id:int}/richiedi-modifiche", name="request_changes")
+    async def request_changes(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
+        """Send the submission back to its submitter with a message."""
+        message = first(await read_form(request), "messaggio")
+        return await self._act(
+            request, submission_id, lambda staff: moderation.request_changes(submission_id, staff, message)
+        )
+
+    @post("/segnalazioni/{submission_id:int}/respingi", name="reject")
+    async def reject(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
+        """Reject the submission with a reason."""
+        reason = first(await read_form(request), "motivo")
+        return await self._act(
+            request, submission_id, lambda staff: moderation.reject(submission_id, staff, reason)
+        )
+
+    @post("/segnalazioni/{submission_id:int}/duplicato", name="mark_duplicate")
+    async def duplicate(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
+        """Close the submission as a duplicate of an existing process, merging the ticked fields."""
+        form = await read_form(request)
+        slug = first(form, "processo_altro") or first(form, "processo")
+        found = await catalogue.find_process(slug) if slug else None
+        if found and found.redirect_to:
+            found = await catalogue.find_process(found.redirect_to)
+        if found is None or found.process is None:
+            message = "Scegli il processo pubblicato di cui è un duplicato."
+            if slug:
+                message = f"Nessun processo pubblicato con indirizzo «{slug}»."
+            return await self._review(
+                request, submission_id, errors={"processo": message}, status_code=HTTP_400_BAD_REQUEST
+            )
+        process_id = found.process["id"]
+        return await self._act(
+            request,
+            submission_id,
+            lambda staff: moderation.mark_duplicate(
+                submission_id,
+                staff,
+                process_id,
+                merge_fields=form.get("unisci", []),
+                message=first(form, "messaggio_duplicato"),
+                search_index=request.app.state.search_index,
+            ),
+        )
+
+    async def _edit_page(
+        self,
+        row: dict,
+        values: dict[str, list[str]] | None,
+        posted: dict[str, list[str]] | None = None,
+        errors: dict[str, str] | None = None,
+        refusal: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        correction = "; di una correzione si applicano i campi che differiscono dalla scheda pubblicata."
+        return Template(
+            "staff/process_edit.html",
+            context={
+                "form": await forms.form_view(values, errors, posted) if values is not None else None,
+                "action": f"/redazione/segnalazioni/{row['id']}/modifica",
+                "back": f"/redazione/segnalazioni/{row['id']}",
+                "heading": f"Modifica e approva la segnalazione {row['id']}",
+                "intro": "Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i "
+                "dati di questo modulo" + (correction if row["kind"] == "correzione" else "."),
+                "button": "Salva e approva",
+                "refusal": refusal,
+            },
+            status_code=status_code,
+        )
+
+    @get("/segnalazioni/{submission_id:int}/modifica", name="edit_submission_form")
+    async def edit_submission(self, submission_id: FromPath[int]) -> Template:
+        """The process form prefilled with the submission, to edit it before approving."""
+        row = await _submission_or_404(submission_id)
+        if not moderation.may("approva", row["state"]):
+            refusal = moderation.TransitionRefused("approva", row["state"]).message
+            return await self._edit_page(row, None, refusal=refusal, status_code=HTTP_409_CONFLICT)
+        return await self._edit_page(row, await forms.record_values(moderation.proposed_record(row)))
+
+    @post("/segnalazioni/{submission_id:int}/modifica", name="edit_and_approve")
+    async def edit_and_approve(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
+        """Approve the submission with the data of the edited form."""
+        form = await read_form(request)
+        row = await _submission_or_404(submission_id)
+        typed = forms.typed_values(form)
+        if first(form, "azione") == "aggiungi":
+            return await self._edit_page(row, typed, form)
+        try:
+            await moderation.approve_edited(
+                submission_id,
+                forms.form_to_record(form),
+                await current_staff(request),
+                request.app.state.search_index,
+            )
+        except ValidationFailed as failed:
+            return await self._edit_page(
+                row, typed, form, forms.field_errors(failed), status_code=HTTP_400_BAD_REQUEST
+            )
+        except REFUSED as refused:
+            return await self._edit_page(
+                row, typed, form, refusal=refused.message, status_code=HTTP_409_CONFLICT
+            )
+        return see_other(f"/redazione/segnalazioni/{submission_id}", fatto="approvata")
+
+
+class ModerationApi(Controller):
+    """The editors' JSON API: the moderation queue. Needs a staff login (401 without, 403 for the
+    wrong role)."""
+
+    path = "/api/v1/redazione"
+    tags = ["Redazione"]
+    guards = [staff_required]
+    cache_control = CacheControlHeader(no_store=True)
+
+    @get("/segnalazioni", summary="La coda di moderazione", raises=[ApiError])
+    async def queue(self, request: Request) -> QueuePageOut:
+        """Submissions oldest first: ``stato`` (in_attesa by default, or tutte), ``tipo`` (nuovo,
+        correzione), ``pagina``. Each with its submitter (private: staff only) and how many published
+        processes it likely duplicates."""
+        _, _, page = await _queue_page(request)
+        base = settings_of(request).base_url
+        return QueuePageOut(
+            items=[
+                msgspec.convert(
+                    {**item, "review_url": f"{base}/redazione/segnalazioni/{item['id']}"}, QueueItemOut
+                )
+                for item in page.items
+            ],
+            total=page.total,
+            page=page.page,
+            page_size=page.page_size,
+        )
