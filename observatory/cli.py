@@ -223,7 +223,7 @@ def search_command(
     settings: Settings, text: str, filters: tuple[str, ...], sort: str | None, limit: int
 ) -> None:
     """Print the top hits of a search (for editors and for debugging)."""
-    from observatory.catalogue import searching, services
+    from observatory.catalogue import queries, searching
     from observatory.catalogue.indexing import open_index
     from observatory.search.index import SearchIndex
 
@@ -238,13 +238,13 @@ def search_command(
     search_index = SearchIndex(settings.index_dir)
 
     async def work():
-        query = services.parse_process_query(params, limit)
+        query = queries.parse_process_query(params, limit)
         await open_index(search_index)
         return await searching.search_processes(search_index, query)
 
     try:
         found = run_with_database(settings, work)
-    except services.FilterError as exc:
+    except queries.FilterError as exc:
         raise click.ClickException(exc.message) from None
     if found.corrected_from:
         click.echo(f"Nessun risultato per «{found.corrected_from}»: risultati per «{found.text}».")

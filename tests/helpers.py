@@ -13,7 +13,13 @@ from bs4 import BeautifulSoup
 
 from observatory.accounts.tables import AuditEntry
 from observatory.catalogue.reference import ISTAT_FILE
-from observatory.catalogue.tables import Process
+from observatory.catalogue.tables import (
+    Process,
+    ProcessOrganisation,
+    ProcessTerm,
+    ProcessTerritory,
+    Territory,
+)
 from observatory.cli import DEMO_FILES
 from observatory.submissions.tables import Submission
 from observatory.text import fold
@@ -238,3 +244,48 @@ def audit_entries(client, action: str) -> list[dict]:
             .output(load_json=True)
         ),
     )
+
+
+# --- the database as an oracle for the index ----------------------------------------------------
+
+#: The vocabulary each filter of a single term takes its values from, and its Process column.
+_TERM_FILTERS = {
+    "ambito": "theme",
+    "tipo": "kind",
+    "livello": "participation_level",
+    "fonte": "reporting_source",
+}
+
+
+async def database_count(name: str, value: str) -> int:
+    """How many published processes filter ``name`` finds for ``value``, counted in the tables
+    with SQL of its own (the catalogue itself filters in the search index)."""
+    published = Process.publication == "published"
+    if name in _TERM_FILTERS:
+        column = getattr(Process, _TERM_FILTERS[name])
+        return await Process.count().where(published, column.slug == value)
+    if name == "stato":
+        return await Process.count().where(published, Process.state == value)
+    if name == "tematica":
+        tagged = ProcessTerm.select(ProcessTerm.process).where(
+            ProcessTerm.term.vocabulary == "tematica", ProcessTerm.term.slug == value
+        )
+        return await Process.count().where(published, Process.id.is_in(tagged))
+    if name == "territorio":
+        inside = Territory.select(Territory.code)
+        if value != "IT":
+            inside = inside.where(
+                (Territory.code == value)
+                | (Territory.region_code == value)
+                | (Territory.province_code == value)
+            )
+        placed = ProcessTerritory.select(ProcessTerritory.process).where(
+            ProcessTerritory.territory.is_in(inside)
+        )
+        return await Process.count().where(published, Process.id.is_in(placed))
+    members = ProcessOrganisation.select(ProcessOrganisation.process).where(
+        ProcessOrganisation.organisation.slug == value
+    )
+    if name == "titolare":
+        members = members.where(ProcessOrganisation.role == "titolare")
+    return await Process.count().where(published, Process.id.is_in(members))

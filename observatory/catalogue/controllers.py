@@ -17,6 +17,7 @@ from litestar.status_codes import (
 )
 
 from observatory.catalogue import searching, services
+from observatory.catalogue.queries import FILTERS, SORTS, FilterError, ProcessQuery, parse_process_query
 from observatory.catalogue.schemas import (
     OrganisationDetailOut,
     OrganisationPageOut,
@@ -38,9 +39,9 @@ def _search_index(request: Request) -> SearchIndex:
     return request.app.state.search_index
 
 
-def _hidden_params(query: services.ProcessQuery) -> list[tuple[str, str]]:
+def _hidden_params(query: ProcessQuery) -> list[tuple[str, str]]:
     """Filters the facet form has no input for, carried along when it is submitted."""
-    return [(name, value) for name in ("ente",) for value in getattr(query, name)]
+    return [("ente", value) for value in query.values("ente")]
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -52,20 +53,20 @@ class CataloguePages(Controller):
     include_in_schema = False
 
     @get("/", name="home")
-    async def home(self) -> Template:
+    async def home(self, request: Request) -> Template:
         """Home: search box, figures, the latest published processes."""
-        return Template("home.html", context={"stats": await services.catalogue_stats()})
+        return Template("home.html", context={"stats": await searching.home_figures(_search_index(request))})
 
     @get("/processi", name="processes")
     async def processes(self, request: Request) -> Template:
         """Search and browse published processes: text, facets with counts, sort, pagination."""
         error = None
         try:
-            query = services.parse_process_query(_params(request), settings_of(request).page_size)
+            query = parse_process_query(_params(request), settings_of(request).page_size)
             found = await searching.search_processes(_search_index(request), query)
-        except services.FilterError as exc:
+        except FilterError as exc:
             error = exc
-            query = services.ProcessQuery(per_pagina=settings_of(request).page_size)
+            query = ProcessQuery(per_pagina=settings_of(request).page_size)
             found = searching.SearchOutcome(
                 page=Page(items=[], total=0, page=1, page_size=query.per_pagina), text=""
             )
@@ -76,7 +77,7 @@ class CataloguePages(Controller):
             "links": page_links(request, found.page),
             "error": error,
             "states": PROCESS_STATES,
-            "sorts": {k: v for k, v in services.SORTS.items() if query.q or k != "rilevanza"},
+            "sorts": {k: v for k, v in SORTS.items() if query.q or k != "rilevanza"},
             "selected": _selected_labels(query, found),
             "hidden": _hidden_params(query),
         }
@@ -101,7 +102,8 @@ class CataloguePages(Controller):
         q = (request.query_params.get("q") or "").strip()[:200]
         number = page_number(request)
         size = settings_of(request).page_size * 2
-        items, total = await services.list_organisations(q, number, size)
+        counts = await searching.organisation_counts(_search_index(request))
+        items, total = await services.list_organisations(q, number, size, counts)
         page = Page(items=items, total=total, page=number, page_size=size)
         return Template(
             "organisations.html",
@@ -111,13 +113,15 @@ class CataloguePages(Controller):
     @get("/enti/{slug:str}", name="organisation")
     async def organisation(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
         """An organisation and the processes it takes part in."""
-        found = await services.find_organisation(slug)
+        found = await services.find_organisation(
+            slug, await searching.organisation_counts(_search_index(request))
+        )
         if found.redirect_to:
             return Redirect(f"/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
             raise NotFoundException(f"Nessun ente con indirizzo «{slug}».")
-        page = await services.organisation_processes(
-            found.organisation["id"], page_number(request), settings_of(request).page_size
+        page = await searching.organisation_processes(
+            _search_index(request), slug, page_number(request), settings_of(request).page_size
         )
         return Template(
             "organisation.html",
@@ -142,7 +146,14 @@ class CataloguePages(Controller):
         territory = await services.find_territory(code)
         if territory is None:
             raise NotFoundException(f"Nessun territorio con codice «{code}».")
-        page = await services.territory_processes(code, page_number(request), settings_of(request).page_size)
+        found = await searching.listed_processes(
+            _search_index(request),
+            "territorio",
+            territory["code"],
+            page_number(request),
+            settings_of(request).page_size,
+        )
+        page = found.page
         return Template(
             "territory.html",
             context={
@@ -154,9 +165,9 @@ class CataloguePages(Controller):
         )
 
 
-def _selected_labels(query: services.ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
+def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
     """Active filters with readable labels, each with the link that removes it."""
-    prefixes = {name: f"{VOCABULARIES[name]}: " for name in services.VOCABULARY_FILTERS}
+    prefixes = {name: f"{VOCABULARIES[d.vocabulary]}: " for name, d in FILTERS.items() if d.vocabulary}
     prefixes |= {"stato": "Stato: ", "territorio": "Territorio: ", "ente": "Ente: ", "titolare": "Ente: "}
     prefixes |= {"anno_da": "Dal ", "anno_a": "Al "}
     active = query.active_filters()
@@ -172,7 +183,7 @@ def _selected_labels(query: services.ProcessQuery, found: searching.SearchOutcom
 # --- API -------------------------------------------------------------------------------------
 
 
-def _filter_error(exc: services.FilterError) -> ApiError:
+def _filter_error(exc: FilterError) -> ApiError:
     return ApiError.bad_parameter(exc.field, exc.message)
 
 
@@ -194,9 +205,9 @@ class CatalogueApi(Controller):
         anno_asc), pagina, per_pagina (at most 100). Facet counts, highlights and spelling suggestions
         come with the page."""
         try:
-            query = services.parse_process_query(_params(request), settings_of(request).page_size)
+            query = parse_process_query(_params(request), settings_of(request).page_size)
             found = await searching.search_processes(_search_index(request), query)
-        except services.FilterError as exc:
+        except FilterError as exc:
             raise _filter_error(exc) from None
         return msgspec.convert(
             {
@@ -247,7 +258,8 @@ class CatalogueApi(Controller):
         """Organisations by name; ``q`` matches any part of the name or of an alternative name."""
         page = page_number(request)
         size = settings_of(request).page_size
-        items, total = await services.list_organisations((q or "")[:200], page, size)
+        counts = await searching.organisation_counts(_search_index(request))
+        items, total = await services.list_organisations((q or "")[:200], page, size, counts)
         return msgspec.convert(
             {"items": items, "total": total, "page": page, "page_size": size}, OrganisationPageOut
         )
@@ -255,12 +267,14 @@ class CatalogueApi(Controller):
     @get("/enti/{slug:str}", summary="Un ente", raises=[ApiError])
     async def organisation(self, request: Request, slug: FromPath[str]) -> OrganisationDetailOut | Redirect:
         """An organisation, its alternative names and its first page of public processes."""
-        found = await services.find_organisation(slug)
+        found = await services.find_organisation(
+            slug, await searching.organisation_counts(_search_index(request))
+        )
         if found.redirect_to:
             return Redirect(f"/api/v1/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
             raise ApiError(HTTP_404_NOT_FOUND, f"Nessun ente con slug «{slug}».")
-        page = await services.organisation_processes(found.organisation["id"], 1, 100)
+        page = await searching.organisation_processes(_search_index(request), slug, 1, searching.LIST_SIZE)
         return msgspec.convert(dict(found.organisation, processes=page.items), OrganisationDetailOut)
 
     @get("/territori", summary="Territori", raises=[ApiError])

@@ -112,6 +112,8 @@ class Field:
     column: str | None = None
     #: The index field its words go to: "body" (the text) or "about" (names, places, labels).
     searched: str | None = None
+    #: The parameter of /processi that filters by it, and the facet that counts its values.
+    facet: str | None = None
 
     @property
     def many(self) -> bool:
@@ -159,6 +161,7 @@ FIELDS: tuple[Field, ...] = (
         vocabulary="tipo",
         section="processo",
         searched="about",
+        facet="tipo",
     ),
     Field(
         "summary",
@@ -189,6 +192,7 @@ FIELDS: tuple[Field, ...] = (
         help="Un ente per riga, con il nome ufficiale: ad esempio «Comune di Torino».",
         section="chi-dove",
         searched="about",
+        facet="titolare",
     ),
     Field(
         "organisations",
@@ -204,6 +208,7 @@ FIELDS: tuple[Field, ...] = (
         shorthand="name",
         section="chi-dove",
         searched="about",
+        facet="ente",
     ),
     Field(
         "territories",
@@ -215,6 +220,7 @@ FIELDS: tuple[Field, ...] = (
         "nome, aggiungi la sigla della provincia tra parentesi.",
         section="chi-dove",
         searched="about",
+        facet="territorio",
     ),
     Field(
         "theme",
@@ -224,6 +230,7 @@ FIELDS: tuple[Field, ...] = (
         vocabulary="ambito",
         section="processo",
         searched="about",
+        facet="ambito",
     ),
     Field(
         "topics",
@@ -234,6 +241,7 @@ FIELDS: tuple[Field, ...] = (
         help="Scegli una o più tematiche.",
         section="processo",
         searched="about",
+        facet="tematica",
     ),
     Field(
         "start_year",
@@ -261,6 +269,7 @@ FIELDS: tuple[Field, ...] = (
         CHOICE,
         choices=PROCESS_STATES,
         section="processo",
+        facet="stato",
     ),
     Field(
         "phases",
@@ -314,6 +323,7 @@ FIELDS: tuple[Field, ...] = (
         vocabulary="livello",
         section="partecipanti",
         searched="about",
+        facet="livello",
     ),
     Field(
         "methods",
@@ -441,6 +451,7 @@ FIELDS: tuple[Field, ...] = (
         TERM,
         public=False,
         vocabulary="fonte",
+        facet="fonte",
     ),
     Field(
         "reported_by",

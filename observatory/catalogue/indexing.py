@@ -13,8 +13,10 @@ import asyncio
 import datetime
 import logging
 import multiprocessing
+from typing import Any
 
-from observatory.catalogue import services
+from observatory.catalogue import fields, services
+from observatory.catalogue.records import empty
 from observatory.catalogue.tables import IndexChange, OrganisationName, Process, Territory
 from observatory.search.index import IndexCodec, SearchIndex, write_documents
 from observatory.text import fold
@@ -81,110 +83,110 @@ async def documents_for(process_ids: list[int]) -> list[dict]:
     return [document_for(detail, ancestors, alt_names) for detail in details]
 
 
+def _texts(declared: fields.Field, value: Any) -> list[str]:
+    """The words a field gives the index: its text, or the searched parts of its rows or group."""
+    if empty(value):
+        return []
+    if declared.type == fields.ROWS:
+        parts = [p for p in declared.parts if p.searched]
+        return [" ".join(str(row[p.name]) for p in parts if not empty(row.get(p.name))) for row in value]
+    if declared.type == fields.GROUP:
+        return [text for p in declared.parts if p.searched for text in _texts(p, value.get(p.name))]
+    return [str(value)]
+
+
+def _facet(declared: fields.Field, detail: dict, places: list[dict]) -> tuple[Any, dict[str, str]]:
+    """A facet's value (or values) in a process, and their labels."""
+    value = detail[declared.name]
+    if declared.type == fields.TERM:
+        return (value["slug"] if value else None), ({value["slug"]: value["label"]} if value else {})
+    if declared.type == fields.CHOICE:
+        return value, ({value: (declared.choices or {})[value]} if value else {})
+    if declared.type == fields.TERMS:
+        return [t["slug"] for t in value], {t["slug"]: t["label"] for t in value}
+    if declared.type == fields.TERRITORIES:
+        return list(dict.fromkeys(p["code"] for p in places)), {p["code"]: p["name"] for p in places}
+    organisations = value if declared.type == fields.NAMES else detail["decision_holders"] + value
+    return list(dict.fromkeys(o["slug"] for o in organisations)), {
+        o["slug"]: o["name"] for o in organisations
+    }
+
+
 def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict[str, list[str]]) -> dict:
-    """The index document of a published process, from services.process_detail()."""
+    """The index document of a published process, from services.process_detail().
+
+    Its text fields take the fields declared ``searched``; its facets those declared with a
+    ``facet`` (the facet of organisations counts every organisation, decision holders included).
+    """
     organisations = detail["decision_holders"] + detail["organisations"]
     names = [o["name"] for o in organisations] + [
         n for o in organisations for n in alt_names.get(o["slug"], [])
     ]
-    places, codes = [], []
+    places, parents = [], {}
     for territory in detail["territories"]:
-        chain = ancestors.get(territory["code"], []) + [territory]
-        places.extend(t["name"] for t in chain)
-        codes.extend(t["code"] for t in chain)
-    terms = [
-        detail["kind"],
-        detail["theme"],
-        detail["participation_level"],
-        *detail["topics"],
-        *detail["methods"],
-    ]
-    tags = [t["label"] for t in terms if t]
-    funding = detail["funding"] or {}
-    body_parts = [
-        detail["summary"],
-        detail["description"],
-        detail["goals"],
-        detail["results"],
-        *[f"{p['title']} {p['description'] or ''}" for p in detail["phases"]],
-        funding.get("programme"),
-        funding.get("fund"),
-        funding.get("beneficiary"),
-        funding.get("cup"),
-        detail["participants_kind"],
-        detail["reported_by"],
-        " ".join(str(y) for y in (detail["start_year"], detail["end_year"]) if y),
-    ]
-    body = "\n".join(part for part in body_parts if part)
-    updated = detail["updated_at"].timestamp()
-    places_above = {}
-    for territory in detail["territories"]:
-        chain = ancestors.get(territory["code"], []) + [territory]
-        for parent, place in zip([None, *chain], chain, strict=False):
-            places_above[place["code"]] = (place["name"], parent["code"] if parent else None)
-    labels = {
-        "territorio": places_above,
-        "ente": {o["slug"]: o["name"] for o in organisations},
-        "tematica": {t["slug"]: t["label"] for t in detail["topics"]},
+        chain = [*ancestors.get(territory["code"], []), territory]
+        places.extend(chain)
+        parents |= {
+            place["code"]: above["code"] if above else None
+            for above, place in zip([None, *chain], chain, strict=False)
+        }
+    about = [d for d in fields.FIELDS if d.searched == "about" and d.type in (fields.TERM, fields.TERMS)]
+    labels = [term["label"] for d in about for term in _terms(detail[d.name])]
+    body = [text for d in fields.FIELDS if d.searched == "body" for text in _texts(d, detail[d.name])]
+    facets: dict[str, Any] = {"single": {}, "many": {}, "labels": {}, "parents": parents}
+    for declared in (d for d in fields.FIELDS if d.facet):
+        value, value_labels = _facet(declared, detail, places)
+        facets["many" if declared.many else "single"][declared.facet] = value
+        facets["labels"][declared.facet] = value_labels
+    facets |= {
+        "start_year": detail["start_year"],
+        "end_year": detail["end_year"],
+        "ongoing": detail["ongoing"],
+        "updated": detail["updated_at"].timestamp(),
+        "title_key": fold(detail["title"]),
     }
-    for name, term in (
-        ("ambito", detail["theme"]),
-        ("tipo", detail["kind"]),
-        ("livello", detail["participation_level"]),
-        ("fonte", detail["reporting_source"]),
-    ):
-        labels[name] = {term["slug"]: term["label"]} if term else {}
     return {
         "pid": str(detail["id"]),
         "title": detail["title"],
-        "about": "\n".join([*names, *places, *tags]),
-        "body": body,
-        "spell": "\n".join([detail["title"], *names, *places, *tags]),
-        "facets": {
-            "ambito": detail["theme"]["slug"] if detail["theme"] else None,
-            "tipo": detail["kind"]["slug"] if detail["kind"] else None,
-            "stato": detail["state"],
-            "livello": detail["participation_level"]["slug"] if detail["participation_level"] else None,
-            "fonte": detail["reporting_source"]["slug"] if detail["reporting_source"] else None,
-            "tematica": [t["slug"] for t in detail["topics"]],
-            "territorio": list(dict.fromkeys(codes)),
-            "ente": list(dict.fromkeys(o["slug"] for o in organisations)),
-            "titolare": [o["slug"] for o in detail["decision_holders"]],
-            "start_year": detail["start_year"],
-            "end_year": detail["end_year"],
-            "ongoing": detail["ongoing"],
-            "updated": updated,
-            "title_key": fold(detail["title"]),
-            "labels": labels,
-        },
+        "about": "\n".join([*names, *(p["name"] for p in places), *labels]),
+        "body": "\n".join(body),
+        "spell": "\n".join([detail["title"], *names, *(p["name"] for p in places), *labels]),
+        "facets": facets,
         "card": card_for(detail),
         "start_year": detail["start_year"] if detail["start_year"] is not None else 0,
     }
 
 
+def _terms(value: Any) -> list[dict]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
+#: What a card keeps of each reference: a term's slug and label, an organisation's slug and name...
+_CARD_KEYS = {
+    fields.TERM: ("slug", "label"),
+    fields.NAMES: ("slug", "name"),
+    fields.TERRITORIES: ("code", "name", "level"),
+}
+
+
+def _card_value(declared: fields.Field, value: Any) -> Any:
+    keys = _CARD_KEYS.get(declared.type)
+    if keys is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [{key: item[key] for key in keys} for item in value]
+    return {key: value[key] for key in keys}
+
+
 def card_for(detail: dict) -> dict:
-    """What a list shows of a process (services.summarise_processes's shape), kept in the index so
-    that a page of search results needs no database query."""
-    return {
-        "slug": detail["slug"],
-        "title": detail["title"],
-        "summary": detail["summary"],
-        "kind": _term_ref(detail["kind"]),
-        "theme": _term_ref(detail["theme"]),
-        "start_year": detail["start_year"],
-        "end_year": detail["end_year"],
-        "ongoing": detail["ongoing"],
-        "state": detail["state"],
-        "territories": [
-            {"code": t["code"], "name": t["name"], "level": t["level"]} for t in detail["territories"]
-        ],
-        "decision_holders": [{"slug": o["slug"], "name": o["name"]} for o in detail["decision_holders"]],
-        "updated_at": detail["updated_at"],
-    }
-
-
-def _term_ref(term: dict | None) -> dict | None:
-    return {"slug": term["slug"], "label": term["label"]} if term else None
+    """What a list shows of a process (fields.CARD_FIELDS), kept in the index so that a page of
+    search results needs no database query; with each organisation's roles in it, for the lists of
+    an organisation's processes."""
+    card = {name: _card_value(fields.BY_NAME[name], detail[name]) for name in fields.CARD_FIELDS}
+    roles: dict[str, list[str]] = {}
+    for organisation in detail["decision_holders"] + detail["organisations"]:
+        roles.setdefault(organisation["slug"], []).append(organisation["role"])
+    return card | {"organisation_roles": roles}
 
 
 async def apply_pending(search_index: SearchIndex) -> int:

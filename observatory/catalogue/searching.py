@@ -1,36 +1,35 @@
-"""Searching the catalogue: text, facets with counts, highlights, suggestions, similar processes.
+"""Every list of processes comes from the search index: text, filters, facets with counts,
+highlights, suggestions, similar processes, organisation and territory pages, the home page.
 
-The page /processi, the API and the CLI all call :func:`search_processes`.
+The page /processi, the API and the CLI call :func:`search_processes`; organisation, territory and
+home pages call it too, so the filter rules have one implementation. A list costs no database
+query: cards and labels are in the index. The database is asked only whether a filter value that
+no indexed process carries exists, and for the latest published and the organisations themselves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from observatory.catalogue import services
-from observatory.catalogue.tables import PROCESS_STATES, Organisation, Process, Term, Territory
+from observatory.catalogue import fields, services
+from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
+from observatory.catalogue.tables import ORGANISATION_ROLES, Organisation, Term, Territory
 from observatory.search.index import SearchIndex
-from observatory.search.query import SearchRequest, SearchResult, more_like, run_search
+from observatory.search.query import SearchRequest, SearchResult, cards, more_like, run_search
+from observatory.web import Page
 
-#: Facets in the order a reader sees them, with their Italian names.
-FACET_LABELS = {
-    "tipo": "Tipo di processo",
-    "ambito": "Ambito di intervento",
-    "tematica": "Tematica specifica",
-    "territorio": "Territorio",
-    "titolare": "Titolare della decisione",
-    "stato": "Stato di avanzamento",
-    "livello": "Livello di partecipazione",
-    "fonte": "Processo segnalato da",
-}
+#: Facets in the order a reader sees them (each is labelled as its field).
+FACET_ORDER = ("tipo", "ambito", "tematica", "territorio", "titolare", "stato", "livello", "fonte")
 TOP_ORGANISATIONS = 15
+#: The most processes one organisation or territory page lists at a time.
+LIST_SIZE = 100
 
 
 @dataclass
 class SearchOutcome:
     """One page of a search, ready for a page or the API."""
 
-    page: services.Page
+    page: Page
     text: str
     facets: list[dict] = field(default_factory=list)
     years: dict = field(default_factory=dict)
@@ -39,26 +38,22 @@ class SearchOutcome:
     corrected_from: str | None = None
     #: (filter, value) → the value's label, for the active filters.
     filter_labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Every facet's counts: facet → value → how many processes of the search have it.
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-async def _summaries_in_order(ids: list[int]) -> list[dict]:
-    if not ids:
-        return []
-    rows = await Process.select(*services.SUMMARY_COLUMNS).where(Process.id.is_in(ids), services.published())
-    by_id = {row["id"]: row for row in rows}
-    ordered = [by_id[i] for i in ids if i in by_id]
-    return await services.summarise_processes(ordered)
+def _listed(card: dict) -> dict:
+    state = fields.BY_NAME["state"].choices or {}
+    return {**card, "state_label": state.get(card["state"]) if card["state"] else None}
 
 
-async def search_processes(search_index: SearchIndex, query: services.ProcessQuery) -> SearchOutcome:
+async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> SearchOutcome:
     """Published processes matching the text and filters of ``query``, with facet counts.
 
-    Everything a results page shows (cards, facet labels) comes from the index, so a search costs
-    no database query; only a filter value the index does not know is checked in the database,
-    where an unknown one raises services.FilterError as on the database path.
+    Everything a results page shows (cards, facet labels) comes from the index; only a filter value
+    the index does not know is checked in the database, where an unknown one raises FilterError.
     """
-    filters = {name: list(getattr(query, name)) for name in services.FILTER_NAMES}
-    filters["territorio"] = [code.upper() for code in filters["territorio"]]
+    filters = {name: list(values) for name, values in query.filters.items() if values}
     request = SearchRequest(
         text=query.q,
         filters=filters,
@@ -69,20 +64,15 @@ async def search_processes(search_index: SearchIndex, query: services.ProcessQue
         page_size=query.per_pagina,
     )
     result = run_search(search_index, request)
-    labels = {name: result.labels.get(name, {}) for name in services.FILTER_NAMES}
-    labels["stato"] = dict(PROCESS_STATES)
+    labels = {name: dict(result.labels.get(name, {})) for name in FILTERS}
     missing = {name: [v for v in values if v not in labels[name]] for name, values in filters.items()}
     if any(missing.values()):
-        await services.check_filters(query)
-        labels = await _with_database_labels(labels, missing)
-    items = [
-        {**card, "state_label": PROCESS_STATES.get(card["state"]) if card["state"] else None}
-        for card in result.cards
-    ]
+        await check_filters(missing)
+        await _add_database_labels(labels, missing)
+    items = [_listed(card) for card in result.cards]
     slug_of = {item_id: item["slug"] for item_id, item in zip(result.ids, items, strict=True)}
-    page = services.Page(items=items, total=result.total, page=query.pagina, page_size=query.per_pagina)
     return SearchOutcome(
-        page=page,
+        page=Page(items=items, total=result.total, page=query.pagina, page_size=query.per_pagina),
         text=result.corrected_text or query.q,
         facets=_facet_views(result, labels, filters),
         years={"decades": result.decades, "years": result.years},
@@ -94,32 +84,31 @@ async def search_processes(search_index: SearchIndex, query: services.ProcessQue
             for name, value in query.active_filters()
             if name in labels
         },
+        counts=result.facets,
     )
 
 
-async def _with_database_labels(
-    labels: dict[str, dict[str, str]], missing: dict[str, list[str]]
-) -> dict[str, dict[str, str]]:
+async def _add_database_labels(labels: dict[str, dict[str, str]], missing: dict[str, list[str]]) -> None:
     """Labels of filter values no indexed process carries (a term nobody uses yet, say)."""
-    labels = {name: dict(values) for name, values in labels.items()}
-    terms = [(name, value) for name in services.VOCABULARY_FILTERS for value in missing.get(name, [])]
-    for name, value in terms:
-        row = await Term.select(Term.label).where(Term.vocabulary == name, Term.slug == value).first()
-        if row:
-            labels[name][value] = row["label"]
-    if missing.get("territorio"):
-        rows = await Territory.select(Territory.code, Territory.name).where(
-            Territory.code.is_in(missing["territorio"])
-        )
-        labels["territorio"].update({row["code"]: row["name"] for row in rows})
-    slugs = missing.get("ente", []) + missing.get("titolare", [])
-    if slugs:
-        rows = await Organisation.select(Organisation.slug, Organisation.name).where(
-            Organisation.slug.is_in(slugs)
-        )
-        for name in ("ente", "titolare"):
-            labels[name].update({row["slug"]: row["name"] for row in rows})
-    return labels
+    for name, values in missing.items():
+        declared = FILTERS[name]
+        if not values:
+            continue
+        if declared.vocabulary:
+            rows = await Term.select(Term.slug, Term.label).where(
+                Term.vocabulary == declared.vocabulary, Term.slug.is_in(values)
+            )
+            labels[name] |= {row["slug"]: row["label"] for row in rows}
+        elif declared.choices:
+            labels[name] |= {value: declared.choices[value] for value in values if value in declared.choices}
+        elif declared.type == fields.TERRITORIES:
+            rows = await Territory.select(Territory.code, Territory.name).where(Territory.code.is_in(values))
+            labels[name] |= {row["code"]: row["name"] for row in rows}
+        else:
+            rows = await Organisation.select(Organisation.slug, Organisation.name).where(
+                Organisation.slug.is_in(values)
+            )
+            labels[name] |= {row["slug"]: row["name"] for row in rows}
 
 
 def _facet_views(
@@ -131,7 +120,7 @@ def _facet_views(
     province; decision holders the most frequent ones.
     """
     views = []
-    for name, title in FACET_LABELS.items():
+    for name in FACET_ORDER:
         counts = result.facets.get(name, {})
         chosen = set(filters.get(name, []))
         values = [value for value in counts if value in labels[name]]
@@ -154,11 +143,48 @@ def _facet_views(
             )
         else:
             options.sort(key=lambda o: (not o["selected"], -o["count"], o["label"]))
-        views.append({"name": name, "label": title, "options": options})
+        views.append({"name": name, "label": FILTERS[name].label, "options": options})
     return views
 
 
 async def similar_processes(search_index: SearchIndex, process_id: int, limit: int = 5) -> list[dict]:
     """Processes like this one, from the index ("processi simili")."""
-    ids = more_like(search_index, process_id, limit)
-    return await _summaries_in_order(ids)
+    return [_listed(card) for card in cards(search_index, more_like(search_index, process_id, limit))]
+
+
+async def listed_processes(
+    search_index: SearchIndex, name: str, value: str, page: int, page_size: int
+) -> SearchOutcome:
+    """The published processes filter ``name`` finds for ``value`` (an organisation's, a
+    territory's), by start year, newest first."""
+    query = ProcessQuery(filters={name: [value]}, ordine="anno", pagina=page, per_pagina=page_size)
+    return await search_processes(search_index, query)
+
+
+async def organisation_processes(search_index: SearchIndex, slug: str, page: int, page_size: int) -> Page:
+    """Public processes an organisation takes part in, newest first, and its roles in each."""
+    found = await listed_processes(search_index, "ente", slug, page, page_size)
+    for item in found.page.items:
+        item["roles"] = [ORGANISATION_ROLES[role] for role in item["organisation_roles"].get(slug, [])]
+    return found.page
+
+
+async def organisation_counts(search_index: SearchIndex) -> dict[str, int]:
+    """How many published processes each organisation takes part in, by slug."""
+    return (await search_processes(search_index, ProcessQuery(per_pagina=1))).counts.get("ente", {})
+
+
+async def home_figures(search_index: SearchIndex, latest: int = 6) -> dict:
+    """Figures for the home page: totals, by theme area, by region, the latest published."""
+    found = await search_processes(search_index, ProcessQuery(per_pagina=1))
+    places = found.counts.get("territorio", {})
+    by_facet = {facet["name"]: facet["options"] for facet in found.facets}
+    regions = [o for o in by_facet["territorio"] if o["value"].startswith("R")]
+    return {
+        "total": found.page.total,
+        "by_theme": [{"slug": o["value"], "label": o["label"], "n": o["count"]} for o in by_facet["ambito"]],
+        "by_region": [{"code": o["value"], "name": o["label"], "n": o["count"]} for o in regions],
+        "national": places.get("IT", 0),
+        "latest": [_listed(card) for card in cards(search_index, await services.latest_published(latest))],
+        "organisations": await Organisation.count(),
+    }

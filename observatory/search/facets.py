@@ -1,6 +1,10 @@
 """Facets: per-document facet values in numpy arrays, per searcher generation.
 
-Filtering and counting many-valued facets over 100,000 processes costs a few milliseconds.
+Filtering and counting many-valued facets over 100,000 processes costs a few milliseconds. Which
+facets there are is the documents' business: each stored ``facets`` says its single-valued ones
+(``single``: name → value or None) and its many-valued ones (``many``: name → list of values),
+the labels of its values (``labels``: name → value → label) and, for nested values, the value
+each is inside (``parents``: value → value).
 """
 
 from __future__ import annotations
@@ -11,10 +15,6 @@ import numpy as np
 
 from observatory.search.scoring import TextScorer
 from observatory.search.spelling import SpellingWords
-
-#: Facets: single-valued ones hold one value per process, many-valued ones a list.
-SINGLE_FACETS = ("ambito", "tipo", "stato", "livello", "fonte")
-MANY_FACETS = ("tematica", "territorio", "ente", "titolare")
 
 
 class SegmentFacets:
@@ -29,31 +29,29 @@ class SegmentFacets:
         self.ongoing = np.zeros(size, dtype=bool)
         self.updated = np.zeros(size, dtype=np.float64)
         self.title_keys: list[str] = [""] * size
-        self.labels: dict[str, dict[str, str]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
+        self.labels: dict[str, dict[str, str]] = {}
         self.parents: dict[str, str | None] = {}
-        ids: dict[str, dict[str, int]] = {name: {} for name in (*SINGLE_FACETS, *MANY_FACETS)}
-        self.single = {name: np.full(size, -1, dtype=np.int32) for name in SINGLE_FACETS}
-        many_docs: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
-        many_values: dict[str, list[int]] = {name: [] for name in MANY_FACETS}
+        ids: dict[str, dict[str, int]] = {}
+        single_values: dict[str, list[tuple[int, int]]] = {}  # facet → (docnum, value id)
+        many_docs: dict[str, list[int]] = {}
+        many_values: dict[str, list[int]] = {}
         for docnum, stored in reader.iter_docs():
             facets = stored["facets"]
             for name, values in facets["labels"].items():
-                if name == "territorio":
-                    for code, (place, parent) in values.items():
-                        self.labels[name][code] = place
-                        self.parents[code] = parent
-                else:
-                    self.labels[name].update(values)
+                self.labels.setdefault(name, {}).update(values)
+            self.parents.update(facets["parents"])
             self.present[docnum] = True
             self.pid[docnum] = int(stored["pid"])
-            for name in SINGLE_FACETS:
-                value = facets[name]
+            for name, value in facets["single"].items():
+                known, chosen = ids.setdefault(name, {}), single_values.setdefault(name, [])
                 if value is not None:
-                    self.single[name][docnum] = ids[name].setdefault(value, len(ids[name]))
-            for name in MANY_FACETS:
-                for value in facets[name]:
-                    many_docs[name].append(docnum)
-                    many_values[name].append(ids[name].setdefault(value, len(ids[name])))
+                    chosen.append((docnum, known.setdefault(value, len(known))))
+            for name, values in facets["many"].items():
+                known = ids.setdefault(name, {})
+                docs, value_ids = many_docs.setdefault(name, []), many_values.setdefault(name, [])
+                for value in values:
+                    docs.append(docnum)
+                    value_ids.append(known.setdefault(value, len(known)))
             if facets["start_year"] is not None:
                 self.start_year[docnum] = facets["start_year"]
             if facets["end_year"] is not None:
@@ -61,9 +59,14 @@ class SegmentFacets:
             self.ongoing[docnum] = facets["ongoing"]
             self.updated[docnum] = facets["updated"]
             self.title_keys[docnum] = facets["title_key"]
+        self.single = {}
+        for name, chosen in single_values.items():
+            self.single[name] = np.full(size, -1, dtype=np.int32)
+            for docnum, value_id in chosen:
+                self.single[name][docnum] = value_id
         self.many = {
-            name: (np.array(many_docs[name], dtype=np.int64), np.array(many_values[name], dtype=np.int32))
-            for name in MANY_FACETS
+            name: (np.array(docs, dtype=np.int64), np.array(many_values[name], dtype=np.int32))
+            for name, docs in many_docs.items()
         }
         self.values = {name: list(mapping) for name, mapping in ids.items()}
         self._lengths: dict[str, np.ndarray] = {}
@@ -76,6 +79,12 @@ class SegmentFacets:
                 (length(d, fieldname, 1) or 1 for d in range(self.size)), dtype=np.float32, count=self.size
             )
         return self._lengths[fieldname]
+
+
+def _global_ids(part: SegmentFacets, name: str, ids: dict[str, int]) -> np.ndarray:
+    """A segment's value ids of facet ``name`` mapped to ids over every segment (with -1 last)."""
+    local = part.values.get(name, [])
+    return np.array([ids.setdefault(v, len(ids)) for v in local] + [-1], dtype=np.int32)
 
 
 class FacetArrays:
@@ -94,7 +103,7 @@ class FacetArrays:
         self.updated = np.zeros(size, dtype=np.float64)
         self.title_rank = np.zeros(size, dtype=np.int64)
         self.labels: dict[str, dict[str, str]] = {}  # facet → value → label
-        self.parents: dict[str, str | None] = {}  # territory code → the code of the unit above
+        self.parents: dict[str, str | None] = {}  # value → the value it is inside
         self.scorer: TextScorer | None = None
         self._reader = None
         self._spelling: SpellingWords | None = None
@@ -140,28 +149,28 @@ class FacetArrays:
             for name, values in part.labels.items():
                 arrays.labels.setdefault(name, {}).update(values)
             arrays.parents.update(part.parents)
-        for name in (*SINGLE_FACETS, *MANY_FACETS):
+        for name in sorted({name for part, _, _ in parts for name in part.single}):
             ids: dict[str, int] = {}
-            singles, many_docs, many_values = [], [], []
-            for part, _, offset in parts:
-                local = part.values[name]
-                to_global = np.array([ids.setdefault(v, len(ids)) for v in local] + [-1], dtype=np.int32)
-                if name in SINGLE_FACETS:
+            singles = []
+            for part, _, _ in parts:
+                to_global = _global_ids(part, name, ids)
+                if name in part.single:
                     singles.append(to_global[part.single[name]])  # -1 (no value) maps to the last: -1
                 else:
-                    docs, values = part.many[name]
-                    many_docs.append(docs + offset)
-                    many_values.append(to_global[values])
+                    singles.append(np.full(part.size, -1, dtype=np.int32))
             arrays.values[name] = list(ids)
-            if name in SINGLE_FACETS:
-                arrays.single[name] = np.concatenate(singles) if singles else np.zeros(0, dtype=np.int32)
-            else:
-                arrays.many[name] = (
-                    np.concatenate(many_docs) if many_docs else np.zeros(0, dtype=np.int64),
-                    np.concatenate(many_values) if many_values else np.zeros(0, dtype=np.int32),
-                )
+            arrays.single[name] = np.concatenate(singles)
+        for name in sorted({name for part, _, _ in parts for name in part.many}):
+            ids = {}
+            many_docs, many_values = [], []
+            for part, _, offset in parts:
+                to_global = _global_ids(part, name, ids)
+                docs, values = part.many.get(name, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)))
+                many_docs.append(docs + offset)
+                many_values.append(to_global[values])
+            arrays.values[name] = list(ids)
+            arrays.many[name] = (np.concatenate(many_docs), np.concatenate(many_values))
         arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
-        arrays.labels["titolare"] = arrays.labels.get("ente", {})
         arrays.scorer = TextScorer(
             searcher, arrays.size, [(part, leaf, offset) for part, leaf, offset in parts]
         )
@@ -169,18 +178,22 @@ class FacetArrays:
         return arrays
 
     def mask_for(self, name: str, selected: Iterable[str]) -> np.ndarray:
-        """Documents having any of the ``selected`` values of facet ``name``."""
-        lookup = {value: i for i, value in enumerate(self.values[name])}
+        """Documents having any of the ``selected`` values of facet ``name`` (none, for a facet no
+        document has)."""
+        lookup = {value: i for i, value in enumerate(self.values.get(name, []))}
         wanted = np.array([lookup[v] for v in selected if v in lookup], dtype=np.int32)
         if name in self.single:
             return np.isin(self.single[name], wanted)
-        docs, values = self.many[name]
         mask = np.zeros(self.size, dtype=bool)
-        mask[docs[np.isin(values, wanted)]] = True
+        if name in self.many:
+            docs, values = self.many[name]
+            mask[docs[np.isin(values, wanted)]] = True
         return mask
 
     def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
         """How many documents in ``mask`` have each value of facet ``name`` (once per document)."""
+        if name not in self.values:
+            return {}
         if name in self.single:
             chosen = self.single[name][mask]
             bins = np.bincount(chosen[chosen >= 0], minlength=len(self.values[name]))

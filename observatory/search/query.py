@@ -9,7 +9,7 @@ from whoosh.fields import Schema
 from whoosh.qparser import MultifieldParser, WildcardPlugin
 
 from observatory.search import snippets, spelling
-from observatory.search.facets import MANY_FACETS, SINGLE_FACETS, FacetArrays
+from observatory.search.facets import FacetArrays
 from observatory.search.index import TEXT_FIELDS, SearchIndex
 
 #: Spelling suggestions are looked for only when a search finds fewer processes than this.
@@ -107,7 +107,7 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
     for mask in filter_masks.values():
         final &= mask
     facets = {}
-    for name in (*SINGLE_FACETS, *MANY_FACETS):
+    for name in arrays.values:
         base = text_mask & year_mask
         for other, mask in filter_masks.items():
             if other != name:
@@ -173,3 +173,14 @@ def more_like(search_index: SearchIndex, pid: int, limit: int) -> list[int]:
     by_title = searcher.more_like(docnum, "title", top=limit, numterms=6)
     ranked = list(dict.fromkeys(h.docnum for h in [*by_title, *hits] if h.docnum != docnum))
     return [int(arrays.pid[d]) for d in ranked[:limit]]
+
+
+def cards(search_index: SearchIndex, pids: list[int]) -> list[dict]:
+    """The stored cards of the processes ``pids`` that are in the index, in that order."""
+    searcher, _ = search_index.searcher()
+    found = []
+    for pid in pids:
+        docnum = searcher.document_number(pid=str(pid))
+        if docnum is not None:
+            found.append(searcher.stored_fields(docnum)["card"])
+    return found

@@ -1,0 +1,133 @@
+"""What a reader asks a list of processes for: text, filters, years, sort and page.
+
+The filters are the fields declared with a ``facet`` (fields.py); their rules (OR inside a
+filter, AND across filters, a territory including everything inside it) are the search index's
+(search/), for /processi, the API, organisation and territory pages and the home page alike. The
+database only says whether a filter value exists (:func:`check_filters`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from observatory.catalogue.fields import CHOICE, FIELDS, MAX_YEAR, MIN_YEAR, TERM, TERMS, TERRITORIES
+from observatory.catalogue.tables import VOCABULARIES, Organisation, Term, Territory
+from observatory.web import MAX_PAGE, whole_number
+
+SORTS = {
+    "rilevanza": "Pertinenza",
+    "recenti": "Modificati di recente",
+    "titolo": "Titolo (A-Z)",
+    "anno": "Anno di avvio (dal più recente)",
+    "anno_asc": "Anno di avvio (dal meno recente)",
+}
+MAX_PAGE_SIZE = 100
+MAX_QUERY_LENGTH = 200
+#: The filters, by their parameter name, with the field each filters by.
+FILTERS = {declared.facet: declared for declared in FIELDS if declared.facet}
+
+
+class FilterError(ValueError):
+    """A filter value the catalogue does not know; ``field`` names the parameter."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class ProcessQuery:
+    """What a reader asked a process list for: text, filters (parameter → values), years, sort, page."""
+
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    q: str = ""
+    anno_da: int | None = None
+    anno_a: int | None = None
+    ordine: str = "recenti"
+    pagina: int = 1
+    per_pagina: int = 20
+
+    def values(self, name: str) -> list[str]:
+        """The values asked for filter ``name``."""
+        return self.filters.get(name, [])
+
+    def active_filters(self) -> list[tuple[str, str]]:
+        """(parameter, value) pairs of every filter in use, years included."""
+        pairs = [(name, value) for name in FILTERS for value in self.values(name)]
+        if self.anno_da is not None:
+            pairs.append(("anno_da", str(self.anno_da)))
+        if self.anno_a is not None:
+            pairs.append(("anno_a", str(self.anno_a)))
+        return pairs
+
+
+def _parse_int(name: str, raw: str, low: int, high: int, label: str) -> int:
+    try:
+        return whole_number(raw, label, low, high)
+    except ValueError as exc:
+        raise FilterError(name, str(exc)) from None
+
+
+def parse_process_query(params: dict[str, list[str]], default_page_size: int) -> ProcessQuery:
+    """Read list parameters (each possibly repeated) into a ProcessQuery, or raise FilterError."""
+    query = ProcessQuery(per_pagina=default_page_size)
+    for name in FILTERS:
+        values = [v.strip() for raw in params.get(name, []) for v in raw.split(",") if v.strip()]
+        if values:
+            query.filters[name] = list(dict.fromkeys(values))
+    if "territorio" in query.filters:
+        query.filters["territorio"] = [code.upper() for code in query.filters["territorio"]]
+    for name, label in (("anno_da", "Anno da"), ("anno_a", "Anno a")):
+        raw = next((v for v in params.get(name, []) if v.strip()), None)
+        if raw is not None:
+            setattr(query, name, _parse_int(name, raw, MIN_YEAR, MAX_YEAR, label))
+    if query.anno_da and query.anno_a and query.anno_a < query.anno_da:
+        raise FilterError("anno_a", "Anno a: non può precedere «Anno da».")
+    query.q = " ".join(" ".join(params.get("q", [])).split())
+    if len(query.q) > MAX_QUERY_LENGTH:
+        raise FilterError("q", f"Ricerca: al massimo {MAX_QUERY_LENGTH} caratteri.")
+    ordine = next(iter(params.get("ordine", [])), "") or ("rilevanza" if query.q else "recenti")
+    if ordine == "rilevanza" and not query.q:
+        ordine = "recenti"
+    if ordine not in SORTS:
+        raise FilterError("ordine", f"Ordine: valori ammessi {', '.join(SORTS)}.")
+    query.ordine = ordine
+    page = next(iter(params.get("pagina", [])), "") or "1"
+    query.pagina = _parse_int("pagina", page, 1, MAX_PAGE, "Pagina")
+    size = next(iter(params.get("per_pagina", [])), "")
+    if size:
+        query.per_pagina = _parse_int("per_pagina", size, 1, MAX_PAGE_SIZE, "Risultati per pagina")
+    return query
+
+
+async def _known(declared, values: list[str]) -> tuple[list[str], str]:
+    """Which of ``values`` of a filter exist, and how to say one does not."""
+    if declared.type in (TERM, TERMS):
+        known = (
+            await Term.select(Term.slug).where(Term.vocabulary == declared.vocabulary).output(as_list=True)
+        )
+        label = VOCABULARIES[declared.vocabulary]
+        return known, f"{label}: valore sconosciuto «{{}}». Valori ammessi: {', '.join(sorted(known))}."
+    if declared.type == CHOICE:
+        choices = declared.choices or {}
+        return list(
+            choices
+        ), f"{declared.label}: valore sconosciuto «{{}}». Valori ammessi: {', '.join(choices)}."
+    if declared.type == TERRITORIES:
+        known = (
+            await Territory.select(Territory.code).where(Territory.code.is_in(values)).output(as_list=True)
+        )
+        return known, "Territorio: codice sconosciuto «{}» (esempi: IT, R01, P201, C001272)."
+    slugs = Organisation.select(Organisation.slug).where(Organisation.slug.is_in(values))
+    return await slugs.output(as_list=True), "Ente: nessun ente con identificativo «{}»."
+
+
+async def check_filters(filters: dict[str, list[str]]) -> None:
+    """Raise FilterError for the first filter value the catalogue does not know."""
+    for name, values in filters.items():
+        if values:
+            known, message = await _known(FILTERS[name], values)
+            unknown = [value for value in values if value not in known]
+            if unknown:
+                raise FilterError(name, message.format(unknown[0]))
