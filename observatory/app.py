@@ -22,6 +22,7 @@ from observatory.accounts.guards import (
     staff_in_template,
 )
 from observatory.accounts.tables import ROLES
+from observatory.catalogue import fields
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.curation.controllers import CurationPages
@@ -39,7 +40,9 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     env.filters.update(
         euro=text.euro, italian_date=text.italian_date, years=text.years, replace_years=web.replace_years
     )
-    env.globals.update(version=__version__, current_staff=staff_in_template, staff_roles=ROLES)
+    env.globals.update(
+        version=__version__, current_staff=staff_in_template, staff_roles=ROLES, labels=fields.PATH_LABELS
+    )
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -246,6 +246,11 @@ def page_links(request: Request, page: Page) -> dict[str, str | None]:
     }
 
 
+def list_page(template: str, request: Request, page: Page, **context: Any) -> Template:
+    """``template`` showing ``page`` of a list, with the links to its other pages."""
+    return Template(template, context={"page": page, "links": page_links(request, page), **context})
+
+
 def replace_years(query_string: str, year_from: int, year_to: int) -> str:
     """The query string with the year range replaced (and the page reset)."""
     dropped = (*YEAR_PARAMETERS, "pagina")

@@ -20,11 +20,12 @@ from helpers import (
     territory_ancestors,
 )
 
+from observatory.catalogue.checks import References
 from observatory.catalogue.editing import save_process
 from observatory.catalogue.schemas import ProcessOut, ProcessSummaryOut
 from observatory.catalogue.tables import Process
 from observatory.catalogue.transfer import import_records
-from observatory.catalogue.validation import References, validate_process
+from observatory.catalogue.validation import validate_process
 from observatory.database import write_transaction
 
 pytestmark = pytest.mark.anyio

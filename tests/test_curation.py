@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import (
+    OPENCOESIONE,
     PATTI,
     audit_entries,
     card_slugs,
@@ -17,9 +18,14 @@ from helpers import (
 )
 
 from observatory.accounts.tables import AuditEntry
-from observatory.catalogue import transfer
+from observatory.catalogue import services, transfer
+from observatory.catalogue.checks import References
+from observatory.catalogue.editing import save_process
+from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Organisation, Process, ProcessOrganisation, Term
+from observatory.catalogue.validation import validate_process
 from observatory.curation.tables import ProcessRevision
+from observatory.database import write_transaction
 
 pytestmark = pytest.mark.anyio
 
@@ -345,3 +351,31 @@ async def test_audit_log_shows_before_and_after_to_admins_only(client):
     assert (
         changes["summary"].select_one(".after").get_text(strip=True) == "Una sintesi nuova per il registro."
     )
+
+
+async def test_a_save_returns_the_record_the_database_then_holds(client):
+    """Revisions and audit entries store the record a save returns, without reading it back: it
+    must be the one the tables then give, organisations under their preferred names."""
+    published = process_row(client, OPENCOESIONE)
+
+    async def save_and_read() -> tuple[dict, dict]:
+        refs = await References.load()
+        detail = await services.process_detail(published["id"])
+        record = to_record(detail) | {
+            "decision_holders": ["Città di Torino", "Comune di Torino", "Un Ente Mai Visto Prima"],
+            "organisations": [{"name": "Comune di Chieri", "role": "partner"}, "Comune di Chieri"],
+            "territories": ["C001078", "R01"],
+            "links": [{"url": "https://www.esempio.example/pagina"}],
+            "topics": [],
+            "updated_at": None,
+        }
+        async with write_transaction():
+            _, saved = await save_process(validate_process(record, refs), refs, existing=detail)
+        return saved, to_record(await services.process_detail(published["id"]))
+
+    saved, read_back = run_in_app(client, save_and_read)
+    assert saved == read_back
+    assert saved["decision_holders"] == ["Comune di Torino", "Un Ente Mai Visto Prima"]
+    assert saved["organisations"] == [{"name": "Comune di Chieri", "role": "partner"}]
+    assert saved["links"] == [{"label": "www.esempio.example", "url": "https://www.esempio.example/pagina"}]
+    assert saved["funding"]["phases"], "the funded phases of OpenCoesione are kept"

@@ -22,9 +22,12 @@ from helpers import (
     submission_form,
 )
 
+from observatory import database
 from observatory.accounts.guards import admin_required, staff_required
 from observatory.accounts.tables import AuditEntry
-from observatory.catalogue import transfer
+from observatory.catalogue import services, transfer
+from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process, Term
 from observatory.curation.tables import ProcessRevision
 from observatory.submissions import moderation
@@ -538,3 +541,31 @@ async def test_script_payloads_in_every_text_field_are_shown_escaped(client):
         "slug"
     ]
     assert_escaped(await client.get(f"/processi/{slug}"), 10)
+
+
+async def test_approving_a_correction_reads_the_process_once(client):
+    published = process_row(client, PATTI)
+    record = run_in_app(client, lambda: services.process_detail(published["id"]))
+    proposal = to_record(record, PUBLIC_FIELDS)
+    proposal["summary"] = "Sintesi corretta una volta sola."
+    body = {"segnalante": SUBMITTER, "privacy_accettata": True, "correzione_di": PATTI, "processo": proposal}
+    assert (await client.post("/api/v1/segnalazioni/", json=body)).status_code == 201
+    submission = run_in_app(
+        client, lambda: Submission.select().order_by(Submission.id, ascending=False).first()
+    )
+    editor = await login_as(client)
+    engine = database.configured()
+    queries: list[str] = []
+    kind = type(engine)
+    logging, printing = engine.log_queries, kind.print_query
+    engine.log_queries, kind.print_query = True, lambda _engine, **logged: queries.append(logged["query"])
+    try:
+        decision = run_in_app(
+            client, moderation.approve, submission["id"], editor, accepted_fields=["summary"]
+        )
+    finally:
+        engine.log_queries, kind.print_query = logging, printing
+    assert decision.state == "approvata"
+    whole_reads = [q for q in queries if q.startswith("SELECT ALL") and '"process"."title_key"' in q]
+    assert len(whole_reads) == 1, whole_reads
+    assert process_row(client, PATTI)["summary"] == "Sintesi corretta una volta sola."

@@ -10,10 +10,11 @@ from helpers import CHIERI, PATTI, database_count, refresh_index, run_in_app, so
 
 from observatory.app import create_app
 from observatory.catalogue import services
+from observatory.catalogue.checks import References
 from observatory.catalogue.editing import save_process, withdraw_process
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process
-from observatory.catalogue.validation import References, validate_process
+from observatory.catalogue.validation import validate_process
 from observatory.database import write_transaction
 from observatory.search.analysis import STOP_WORDS, italian_analyzer
 from observatory.search.index import SearchIndex, write_documents

@@ -21,10 +21,12 @@ from helpers import (
 )
 
 from observatory.catalogue import editing, forms, services, transfer
+from observatory.catalogue.checks import References
 from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.form_view import field_id
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process, SlugRedirect
-from observatory.catalogue.validation import References, validate_process
+from observatory.catalogue.validation import validate_process
 from observatory.search.query import SearchRequest, run_search
 from observatory.submissions.tables import Submission
 
@@ -37,7 +39,7 @@ UNIQUE = "borgoquercia"
 def _field_error(page, name: str) -> str | None:
     """The error shown next to form field ``name`` (and checks the input points to it)."""
     control = page.find(attrs={"name": name}) if name else None
-    identifier = forms.field_id(name)
+    identifier = field_id(name)
     error = page.find(id=f"{identifier}-errore")
     if error is None:
         return None
@@ -98,23 +100,23 @@ async def test_form_shows_every_section_with_labels(client):
         assert fieldset.legend.get_text(strip=True) == section.title
         for item in section.items:
             if isinstance(item, forms.Group):
-                assert fieldset.select(f"#{forms.field_id(item.name)}-gruppo fieldset.row")
+                assert fieldset.select(f"#{field_id(item.name)}-gruppo fieldset.row")
                 names = [f"{item.name}.1.{spec.name}" for spec in item.inputs]
                 specs = item.inputs
             else:
                 names, specs = [item.name], [item]
             for name, spec in zip(names, specs, strict=True):
                 if spec.widget == "checkboxes":
-                    group = fieldset.find("fieldset", id=forms.field_id(name))
+                    group = fieldset.find("fieldset", id=field_id(name))
                     assert group.legend.get_text(strip=True) == spec.label
                     assert len(group.select("input[type=checkbox]")) > 3
                     continue
-                label = fieldset.find("label", attrs={"for": forms.field_id(name)})
+                label = fieldset.find("label", attrs={"for": field_id(name)})
                 assert label is not None and spec.label in label.get_text(" ", strip=True), name
-                assert fieldset.find(id=forms.field_id(name))["name"] == name
+                assert fieldset.find(id=field_id(name))["name"] == name
     assert [o.get_text() for o in form.select("select[name=kind] option")][1] == "Processo partecipativo"
     for name in ("nome", "ente", "email", "privacy"):
-        assert form.find("label", attrs={"for": forms.field_id(name)}), name
+        assert form.find("label", attrs={"for": field_id(name)}), name
     honeypot = form.find("input", attrs={"name": "sito_web"})
     assert honeypot["tabindex"] == "-1" and honeypot["autocomplete"] == "off"
     assert honeypot.find_parent(class_="hp")["aria-hidden"] == "true"
@@ -140,8 +142,8 @@ async def test_add_rows_keeps_what_was_typed_and_stores_nothing(client):
     assert _value(page, "title") == "Orti condivisi di Borgoquercia"
     assert _value(page, "phases.1.title") == "Assemblea"
     assert _value(page, "phases.2.title") == "Laboratorio"  # the empty row is gone
-    assert len(page.select(f"#{forms.field_id('phases')}-gruppo fieldset.row")) == 2 + 6
-    assert len(page.select(f"#{forms.field_id('links')}-gruppo fieldset.row")) == 1 + 6
+    assert len(page.select(f"#{field_id('phases')}-gruppo fieldset.row")) == 2 + 6
+    assert len(page.select(f"#{field_id('links')}-gruppo fieldset.row")) == 1 + 6
     assert _value(page, "links.1.url") == "x"
     assert page.find(attrs={"name": "righe"})["value"] == "6"
     assert _value(page, "email") == SUBMITTER["email"]

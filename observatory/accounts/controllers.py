@@ -24,7 +24,7 @@ from observatory.accounts.guards import (
     session_cookie,
 )
 from observatory.accounts.tables import ROLES
-from observatory.web import Page, number_parameter, page_links, page_number, settings_of
+from observatory.web import Page, list_page, number_parameter, page_number, settings_of
 
 AUDIT_PAGE_SIZE = 50
 #: The highest id a staff member may have (a filter beyond it is a mistake).
@@ -143,15 +143,13 @@ class AccountPages(Controller):
         page = Page(
             items=[_audit_entry(row) for row in rows], total=total, page=number, page_size=AUDIT_PAGE_SIZE
         )
-        return Template(
+        return list_page(
             "staff/audit_log.html",
-            context={
-                "page": page,
-                "links": page_links(request, page),
-                "action": action,
-                "actor_id": actor_id,
-                "actions": await services.audit_actions(),
-                "members": await services.staff_members(),
-                "roles": ROLES,
-            },
+            request,
+            page,
+            action=action,
+            actor_id=actor_id,
+            actions=await services.audit_actions(),
+            members=await services.staff_members(),
+            roles=ROLES,
         )

@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from jinja2 import pass_context
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.datastructures import CacheControlHeader, Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
@@ -23,7 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatory.accounts import services
 from observatory.settings import Settings
-from observatory.web import error_response, wants_json
+from observatory.web import MAX_BODY, error_response, wants_json
 
 SESSION_COOKIE = "osservatorio_sessione"
 LOGIN_PATH = "/redazione/accesso"
@@ -151,3 +151,15 @@ class StaffMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_private)
+
+
+class StaffPages(Controller):
+    """The base of the editorial office's page controllers, under /redazione: a staff login is
+    needed, answers are never cached and send no referrer, form posts are small."""
+
+    path = STAFF_HOME
+    include_in_schema = False
+    guards = [staff_required]
+    cache_control = CacheControlHeader(no_store=True)
+    response_headers = {"Referrer-Policy": "no-referrer"}
+    request_max_body_size = MAX_BODY

@@ -23,7 +23,9 @@ class StaffUser(Table):
     password_hash = Varchar(length=255)
     #: A disabled account cannot log in and its sessions stop working.
     active = Boolean(default=True)
+    #: When the account was created.
     created_at = Timestamptz(default=TimestamptzNow())
+    #: When its last successful login was; NULL before the first.
     last_login_at = Timestamptz(null=True, default=None)
 
 
@@ -32,7 +34,9 @@ class StaffSession(Table):
 
     #: SHA-256 of the session token held in the cookie; the token itself is never stored.
     token_hash = Varchar(length=64, unique=True)
+    #: The staff member logged in.
     user = ForeignKey(StaffUser)
+    #: When the session started.
     created_at = Timestamptz(default=TimestamptzNow())
     #: The session ends at this time (sliding: renewed while it is used).
     expires_at = Timestamptz(index=True)
@@ -43,13 +47,16 @@ class LoginAttempt(Table):
 
     #: What the attempt is counted against: "user:<name>" or "addr:<hash of the address>".
     key = Varchar(length=200, index=True)
+    #: Whether the name and password were right.
     succeeded = Boolean(default=False)
+    #: When the attempt was made.
     at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class AuditEntry(Table):
     """One staff action: who, when, what, and the data before and after."""
 
+    #: When the action was done.
     at = Timestamptz(default=TimestamptzNow(), index=True)
     #: The staff member; NULL for actions from the command line.
     actor = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
@@ -63,7 +70,9 @@ class AuditEntry(Table):
     object_id = Varchar(length=160)
     #: One line for people.
     summary = Text(default="")
+    #: The object's data before the action (NULL for a creation).
     before = JSON(null=True, default=None)
+    #: The object's data after the action (NULL for a deletion).
     after = JSON(null=True, default=None)
 
 

@@ -17,6 +17,7 @@ from litestar.status_codes import (
 )
 
 from observatory.catalogue import searching, services
+from observatory.catalogue.answers import unpublished_answer
 from observatory.catalogue.queries import FILTERS, SORTS, FilterError, ProcessQuery, parse_process_query
 from observatory.catalogue.schemas import (
     OrganisationDetailOut,
@@ -28,7 +29,7 @@ from observatory.catalogue.schemas import (
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
 from observatory.search.index import SearchIndex
-from observatory.web import ApiError, Page, page_links, page_number, settings_of
+from observatory.web import ApiError, Page, list_page, page_links, page_number, settings_of
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -87,12 +88,8 @@ class CataloguePages(Controller):
     async def process(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
         """Every field of one process, and similar processes."""
         found = await services.find_process(slug)
-        if found.redirect_to:
-            return Redirect(f"/processi/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
-        if found.withdrawn:
-            return Template("withdrawn.html", context={"process": found.withdrawn}, status_code=HTTP_410_GONE)
-        if found.process is None:
-            raise NotFoundException(f"Nessun processo con indirizzo «{slug}».")
+        if answer := unpublished_answer(found):
+            return answer
         similar = await searching.similar_processes(_search_index(request), found.process["id"])
         return Template("process.html", context={"process": found.process, "similar": similar})
 
@@ -105,28 +102,18 @@ class CataloguePages(Controller):
         counts = await searching.organisation_counts(_search_index(request))
         items, total = await services.list_organisations(q, number, size, counts)
         page = Page(items=items, total=total, page=number, page_size=size)
-        return Template(
-            "organisations.html",
-            context={"q": q, "page": page, "links": page_links(request, page), "kinds": ORGANISATION_KINDS},
-        )
+        return list_page("organisations.html", request, page, q=q, kinds=ORGANISATION_KINDS)
 
     @get("/enti/{slug:str}", name="organisation")
     async def organisation(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
         """An organisation and the processes it takes part in."""
-        found = await services.find_organisation(
-            slug, await searching.organisation_counts(_search_index(request))
-        )
+        size = settings_of(request).page_size
+        found = await searching.find_organisation(_search_index(request), slug, page_number(request), size)
         if found.redirect_to:
             return Redirect(f"/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
             raise NotFoundException(f"Nessun ente con indirizzo «{slug}».")
-        page = await searching.organisation_processes(
-            _search_index(request), slug, page_number(request), settings_of(request).page_size
-        )
-        return Template(
-            "organisation.html",
-            context={"organisation": found.organisation, "page": page, "links": page_links(request, page)},
-        )
+        return list_page("organisation.html", request, found.processes, organisation=found.organisation)
 
     @get("/territori", name="territories")
     async def territories(self, request: Request) -> Template:
@@ -153,16 +140,7 @@ class CataloguePages(Controller):
             page_number(request),
             settings_of(request).page_size,
         )
-        page = found.page
-        return Template(
-            "territory.html",
-            context={
-                "territory": territory,
-                "page": page,
-                "links": page_links(request, page),
-                "levels": TERRITORY_LEVELS,
-            },
-        )
+        return list_page("territory.html", request, found.page, territory=territory, levels=TERRITORY_LEVELS)
 
 
 def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
@@ -267,15 +245,14 @@ class CatalogueApi(Controller):
     @get("/enti/{slug:str}", summary="Un ente", raises=[ApiError])
     async def organisation(self, request: Request, slug: FromPath[str]) -> OrganisationDetailOut | Redirect:
         """An organisation, its alternative names and its first page of public processes."""
-        found = await services.find_organisation(
-            slug, await searching.organisation_counts(_search_index(request))
-        )
+        found = await searching.find_organisation(_search_index(request), slug, 1, searching.LIST_SIZE)
         if found.redirect_to:
             return Redirect(f"/api/v1/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
             raise ApiError(HTTP_404_NOT_FOUND, f"Nessun ente con slug «{slug}».")
-        page = await searching.organisation_processes(_search_index(request), slug, 1, searching.LIST_SIZE)
-        return msgspec.convert(dict(found.organisation, processes=page.items), OrganisationDetailOut)
+        return msgspec.convert(
+            dict(found.organisation, processes=found.processes.items), OrganisationDetailOut
+        )
 
     @get("/territori", summary="Territori", raises=[ApiError])
     async def territories(

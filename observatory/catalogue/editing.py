@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from observatory.catalogue import fields as f
+from observatory.catalogue.checks import References
 from observatory.catalogue.indexing import record_change
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import (
@@ -26,7 +27,6 @@ from observatory.catalogue.tables import (
     ProcessTerritory,
     SlugRedirect,
 )
-from observatory.catalogue.validation import References
 from observatory.database import write_transaction
 from observatory.text import clean, fold, slugify
 

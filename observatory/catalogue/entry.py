@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from observatory.catalogue import services
+from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.fields import BY_NAME, PUBLIC_FIELDS
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Territory
-from observatory.catalogue.validation import FieldError, References, ValidationFailed, validate_process
+from observatory.catalogue.validation import validate_process
 from observatory.text import fold
 
 _WITH_QUALIFIER = re.compile(r"^(?P<name>.+?)\s*\((?P<qualifier>[^()]+)\)$")
@@ -80,11 +81,6 @@ async def _resolve_territory(text: str, refs: References, hint: bool) -> tuple[s
         f"territorio sconosciuto «{text}»: scrivi il nome di un comune, di una provincia o di una regione "
         f"(ad esempio «Chieri (TO)») o il codice ISTAT (R01, P201, C001272).{hint}"
     )
-
-
-def public_record(record: Mapping[str, Any]) -> dict:
-    """The public fields of a full record, to prefill a correction."""
-    return {name: record.get(name) for name in PUBLIC_FIELDS}
 
 
 async def check_entry(record: Any, refs: References | None = None) -> dict:

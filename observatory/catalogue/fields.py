@@ -520,3 +520,5 @@ def walk(fields: tuple[Field, ...] = FIELDS, prefix: str = "") -> Iterator[tuple
 
 #: Every field and part by dotted path ("funding.cup").
 BY_PATH: Mapping[str, Field] = MappingProxyType(dict(walk()))
+#: Italian labels by dotted path, for templates (``labels["funding.cup"]``).
+PATH_LABELS: Mapping[str, str] = MappingProxyType({path: d.label for path, d in BY_PATH.items()})

@@ -11,31 +11,28 @@ JavaScript: the page shows the filled rows and a few empty ones, and the button 
 - :func:`form_to_record` reads a posted form into a record;
 - :func:`record_to_form` turns a record into form values, to prefill the form;
 - :func:`field_errors` places each message of a ``ValidationFailed`` on its form field;
-- :class:`FormView` is what ``templates/_process_form.html`` renders.
+- form_view.py makes what ``templates/_process_form.html`` renders.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from observatory.catalogue import fields as f
+from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.entry import territory_labels
-from observatory.catalogue.services import vocabularies
-from observatory.catalogue.validation import ValidationFailed
 from observatory.text import italian_amount
 from observatory.web import first
 
-#: Empty rows shown under the filled ones of each group, and at most how many "Aggiungi righe" gives.
-EMPTY_ROWS = 3
-MAX_EMPTY_ROWS = 30
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ITALIAN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _EXPORTED_AMOUNT = re.compile(r"^\d+\.\d{2}$")
-_ROW_KEY = re.compile(r"^(?P<group>[a-z_.]+?)\.(?P<row>\d{1,4})\.(?P<sub>[a-z_]+)$")
+#: A form name inside a repeated group: "phases.2.start_date".
+ROW_KEY = re.compile(r"^(?P<group>[a-z_.]+?)\.(?P<row>\d{1,4})\.(?P<sub>[a-z_]+)$")
 #: Which names a one-per-line or a name input suggests (static/js/suggest.js asks the API).
 _SUGGESTIONS = {f.NAMES: "enti", f.ROLES: "enti", f.TERRITORIES: "territori"}
 
@@ -172,7 +169,7 @@ def _rows(form: Mapping[str, list[str]], group: Group) -> list[dict]:
     """The rows of ``group`` that have something typed in a text input, in row order."""
     numbers = set()
     for key in form:
-        match = _ROW_KEY.match(key)
+        match = ROW_KEY.match(key)
         if match and match["group"] == group.name:
             numbers.add(int(match["row"]))
     rows = []
@@ -318,7 +315,7 @@ def _form_field(path: str, known: Collection[str]) -> tuple[str, str | None]:
         return head, tail
     if head in INPUTS and INPUTS[head].widget == "checkboxes":
         return head, None
-    match = _ROW_KEY.match(path)
+    match = ROW_KEY.match(path)
     if match and f"{match['group']}.{match['sub']}" in INPUTS:
         return path, None
     parts = path.split(".")
@@ -357,162 +354,3 @@ def field_messages(failed: ValidationFailed, labelled: bool = False) -> dict[str
         label = f.LABELS.get(error.field.split(".")[0]) if labelled else None
         messages[error.field] = f"{label} ({error.field}): {text}" if label else text
     return messages
-
-
-# --- what the template renders ------------------------------------------------------------------
-
-
-def field_id(name: str) -> str:
-    """The HTML id of the input of form field ``name``."""
-    return "campo-" + name.replace(".", "-").replace("_", "-")
-
-
-@dataclass
-class FormView:
-    """A process form to render: values, errors, vocabulary options and how many empty rows to add.
-
-    Build it with :func:`form_view`; ``templates/_process_form.html`` renders it.
-    """
-
-    values: dict[str, list[str]]
-    errors: dict[str, str]
-    vocabularies: Mapping[str, list[dict]]
-    empty_rows: int = EMPTY_ROWS
-    sections: tuple[Section, ...] = SECTIONS
-    #: The page's inputs besides the process's (who sends a submission, a correction's note).
-    extra: Mapping[str, Input] = field(default_factory=dict)
-
-    def value(self, name: str) -> str:
-        values = self.values.get(name) or []
-        return values[0] if values else ""
-
-    def checked(self, name: str, option: str) -> bool:
-        return option in (self.values.get(name) or [])
-
-    def error(self, name: str) -> str | None:
-        return self.errors.get(name)
-
-    def options(self, spec: Input) -> list[tuple[str, str]]:
-        """(value, label) pairs of a select or of checkboxes."""
-        if spec.vocabulary:
-            return [(t["slug"], t["label"]) for t in self.vocabularies.get(spec.vocabulary, [])]
-        return list((spec.choices or {}).items())
-
-    def option_label(self, spec: Input, value: str) -> str:
-        return dict(self.options(spec)).get(value, value)
-
-    def filled_rows(self, group: Group) -> list[int]:
-        numbers = {
-            int(m["row"])
-            for key, values in self.values.items()
-            if (m := _ROW_KEY.match(key)) and m["group"] == group.name and any(v.strip() for v in values)
-        }
-        return sorted(numbers)
-
-    def rows(self, group: Group) -> list[int]:
-        """Row numbers to render: the filled rows, then ``empty_rows`` empty ones."""
-        filled = self.filled_rows(group)
-        last = max(filled, default=0)
-        return [*filled, *range(last + 1, last + 1 + self.empty_rows)]
-
-    def label(self, name: str) -> str:
-        """The label of a form field for the error summary ("Fase 2, Inizio")."""
-        if name in self.extra:
-            return self.extra[name].summary_label or self.extra[name].label
-        match = _ROW_KEY.match(name)
-        if match and match["group"] in GROUPS:
-            group = GROUPS[match["group"]]
-            sub = INPUTS[f"{group.name}.{match['sub']}"]
-            return f"{group.row_label} {match['row']}, {sub.label}"
-        if name in INPUTS:
-            return INPUTS[name].label
-        if name in GROUPS:
-            return GROUPS[name].label
-        return "Modulo"
-
-    def anchor(self, name: str) -> str:
-        """Where the error summary links to for field ``name``."""
-        if name in INPUTS and INPUTS[name].widget == "checkboxes":
-            options = self.options(INPUTS[name])
-            return field_id(f"{name}.{options[0][0]}") if options else field_id(name)
-        if name in GROUPS:
-            return field_id(name) + "-gruppo"
-        return field_id(name) if name else "errori"
-
-    def summary(self) -> list[tuple[str, str, str]]:
-        """(anchor, label, message) of every error, in the order of the form."""
-        order = {name: i for i, name in enumerate([*INPUTS, *GROUPS, *self.extra])}
-
-        def position(name: str) -> tuple:
-            match = _ROW_KEY.match(name)
-            if match:
-                return (order.get(f"{match['group']}.{match['sub']}", 0), int(match["row"]))
-            return (order.get(name, -1), 0)
-
-        ordered = sorted(self.errors, key=position)
-        return [(self.anchor(name), self.label(name), self.errors[name]) for name in ordered]
-
-    def id(self, name: str) -> str:
-        return field_id(name)
-
-    def spec(self, name: str) -> Input:
-        """An input outside the process sections ("nome", "email", "nota"...)."""
-        return self.extra[name]
-
-    def shown(self, spec: Input, name: str) -> list[str]:
-        """What a read-only view shows of a field: one item per value, none when it is empty."""
-        if spec.widget == "checkboxes":
-            return [self.option_label(spec, v) for v in self.values.get(name) or []]
-        value = self.value(name).strip()
-        if spec.widget == "checkbox":
-            return ["Sì"] if value else []
-        if not value:
-            return []
-        if spec.widget == "select":
-            return [self.option_label(spec, value)]
-        if spec.widget == "lines":
-            return [line.strip() for line in value.splitlines() if line.strip()]
-        if spec.widget == "date" and _ISO_DATE.match(value):
-            year, month, day = value.split("-")
-            return [f"{day}/{month}/{year}"]
-        return [value]
-
-    def has_values(self, section: Section) -> bool:
-        """Whether a read-only view has anything to show in ``section``."""
-        for item in section.items:
-            if isinstance(item, Group):
-                if self.filled_rows(item):
-                    return True
-            elif self.shown(item, item.name):
-                return True
-        return False
-
-
-async def form_view(
-    values: dict[str, list[str]],
-    errors: dict[str, str] | None = None,
-    posted: Mapping[str, list[str]] | None = None,
-    extra: Mapping[str, Input] | None = None,
-    empty_rows: int | None = None,
-) -> FormView:
-    """A FormView of ``values`` (see :func:`record_to_form`) with ``errors`` (see :func:`field_errors`),
-    the current vocabularies, and as many empty rows as the ``posted`` form asks for."""
-    rows = empty_rows_asked(posted or {}) if empty_rows is None else empty_rows
-    return FormView(
-        values=values,
-        errors=errors or {},
-        vocabularies=await vocabularies(),
-        empty_rows=max(0, min(rows, MAX_EMPTY_ROWS)),
-        extra=extra or {},
-    )
-
-
-def empty_rows_asked(form: Mapping[str, list[str]]) -> int:
-    """How many empty rows the page should show: more after "Aggiungi righe"."""
-    try:
-        current = int(first(form, "righe") or EMPTY_ROWS)
-    except ValueError:
-        current = EMPTY_ROWS
-    if first(form, "azione") == "aggiungi":
-        current += EMPTY_ROWS
-    return max(EMPTY_ROWS, min(current, MAX_EMPTY_ROWS))

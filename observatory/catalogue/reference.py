@@ -36,61 +36,43 @@ class TerritoryCounts:
         return 1 + self.regions + self.provinces + self.comuni
 
 
+def _unit(code: str, name: str, level: str, parent: str | None, **codes: str | None) -> Territory:
+    return Territory(code=code, name=name, name_key=fold(name), level=level, parent=parent, **codes)
+
+
 def read_istat_file(path: Path = ISTAT_FILE) -> list[Territory]:
     """Territories of the ISTAT list: Italia, its regions, provinces and comuni, parents first."""
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    italy = Territory(code="IT", name="Italia", name_key="italia", level="paese")
-    regions: dict[str, Territory] = {}
-    provinces: dict[str, Territory] = {}
+    units: dict[str, Territory] = {"IT": _unit("IT", "Italia", "paese", None)}
     comuni: list[Territory] = []
     for row in rows:
-        region_code = "R" + row["Codice Regione"]
-        region_name = row["Denominazione Regione"]
-        regions.setdefault(
-            region_code,
-            Territory(
-                code=region_code,
-                name=region_name,
-                name_key=fold(region_name),
-                level="regione",
-                parent="IT",
-                region_code=region_code,
-            ),
-        )
-        province_code = "P" + row["Codice dell'Unità territoriale sovracomunale (valida a fini statistici)"]
+        region = "R" + row["Codice Regione"]
+        province = "P" + row["Codice dell'Unità territoriale sovracomunale (valida a fini statistici)"]
         pattern = _SUPRA_MUNICIPAL_NAMES[row["Tipologia di Unità territoriale sovracomunale"]]
         province_name = pattern.format(
             row["Denominazione dell'Unità territoriale sovracomunale (valida a fini statistici)"]
         )
         plate = row["Sigla automobilistica"] or None
-        provinces.setdefault(
-            province_code,
-            Territory(
-                code=province_code,
-                name=province_name,
-                name_key=fold(province_name),
-                level="provincia",
-                parent=region_code,
-                region_code=region_code,
-                province_code=province_code,
-                plate=plate,
-            ),
-        )
-        name = row["Denominazione in italiano"]
-        comuni.append(
-            Territory(
-                code="C" + row["Codice Comune formato alfanumerico"],
-                name=name,
-                name_key=fold(name),
-                level="comune",
-                parent=province_code,
-                region_code=region_code,
-                province_code=province_code,
+        if region not in units:
+            units[region] = _unit(region, row["Denominazione Regione"], "regione", "IT", region_code=region)
+        if province not in units:
+            units[province] = _unit(
+                province,
+                province_name,
+                "provincia",
+                region,
+                region_code=region,
+                province_code=province,
                 plate=plate,
             )
+        code, name = "C" + row["Codice Comune formato alfanumerico"], row["Denominazione in italiano"]
+        comuni.append(
+            _unit(code, name, "comune", province, region_code=region, province_code=province, plate=plate)
         )
-    return [italy, *regions.values(), *provinces.values(), *comuni]
+    regions = [unit for unit in units.values() if unit.level == "regione"]
+    provinces = [unit for unit in units.values() if unit.level == "provincia"]
+    return [units["IT"], *regions, *provinces, *comuni]
 
 
 async def load_territories(path: Path = ISTAT_FILE) -> TerritoryCounts:

@@ -198,15 +198,9 @@ class OrganisationPageOut(msgspec.Struct):
     page_size: int
 
 
-class OrganisationDetailOut(msgspec.Struct):
+class OrganisationDetailOut(OrganisationOut):
     """An organisation with its alternative names and its public processes (first page)."""
 
-    slug: str
-    name: str
-    kind: str
-    kind_label: str
-    territory: TerritoryRef | None
-    process_count: int
     alt_names: list[str]
     description: str | None
     website: str | None

@@ -169,6 +169,16 @@ async def organisation_processes(search_index: SearchIndex, slug: str, page: int
     return found.page
 
 
+async def find_organisation(
+    search_index: SearchIndex, slug: str, page: int, page_size: int
+) -> services.OrganisationLookup:
+    """An organisation with its process count and a page of its processes, or where its old slug leads."""
+    found = await services.find_organisation(slug, await organisation_counts(search_index))
+    if found.organisation is not None:
+        found.processes = await organisation_processes(search_index, slug, page, page_size)
+    return found
+
+
 async def organisation_counts(search_index: SearchIndex) -> dict[str, int]:
     """How many published processes each organisation takes part in, by slug."""
     return (await search_processes(search_index, ProcessQuery(per_pagina=1))).counts.get("ente", {})

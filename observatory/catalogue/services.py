@@ -33,6 +33,7 @@ from observatory.catalogue.tables import (
     Territory,
 )
 from observatory.text import fold
+from observatory.web import Page
 
 # --- what is public -------------------------------------------------------------------------
 
@@ -58,53 +59,30 @@ def _term(slug: str | None, label: str | None) -> dict | None:
     return {"slug": slug, "label": label} if slug else None
 
 
-async def _territories_of(process_ids: list[int]) -> dict[int, list[dict]]:
-    if not process_ids:
-        return {}
+async def _related(table, process_ids: list[int], *columns) -> dict[int, list[dict]]:
+    """The rows of a table related to processes, in their order, by process id."""
     rows = (
-        await ProcessTerritory.select(
-            ProcessTerritory.process,
-            ProcessTerritory.territory.code.as_alias("code"),
-            ProcessTerritory.territory.name.as_alias("name"),
-            ProcessTerritory.territory.level.as_alias("level"),
-        )
-        .where(ProcessTerritory.process.is_in(process_ids))
-        .order_by(ProcessTerritory.position)
-        .order_by(ProcessTerritory.id)
+        await table.select(table.process, *columns)
+        .where(table.process.is_in(process_ids))
+        .order_by(table.position)
+        .order_by(table.id)
     )
+    return _grouped(rows)
+
+
+def _grouped(rows: list[dict]) -> dict[int, list[dict]]:
     result: dict[int, list[dict]] = {}
     for row in rows:
-        result.setdefault(row["process"], []).append(
-            {"code": row["code"], "name": row["name"], "level": row["level"]}
-        )
+        result.setdefault(row.pop("process"), []).append(row)
     return result
 
 
-async def _organisations_of(process_ids: list[int], roles: list[str] | None = None) -> dict[int, list[dict]]:
-    if not process_ids:
-        return {}
-    select = ProcessOrganisation.select(
-        ProcessOrganisation.process,
-        ProcessOrganisation.role,
-        ProcessOrganisation.organisation.slug.as_alias("slug"),
-        ProcessOrganisation.organisation.name.as_alias("name"),
-        ProcessOrganisation.organisation.kind.as_alias("kind"),
-    ).where(ProcessOrganisation.process.is_in(process_ids))
-    if roles:
-        select = select.where(ProcessOrganisation.role.is_in(roles))
-    rows = await select.order_by(ProcessOrganisation.position).order_by(ProcessOrganisation.id)
-    result: dict[int, list[dict]] = {}
-    for row in rows:
-        result.setdefault(row["process"], []).append(
-            {
-                "slug": row["slug"],
-                "name": row["name"],
-                "kind": row["kind"],
-                "role": row["role"],
-                "role_label": ORGANISATION_ROLES[row["role"]],
-            }
-        )
-    return result
+async def _redirected(target, slug: str) -> str | None:
+    """Where an old slug leads now; ``target`` is the foreign key of its redirect table
+    (SlugRedirect.process, OrganisationRedirect.organisation)."""
+    table = target._meta.table
+    row = await table.select(target.slug.as_alias("slug")).where(table.old_slug == slug).first()
+    return row["slug"] if row else None
 
 
 # --- one process -----------------------------------------------------------------------------
@@ -141,12 +119,7 @@ async def find_process(slug: str) -> ProcessLookup:
         .first()
     )
     if row is None:
-        redirect = (
-            await SlugRedirect.select(SlugRedirect.process.slug.as_alias("slug"))
-            .where(SlugRedirect.old_slug == slug)
-            .first()
-        )
-        return ProcessLookup(slug, redirect_to=redirect["slug"] if redirect else None)
+        return ProcessLookup(slug, redirect_to=await _redirected(SlugRedirect.process, slug))
     if row["publication"] != "published":
         return ProcessLookup(slug, withdrawn=row)
     return ProcessLookup(slug, process=await process_detail(row["id"]))
@@ -157,13 +130,6 @@ async def process_detail(process_id: int) -> dict | None:
     its ``publication``; None when there is no such process."""
     found = await process_details([process_id])
     return found[0] if found else None
-
-
-def _grouped(rows: list[dict]) -> dict[int, list[dict]]:
-    result: dict[int, list[dict]] = {}
-    for row in rows:
-        result.setdefault(row.pop("process"), []).append(row)
-    return result
 
 
 _TERM_FIELDS = tuple(d for d in fields.FIELDS if d.type == fields.TERM)
@@ -179,29 +145,33 @@ async def process_details(process_ids: list[int]) -> list[dict]:
         *[column.slug.as_alias(f"{d.name}__slug") for d, column in zip(_TERM_FIELDS, columns, strict=True)],
         *[column.label.as_alias(f"{d.name}__label") for d, column in zip(_TERM_FIELDS, columns, strict=True)],
     ).where(Process.id.is_in(process_ids))
+    organisation = ProcessOrganisation.organisation
     related = {
-        "organisations": await _organisations_of(process_ids),
-        "territories": await _territories_of(process_ids),
-        "tags": _grouped(
-            await ProcessTerm.select(
-                ProcessTerm.process,
-                ProcessTerm.term.vocabulary.as_alias("vocabulary"),
-                ProcessTerm.term.slug.as_alias("slug"),
-                ProcessTerm.term.label.as_alias("label"),
-            )
-            .where(ProcessTerm.process.is_in(process_ids))
-            .order_by(ProcessTerm.position)
-            .order_by(ProcessTerm.id)
+        "organisations": await _related(
+            ProcessOrganisation,
+            process_ids,
+            ProcessOrganisation.role,
+            organisation.slug.as_alias("slug"),
+            organisation.name.as_alias("name"),
+            organisation.kind.as_alias("kind"),
+        ),
+        "territories": await _related(
+            ProcessTerritory,
+            process_ids,
+            *(getattr(ProcessTerritory.territory, key).as_alias(key) for key in ("code", "name", "level")),
+        ),
+        "tags": await _related(
+            ProcessTerm,
+            process_ids,
+            *(getattr(ProcessTerm.term, key).as_alias(key) for key in ("vocabulary", "slug", "label")),
         ),
     }
+    for rows_of in related["organisations"].values():
+        for row in rows_of:
+            row["role_label"] = ORGANISATION_ROLES[row["role"]]
     for path, table in ROW_TABLES.items():
         parts = fields.BY_PATH[path].parts
-        related[path] = _grouped(
-            await table.select(table.process, *[getattr(table, p.stored_in) for p in parts])
-            .where(table.process.is_in(process_ids))
-            .order_by(table.position)
-            .order_by(table.id)
-        )
+        related[path] = await _related(table, process_ids, *(getattr(table, p.stored_in) for p in parts))
     by_id = {row["id"]: _detail(row, related) for row in rows}
     return [by_id[process_id] for process_id in process_ids if process_id in by_id]
 
@@ -257,20 +227,22 @@ def _detail(row: dict, related: dict) -> dict:
 # --- organisations and territories -------------------------------------------------------------
 
 
+#: What lists show of an organisation.
+_ORGANISATION_COLUMNS = (
+    Organisation.id,
+    Organisation.slug,
+    Organisation.name,
+    Organisation.kind,
+    *(getattr(Organisation.territory, key).as_alias(f"territory_{key}") for key in ("code", "name", "level")),
+)
+
+
 async def list_organisations(
     q: str | None, page: int, page_size: int, counts: Mapping[str, int]
 ) -> tuple[list[dict], int]:
     """Organisations whose name or alternative name contains ``q`` (all when empty), by name, each
     with its count of published processes from ``counts`` (by slug)."""
-    select = Organisation.select(
-        Organisation.id,
-        Organisation.slug,
-        Organisation.name,
-        Organisation.kind,
-        Organisation.territory.code.as_alias("territory_code"),
-        Organisation.territory.name.as_alias("territory_name"),
-        Organisation.territory.level.as_alias("territory_level"),
-    )
+    select = Organisation.select(*_ORGANISATION_COLUMNS)
     count = Organisation.count()
     if q and fold(q):
         matching = OrganisationName.select(OrganisationName.organisation).where(
@@ -301,35 +273,24 @@ def _organisation(row: dict, process_count: int) -> dict:
 
 @dataclass
 class OrganisationLookup:
+    """The outcome of looking an organisation's slug up: it (with a page of its processes, when
+    asked for), a redirect, or nothing."""
+
     organisation: dict | None = None
     redirect_to: str | None = None
+    processes: Page | None = None
 
 
 async def find_organisation(slug: str, counts: Mapping[str, int]) -> OrganisationLookup:
     """An organisation with its alternative names and its count of published processes from
     ``counts`` (by slug), or where its old slug leads."""
     row = (
-        await Organisation.select(
-            Organisation.id,
-            Organisation.slug,
-            Organisation.name,
-            Organisation.kind,
-            Organisation.description,
-            Organisation.website,
-            Organisation.territory.code.as_alias("territory_code"),
-            Organisation.territory.name.as_alias("territory_name"),
-            Organisation.territory.level.as_alias("territory_level"),
-        )
+        await Organisation.select(*_ORGANISATION_COLUMNS, Organisation.description, Organisation.website)
         .where(Organisation.slug == slug)
         .first()
     )
     if row is None:
-        redirect = (
-            await OrganisationRedirect.select(OrganisationRedirect.organisation.slug.as_alias("slug"))
-            .where(OrganisationRedirect.old_slug == slug)
-            .first()
-        )
-        return OrganisationLookup(redirect_to=redirect["slug"] if redirect else None)
+        return OrganisationLookup(redirect_to=await _redirected(OrganisationRedirect.organisation, slug))
     names = (
         await OrganisationName.select(OrganisationName.name)
         .where(OrganisationName.organisation == row["id"])

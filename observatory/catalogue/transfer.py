@@ -10,16 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from observatory.catalogue import fields, services
+from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.editing import add_organisation_names, resolve_organisation, save_process
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Organisation, OrganisationName, Process, ProcessOrganisation
-from observatory.catalogue.validation import (
-    FieldError,
-    References,
-    ValidationFailed,
-    validate_organisation,
-    validate_process,
-)
+from observatory.catalogue.validation import validate_organisation, validate_process
 from observatory.database import write_transaction
 from observatory.text import fold
 

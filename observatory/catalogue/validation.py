@@ -4,341 +4,25 @@ Every way data enters (file imports, the public form and API, the editors' pages
 :func:`validate_process`, so the same rules hold everywhere. It returns the record's *values*: the
 same keys, with Python values (``Decimal`` amounts, ``date`` days, ``datetime`` moments, term slugs,
 territory codes) and nothing unknown; or it raises ValidationFailed with every problem, in Italian,
-each on the dotted path of its field ("phases.2.end_date").
+each on the dotted path of its field ("phases.2.end_date"). The checks of single values are in
+checks.py.
 """
 
 from __future__ import annotations
 
-import datetime
-import re
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
+from observatory.catalogue import checks as c
 from observatory.catalogue import fields as f
+from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.records import empty
-from observatory.catalogue.tables import (
-    ORGANISATION_KINDS,
-    VOCABULARIES,
-    Organisation,
-    OrganisationName,
-    Term,
-    Territory,
-)
-from observatory.text import clean, fold
+from observatory.catalogue.tables import ORGANISATION_KINDS
 
-MAX_AMOUNT = Decimal("1e13")
-CENT = Decimal("0.01")
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-CUP_PATTERN = re.compile(r"^[A-Z][0-9]{2}[A-Z][0-9A-Z]{11}$")
 MIN_TITLE = 3
 ORGANISATION_KEYS = ("slug", "name", "kind", "territory", "alt_names", "description", "website")
 #: The other names an organisation declared in an import file is known by.
 _ALT_NAMES = f.Field("alt_names", "Altri nomi", "Other names", f.NAMES, limit=f.MAX_NAME)
-_TRUE = {"1", "true", "si", "sì", "yes", "vero"}
-_FALSE = {"0", "false", "no", "falso"}
-
-
-@dataclass
-class FieldError:
-    """A problem with one field of one record; ``field`` is a dotted path ("phases.2.end_date")."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class ValidationFailed(ValueError):
-    """A record did not pass validation."""
-
-    def __init__(self, errors: list[FieldError]):
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
-
-
-@dataclass
-class References:
-    """What validation checks values against: vocabularies, territories, organisation names."""
-
-    terms: dict[str, dict[str, dict]]  # vocabulary → slug → term row
-    term_keys: dict[str, dict[str, str]]  # vocabulary → folded label or slug → slug
-    territory_codes: set[str]
-    territory_names: dict[str, list[str]]  # folded name → codes
-    organisation_keys: dict[str, int]  # folded name → organisation id
-    organisation_names: dict[int, str]  # organisation id → preferred name
-    declared_organisations: dict[str, dict] = field(default_factory=dict)  # folded name → declaration
-
-    @classmethod
-    async def load(cls) -> References:
-        """Read the reference data from the database."""
-        terms: dict[str, dict[str, dict]] = {name: {} for name in VOCABULARIES}
-        term_keys: dict[str, dict[str, str]] = {name: {} for name in VOCABULARIES}
-        for row in await Term.select():
-            terms.setdefault(row["vocabulary"], {})[row["slug"]] = row
-            keys = term_keys.setdefault(row["vocabulary"], {})
-            keys[fold(row["label"])] = row["slug"]
-            keys[fold(row["slug"])] = row["slug"]
-        territory_names: dict[str, list[str]] = {}
-        codes = set()
-        for row in await Territory.select(Territory.code, Territory.name_key):
-            codes.add(row["code"])
-            territory_names.setdefault(row["name_key"], []).append(row["code"])
-        organisation_keys = {
-            row["name_key"]: row["organisation"]
-            for row in await OrganisationName.select(OrganisationName.name_key, OrganisationName.organisation)
-        }
-        names = {
-            row["id"]: row["name"] for row in await Organisation.select(Organisation.id, Organisation.name)
-        }
-        return cls(terms, term_keys, codes, territory_names, organisation_keys, names)
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-# --- one value of each type ----------------------------------------------------------------------------
-
-
-def check_text(value: Any, path: str, limit: int | None, errors: list[FieldError], required: bool = False):
-    """Trimmed text (numbers are taken as text); None when empty."""
-    if value is not None and not isinstance(value, str):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        else:
-            errors.append(FieldError(path, "deve essere un testo."))
-            return None
-    text = clean(value)
-    if text is None:
-        if required:
-            errors.append(FieldError(path, "campo obbligatorio."))
-        return None
-    if limit is not None and len(text) > limit:
-        errors.append(FieldError(path, f"troppo lungo: {len(text)} caratteri, al massimo {limit}."))
-    return text
-
-
-def _whole(value: Any, path: str, low: int, high: int, errors: list[FieldError]) -> int | None:
-    if _blank(value):
-        return None
-    if isinstance(value, bool):
-        errors.append(FieldError(path, "deve essere un numero intero."))
-        return None
-    try:
-        number = int(value.strip()) if isinstance(value, str) else int(value)
-        if isinstance(value, float) and value != number:
-            raise ValueError
-    except (ValueError, TypeError):
-        errors.append(FieldError(path, f"«{value}» non è un numero intero."))
-        return None
-    if not low <= number <= high:
-        errors.append(FieldError(path, f"deve essere compreso tra {low} e {high}."))
-        return None
-    return number
-
-
-def _flag(value: Any, path: str, errors: list[FieldError]) -> bool:
-    if value is None or value == "":
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    errors.append(FieldError(path, f"«{value}» non è un valore sì/no (true o false)."))
-    return False
-
-
-def _choice(declared: f.Field, value: Any, path: str, errors: list[FieldError]) -> str | None:
-    if _blank(value):
-        if declared.required:
-            errors.append(FieldError(path, "campo obbligatorio."))
-        return None
-    choices = declared.choices or {}
-    by_key = {fold(k): k for k in choices} | {fold(v): k for k, v in choices.items()}
-    chosen = by_key.get(fold(str(value)))
-    if chosen is None:
-        errors.append(
-            FieldError(path, f"valore sconosciuto «{value}». Valori ammessi: {', '.join(choices)}.")
-        )
-    return chosen
-
-
-def parse_amount(value: Any) -> Decimal:
-    """An amount in euro from 1234.5, "1234.50" or the Italian "1.234,50"; raise ValueError if not."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    text = str(value).strip().replace("€", "").replace(" ", "")
-    # Italian style ("1.234,50", "1.234.567") only when it cannot be read as a decimal point:
-    # "10.123" stays ten euro and 123 thousandths, and is then refused for its three decimals.
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}|-?\d+,\d+", text):
-        text = text.replace(".", "").replace(",", ".")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(value) from None
-    if not amount.is_finite():
-        raise ValueError(value)
-    return amount
-
-
-def _amount(value: Any, path: str, errors: list[FieldError]) -> Decimal | None:
-    if _blank(value):
-        return None
-    try:
-        amount = parse_amount(value)
-    except ValueError:
-        errors.append(FieldError(path, f"«{value}» non è un importo in euro (esempio: 900579.61)."))
-        return None
-    if amount < 0:
-        errors.append(FieldError(path, "un importo non può essere negativo."))
-    elif amount >= MAX_AMOUNT:
-        errors.append(FieldError(path, "importo troppo grande."))
-    elif amount != amount.quantize(CENT):
-        errors.append(FieldError(path, "al massimo due cifre decimali."))
-    else:
-        return amount.quantize(CENT)
-    return None
-
-
-def _date(value: Any, path: str, errors: list[FieldError]) -> datetime.date | None:
-    if _blank(value):
-        return None
-    if isinstance(value, datetime.date):
-        return value
-    text = str(value).strip()
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            parsed = datetime.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-        if not f.MIN_YEAR <= parsed.year <= f.MAX_YEAR:
-            errors.append(FieldError(path, f"l'anno deve essere compreso tra {f.MIN_YEAR} e {f.MAX_YEAR}."))
-            return None
-        return parsed
-    errors.append(FieldError(path, f"«{text}» non è una data (AAAA-MM-GG oppure GG/MM/AAAA)."))
-    return None
-
-
-def _timestamp(value: Any, path: str, errors: list[FieldError]) -> datetime.datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime.datetime):
-        stamp = value
-    else:
-        try:
-            stamp = datetime.datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            errors.append(FieldError(path, f"«{value}» non è una data e ora ISO 8601."))
-            return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=datetime.UTC)
-    return stamp.astimezone(datetime.UTC)
-
-
-def check_url(value: Any) -> str | None:
-    """The URL if it is a well-formed http(s) address of at most MAX_URL characters, else None."""
-    if not isinstance(value, str):
-        return None
-    url = value.strip()
-    parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or len(url) > f.MAX_URL or any(ch.isspace() for ch in url):
-        return None
-    if not parsed.hostname or "." not in parsed.hostname:
-        return None
-    return url
-
-
-def _url(value: Any, path: str, errors: list[FieldError]) -> str | None:
-    if _blank(value):
-        return None
-    url = check_url(value)
-    if url is None:
-        errors.append(FieldError(path, f"«{value}» non è un indirizzo web valido (http o https)."))
-    return url
-
-
-def _cup(value: Any, path: str, errors: list[FieldError]) -> str | None:
-    if _blank(value):
-        return None
-    cup = str(value).strip().upper()
-    if not CUP_PATTERN.match(cup):
-        errors.append(
-            FieldError(path, f"«{value}» non è un codice CUP valido (15 caratteri, es. J41B12000010007).")
-        )
-        return None
-    return cup
-
-
-def check_slug(value: Any, path: str, limit: int, errors: list[FieldError]) -> str | None:
-    """A URL slug (lower-case letters, digits and hyphens); None when empty."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or not SLUG_PATTERN.match(value) or len(value) > limit:
-        errors.append(
-            FieldError(path, f"solo lettere minuscole, cifre e trattini, al massimo {limit} caratteri.")
-        )
-        return None
-    return value
-
-
-def _term(refs: References, vocabulary: str, value: Any, path: str, errors: list[FieldError]) -> str | None:
-    if _blank(value):
-        return None
-    slug = refs.term_keys.get(vocabulary, {}).get(fold(str(value)))
-    if slug is None:
-        allowed = ", ".join(refs.terms.get(vocabulary, {}))
-        errors.append(
-            FieldError(
-                path,
-                f"valore sconosciuto «{value}» per «{VOCABULARIES[vocabulary]}». Valori ammessi: {allowed}.",
-            )
-        )
-    return slug
-
-
-def check_territory(refs: References, value: Any, path: str, errors: list[FieldError]) -> str | None:
-    """The code of a territory given by code or by its exact ISTAT name."""
-    text = str(value).strip() if value is not None else ""
-    if text.upper() in refs.territory_codes:
-        return text.upper()
-    codes = refs.territory_names.get(fold(text), [])
-    if len(codes) == 1:
-        return codes[0]
-    if len(codes) > 1:
-        errors.append(
-            FieldError(path, f"«{text}» è ambiguo ({', '.join(sorted(codes))}): indicare il codice ISTAT.")
-        )
-    else:
-        errors.append(
-            FieldError(
-                path,
-                f"territorio sconosciuto «{text}»: indicare il codice (IT, R01, P201, C001272) "
-                "o il nome esatto ISTAT.",
-            )
-        )
-    return None
-
-
-def _items(value: Any, path: str, errors: list[FieldError]) -> list:
-    """The items of a many-valued field: a list, or a text with items separated by "|"."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split("|") if part.strip()]
-    if not isinstance(value, list):
-        errors.append(FieldError(path, "deve essere un elenco."))
-        return []
-    if len(value) > f.MAX_ITEMS:
-        errors.append(FieldError(path, f"troppi elementi: al massimo {f.MAX_ITEMS}."))
-        return []
-    return value
 
 
 def _parts(declared: f.Field, value: dict, path: str, refs: References, errors: list[FieldError]) -> dict:
@@ -358,7 +42,7 @@ def _parts(declared: f.Field, value: dict, path: str, refs: References, errors: 
 def _rows(declared: f.Field, value: Any, path: str, refs: References, errors: list[FieldError]) -> list[dict]:
     rows = []
     names = ", ".join(part.name for part in declared.parts)
-    for i, item in enumerate(_items(value, path, errors)):
+    for i, item in enumerate(c.items(value, path, errors)):
         row_path = f"{path}.{i + 1}"
         if isinstance(item, str) and declared.shorthand:
             item = {declared.shorthand: item} | {p.name: p.default for p in declared.parts if p.default}
@@ -386,47 +70,46 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
     """The clean value of one field (or part) at ``path``; its problems are added to ``errors``."""
     kind = declared.type
     if kind == f.TEXT:
-        return check_text(value, path, declared.limit, errors, required=declared.required)
+        return c.text(value, path, declared.limit, errors, required=declared.required)
     if kind == f.SLUG:
-        return check_slug(value, path, declared.limit or 160, errors)
+        return c.slug(value, path, declared.limit or 160, errors)
     if kind == f.YEAR:
-        return _whole(value, path, f.MIN_YEAR, f.MAX_YEAR, errors)
+        return c.whole(value, path, f.MIN_YEAR, f.MAX_YEAR, errors)
     if kind == f.COUNT:
-        return _whole(value, path, 0, f.MAX_COUNT, errors)
+        return c.whole(value, path, 0, f.MAX_COUNT, errors)
     if kind == f.FLAG:
-        return _flag(value, path, errors)
+        return c.flag(value, path, errors)
     if kind == f.CHOICE:
-        return _choice(declared, value, path, errors)
+        return c.choice(declared, value, path, errors)
     if kind == f.TERM:
-        return _term(refs, declared.vocabulary, value, path, errors)
+        return c.term(refs, declared.vocabulary, value, path, errors)
     if kind == f.AMOUNT:
-        return _amount(value, path, errors)
+        return c.amount(value, path, errors)
     if kind == f.DATE:
-        return _date(value, path, errors)
+        return c.date(value, path, errors)
     if kind == f.URL:
-        url = _url(value, path, errors)
-        if url is None and declared.required and _blank(value):
+        url = c.url(value, path, errors)
+        if url is None and declared.required and c.blank(value):
             errors.append(FieldError(path, "campo obbligatorio."))
         return url
     if kind == f.CUP:
-        return _cup(value, path, errors)
+        return c.cup(value, path, errors)
     if kind == f.TIMESTAMP:
-        return _timestamp(value, path, errors)
+        return c.timestamp(value, path, errors)
     if kind == f.GROUP:
         return _group(declared, value, path, refs, errors)
     if kind in (f.ROWS, f.ROLES):
         return _rows(declared, value, path, refs, errors)
-    items = _items(value, path, errors)
+    items = c.items(value, path, errors)
     if kind == f.TERMS:
-        found = [_term(refs, declared.vocabulary, v, f"{path}.{i + 1}", errors) for i, v in enumerate(items)]
+        found = [c.term(refs, declared.vocabulary, v, f"{path}.{i + 1}", errors) for i, v in enumerate(items)]
     elif kind == f.TERRITORIES:
-        found = [check_territory(refs, v, f"{path}.{i + 1}", errors) for i, v in enumerate(items)]
+        found = [c.territory(refs, v, f"{path}.{i + 1}", errors) for i, v in enumerate(items)]
     else:  # NAMES
         found = [
-            check_text(v, f"{path}.{i + 1}", declared.limit, errors, required=True)
-            for i, v in enumerate(items)
+            c.text(v, f"{path}.{i + 1}", declared.limit, errors, required=True) for i, v in enumerate(items)
         ]
-        found = [name for name in found if name and fold(name)]
+        found = [name for name in found if name and c.fold(name)]
     return list(dict.fromkeys(v for v in found if v))
 
 
@@ -467,12 +150,12 @@ def validate_organisation(data: Any, refs: References) -> dict:
     errors += [FieldError(key, "campo sconosciuto.") for key in data if key not in ORGANISATION_KEYS]
     names = check_value(_ALT_NAMES, data.get("alt_names"), "alt_names", refs, errors)
     result = {
-        "name": check_text(data.get("name"), "name", f.MAX_NAME, errors, required=True),
-        "slug": check_slug(data.get("slug"), "slug", 120, errors),
+        "name": c.text(data.get("name"), "name", f.MAX_NAME, errors, required=True),
+        "slug": c.slug(data.get("slug"), "slug", 120, errors),
         "kind": data.get("kind") or None,
         "territory": None,
         "alt_names": names,
-        "description": check_text(data.get("description"), "description", 5_000, errors),
+        "description": c.text(data.get("description"), "description", 5_000, errors),
         "website": None,
     }
     if result["kind"] is not None and result["kind"] not in ORGANISATION_KINDS:
@@ -483,9 +166,9 @@ def validate_organisation(data: Any, refs: References) -> dict:
             )
         )
     if data.get("territory") not in (None, ""):
-        result["territory"] = check_territory(refs, data["territory"], "territory", errors)
+        result["territory"] = c.territory(refs, data["territory"], "territory", errors)
     if data.get("website") not in (None, ""):
-        result["website"] = check_url(data["website"])
+        result["website"] = c.web_address(data["website"])
         if result["website"] is None:
             errors.append(FieldError("website", f"«{data['website']}» non è un indirizzo web valido."))
     if errors:

@@ -8,22 +8,22 @@ audited) and redirects (POST-redirect-GET) to a page saying what was done.
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import CacheControlHeader
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
-from observatory.accounts.guards import admin_required, current_staff, staff_required
+from observatory.accounts.guards import StaffPages, admin_required, current_staff
 from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
+from observatory.catalogue.checks import ValidationFailed
+from observatory.catalogue.form_view import EditPage, edit_page, save_posted
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import VOCABULARIES
-from observatory.catalogue.validation import ValidationFailed
-from observatory.curation import reference, services
+from observatory.curation import organisations, services, vocabularies
 from observatory.curation.revisions import list_revisions
-from observatory.web import MAX_BODY, done_message, first, page_links, page_number, read_form, see_other
+from observatory.web import done_message, first, list_page, page_number, read_form, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
@@ -47,15 +47,8 @@ def _redirect(path: str, done: str) -> Redirect:
     return see_other(path, fatto=done)
 
 
-class CurationPages(Controller):
+class CurationPages(StaffPages):
     """The editors' pages for published processes, organisations and vocabularies."""
-
-    path = "/redazione"
-    include_in_schema = False
-    guards = [staff_required]
-    cache_control = CacheControlHeader(no_store=True)
-    response_headers = {"Referrer-Policy": "no-referrer"}
-    request_max_body_size = MAX_BODY
 
     # --- published processes ------------------------------------------------------------------
 
@@ -64,11 +57,7 @@ class CurationPages(Controller):
         """Find processes to curate by title (withdrawn ones included)."""
         q = (request.query_params.get("q") or "").strip()[:200]
         page = await services.find_processes(q, page_number(request), PAGE_SIZE)
-        links = page_links(request, page)
-        return Template(
-            "staff/processes.html",
-            context={"q": q, "page": page, "links": links, "done": _done(request)},
-        )
+        return list_page("staff/processes.html", request, page, q=q, done=_done(request))
 
     async def _process_or_404(self, process_id: int) -> dict:
         process = await services.find_process(process_id)
@@ -76,74 +65,43 @@ class CurationPages(Controller):
             raise NotFoundException(f"Nessun processo con numero {process_id}.")
         return process
 
-    async def _edit_process_page(
-        self,
-        process: dict,
-        values: dict[str, list[str]] | None,
-        form: dict[str, list[str]] | None = None,
-        errors: dict[str, str] | None = None,
-        refusal: str | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        return Template(
-            "staff/process_edit.html",
-            context={
-                "form": await forms.form_view(values, errors, form) if values is not None else None,
-                "action": f"/redazione/processi/{process['id']}/modifica",
-                "back": f"/redazione/processi/{process['id']}/versioni",
-                "heading": f"Modifica «{process['title']}»",
-                "intro": "Le modifiche sono pubblicate appena salvi; la versione precedente resta nella "
-                "cronologia e si può ripristinare.",
-                "button": "Salva e pubblica",
-                "process": process,
-                "refusal": refusal,
-            },
-            status_code=status_code,
+    @staticmethod
+    def _edit_page(process: dict) -> EditPage:
+        return EditPage(
+            action=f"/redazione/processi/{process['id']}/modifica",
+            back=f"/redazione/processi/{process['id']}/versioni",
+            heading=f"Modifica «{process['title']}»",
+            intro="Le modifiche sono pubblicate appena salvi; la versione precedente resta nella "
+            "cronologia e si può ripristinare.",
+            button="Salva e pubblica",
         )
 
     @get("/processi/{process_id:int}/modifica", name="edit_process_form")
     async def edit_process_form(self, process_id: FromPath[int]) -> Template:
         """The process form prefilled with a published process."""
         process = await self._process_or_404(process_id)
+        page = self._edit_page(process)
         if process["publication"] != "published":
-            refusal = "Il processo è stato ritirato dal catalogo: non si può modificare."
-            return await self._edit_process_page(
-                process, None, refusal=refusal, status_code=HTTP_409_CONFLICT
+            return await edit_page(
+                page, None, refusal=services.WITHDRAWN, status_code=HTTP_409_CONFLICT, process=process
             )
         values = await forms.record_values(to_record(await catalogue.process_detail(process_id)))
-        return await self._edit_process_page(process, values)
+        return await edit_page(page, values, process=process)
 
     @post("/processi/{process_id:int}/modifica", name="edit_process")
     async def edit_process(self, request: Request, process_id: FromPath[int]) -> Template | Redirect:
         """Save the edited process as a new revision and publish it."""
         form = await read_form(request)
         process = await self._process_or_404(process_id)
-        if first(form, "azione") == "aggiungi":
-            return await self._edit_process_page(process, forms.typed_values(form), form)
-        try:
-            await services.edit_process(
-                process_id,
-                forms.form_to_record(form),
-                await current_staff(request),
-                request.app.state.search_index,
-            )
-        except ValidationFailed as failed:
-            return await self._edit_process_page(
-                process,
-                forms.typed_values(form),
-                form,
-                forms.field_errors(failed),
-                status_code=HTTP_400_BAD_REQUEST,
-            )
-        except services.CurationRefused as refused:
-            return await self._edit_process_page(
-                process,
-                forms.typed_values(form),
-                form,
-                refusal=refused.message,
-                status_code=HTTP_409_CONFLICT,
-            )
-        return _redirect(f"/redazione/processi/{process_id}/versioni", "modificato")
+        staff, index = await current_staff(request), request.app.state.search_index
+        return await save_posted(
+            self._edit_page(process),
+            form,
+            lambda typed: services.edit_process(process_id, typed, staff, index),
+            (services.CurationRefused,),
+            _redirect(f"/redazione/processi/{process_id}/versioni", "modificato"),
+            process=process,
+        )
 
     @get("/processi/{process_id:int}/versioni", name="revisions")
     async def revisions(self, request: Request, process_id: FromPath[int]) -> Template:
@@ -221,7 +179,7 @@ class CurationPages(Controller):
         request: Request,
         source: str = "",
         target: str = "",
-        plan: reference.MergePlan | None = None,
+        plan: organisations.MergePlan | None = None,
         error: str | None = None,
         status_code: int = 200,
     ) -> Template:
@@ -251,12 +209,12 @@ class CurationPages(Controller):
         form = await read_form(request)
         source_text, target_text = first(form, "da"), first(form, "in")
         try:
-            source = await reference.organisation_slug(source_text)
-            target = await reference.organisation_slug(target_text)
+            source = await organisations.organisation_slug(source_text)
+            target = await organisations.organisation_slug(target_text)
             if first(form, "conferma") != "1":
-                plan = await reference.plan_merge(source, target)
+                plan = await organisations.plan_merge(source, target)
                 return await self._merge_page(request, source, target, plan)
-            plan = await reference.merge_organisations(
+            plan = await organisations.merge_organisations(
                 source, target, await current_staff(request), request.app.state.search_index
             )
         except services.CurationRefused as refused:
@@ -278,7 +236,7 @@ class CurationPages(Controller):
         return Template(
             "staff/vocabularies.html",
             context={
-                "vocabularies": await reference.list_terms(),
+                "vocabularies": await vocabularies.list_terms(),
                 "error": error,
                 "errors": errors or {},
                 "typed": typed or {},
@@ -316,7 +274,7 @@ class CurationPages(Controller):
             )
         return await self._term_action(
             request,
-            lambda staff: reference.create_term(
+            lambda staff: vocabularies.create_term(
                 typed["vocabolario"], typed["etichetta"], typed["descrizione"], staff, slug=typed["slug"]
             ),
             "termine-creato",
@@ -329,7 +287,7 @@ class CurationPages(Controller):
         form = await read_form(request)
         return await self._term_action(
             request,
-            lambda staff: reference.update_term(
+            lambda staff: vocabularies.update_term(
                 term_id,
                 first(form, "etichetta"),
                 first(form, "descrizione"),
@@ -345,7 +303,7 @@ class CurationPages(Controller):
         form = await read_form(request)
         offset = -1 if first(form, "direzione") == "su" else 1
         return await self._term_action(
-            request, lambda staff: reference.move_term(term_id, offset, staff), "termine-spostato"
+            request, lambda staff: vocabularies.move_term(term_id, offset, staff), "termine-spostato"
         )
 
     @post("/vocabolari/{term_id:int}/elimina", name="delete_term", guards=[admin_required])
@@ -353,5 +311,5 @@ class CurationPages(Controller):
         """Delete a term that no process uses."""
         await read_form(request)
         return await self._term_action(
-            request, lambda staff: reference.delete_term(term_id, staff), "termine-eliminato"
+            request, lambda staff: vocabularies.delete_term(term_id, staff), "termine-eliminato"
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from observatory.accounts.services import record_audit
 from observatory.accounts.tables import StaffUser
 from observatory.catalogue import editing, indexing, services
+from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process
-from observatory.catalogue.validation import FieldError, References, ValidationFailed, validate_process
+from observatory.catalogue.validation import validate_process
 from observatory.curation.revisions import find_revision, record_revision
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex

@@ -23,15 +23,16 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
-    HTTP_410_GONE,
     HTTP_429_TOO_MANY_REQUESTS,
 )
 
 from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
+from observatory.catalogue.answers import unpublished_answer
+from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.form_view import form_view
 from observatory.catalogue.records import to_record
-from observatory.catalogue.validation import FieldError, ValidationFailed
 from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
     DuplicateOut,
@@ -39,7 +40,7 @@ from observatory.submissions.schemas import (
     SubmissionIn,
     SubmissionStateOut,
 )
-from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
+from observatory.submissions.tables import SUBMISSION_STATES
 from observatory.text import years
 from observatory.web import MAX_BODY, ApiError, bad_request, error_page, first, read_form, settings_of
 
@@ -94,7 +95,7 @@ async def _form_page(
     return Template(
         "submission_form.html",
         context={
-            "form": await forms.form_view(values, errors, posted, extra=INPUTS),
+            "form": await form_view(values, errors, posted, extra=INPUTS),
             "process": process,
             "action": f"/processi/{process['slug']}/correzione" if process else "/segnala",
             "duplicates": duplicates or [],
@@ -138,13 +139,7 @@ async def _submit(
 async def _correctable(slug: str) -> catalogue.ProcessLookup | Redirect | Template:
     """The published process a correction is about, or the answer for an old, withdrawn or unknown slug."""
     found = await catalogue.find_process(slug)
-    if found.redirect_to:
-        return Redirect(f"/processi/{found.redirect_to}/correzione", status_code=HTTP_308_PERMANENT_REDIRECT)
-    if found.withdrawn:
-        return Template("withdrawn.html", context={"process": found.withdrawn}, status_code=HTTP_410_GONE)
-    if found.process is None:
-        raise NotFoundException(f"Nessun processo con indirizzo «{slug}».")
-    return found
+    return unpublished_answer(found, "/processi/{}/correzione", HTTP_308_PERMANENT_REDIRECT) or found
 
 
 async def _tracking_page(
@@ -166,10 +161,8 @@ async def _tracking_page(
         "submission_tracking.html",
         context={
             "submission": submission,
-            "state_label": SUBMISSION_STATES[submission["state"]],
-            "kind_label": SUBMISSION_KINDS[submission["kind"]],
-            "saved": await forms.form_view(saved, empty_rows=0, extra=INPUTS),
-            "form": await forms.form_view(shown, errors, posted, extra=INPUTS),
+            "saved": await form_view(saved, empty_rows=0, extra=INPUTS),
+            "form": await form_view(shown, errors, posted, extra=INPUTS),
             "amendable": moderation.may("modifica", submission["state"]),
             "private_url": f"{settings_of(request).base_url}/segnala/{token}",
             "token": token,
@@ -327,7 +320,7 @@ class SubmissionApi(Controller):
         base_url = settings_of(request).base_url
         return SubmissionStateOut(
             stato=submission["state"],
-            stato_etichetta=SUBMISSION_STATES[submission["state"]],
+            stato_etichetta=submission["state_label"],
             tipo=submission["kind"],
             messaggio_redazione=submission["editor_message"],
             processo=submission["data"]["process"],

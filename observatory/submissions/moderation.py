@@ -16,16 +16,17 @@ from typing import Any
 
 from observatory.accounts.services import record_audit
 from observatory.catalogue import editing
+from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.fields import LABELS, PUBLIC_FIELDS
 from observatory.catalogue.records import empty, to_record
-from observatory.catalogue.validation import FieldError, References, ValidationFailed, validate_process
+from observatory.catalogue.validation import validate_process
 from observatory.curation import services as curation
 from observatory.curation.revisions import record_revision, revision_diff
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
 from observatory.submissions import services
-from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
+from observatory.submissions.tables import SUBMISSION_STATES, Submission
 from observatory.text import clean
 from observatory.web import Page
 
@@ -261,38 +262,37 @@ async def amend(submission: dict, typed: dict, note: Any = None) -> dict:
         return await services.find_submission(submission["id"])
 
 
+async def _decide_with_message(
+    submission_id: int, staff: dict | None, action: str, message: str, summary: str
+) -> Decision:
+    """A decision that changes only the state and leaves the submitter ``message``; ``summary``
+    says it for the audit log, with "{}" for the submission."""
+    async with write_transaction():
+        row = await _claim(submission_id, action, staff, editor_message=message)
+        await record_audit(
+            staff,
+            f"segnalazione.{action}",
+            "segnalazione",
+            str(submission_id),
+            summary.format(_label(row)),
+            before=_state(row),
+            after={"state": OUTCOMES[action], "editor_message": message},
+        )
+    return Decision(OUTCOMES[action])
+
+
 async def request_changes(submission_id: int, staff: dict | None, message: Any) -> Decision:
     """Send a pending submission back to its submitter with ``message`` (required)."""
     message = _message(message, "messaggio", "che cosa va modificato")
-    async with write_transaction():
-        row = await _claim(submission_id, "richiedi_modifiche", staff, editor_message=message)
-        await record_audit(
-            staff,
-            "segnalazione.richiedi_modifiche",
-            "segnalazione",
-            str(submission_id),
-            f"Chieste modifiche per la {_label(row)}",
-            before=_state(row),
-            after={"state": "modifiche_richieste", "editor_message": message},
-        )
-    return Decision("modifiche_richieste")
+    return await _decide_with_message(
+        submission_id, staff, "richiedi_modifiche", message, "Chieste modifiche per la {}"
+    )
 
 
 async def reject(submission_id: int, staff: dict | None, reason: Any) -> Decision:
     """Reject a submission with ``reason`` (required), shown on its tracking page."""
     reason = _message(reason, "motivo", "il motivo")
-    async with write_transaction():
-        row = await _claim(submission_id, "respingi", staff, editor_message=reason)
-        await record_audit(
-            staff,
-            "segnalazione.respingi",
-            "segnalazione",
-            str(submission_id),
-            f"Respinta la {_label(row)}",
-            before=_state(row),
-            after={"state": "respinta", "editor_message": reason},
-        )
-    return Decision("respinta")
+    return await _decide_with_message(submission_id, staff, "respingi", reason, "Respinta la {}")
 
 
 async def mark_duplicate(
@@ -386,7 +386,7 @@ async def queue(
         .output(load_json=True)
     )
     items = []
-    for row in rows:
+    for row in map(services.labelled, rows):
         record = proposed_record(row)
         duplicates = None
         if search_index is not None:
@@ -396,9 +396,9 @@ async def queue(
             {
                 "id": row["id"],
                 "kind": row["kind"],
-                "kind_label": SUBMISSION_KINDS[row["kind"]],
+                "kind_label": row["kind_label"],
                 "state": row["state"],
-                "state_label": SUBMISSION_STATES[row["state"]],
+                "state_label": row["state_label"],
                 "title": record.get("title") or "senza titolo",
                 "submitter_name": row["submitter_name"],
                 "submitter_body": row["submitter_body"],

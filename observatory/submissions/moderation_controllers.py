@@ -16,12 +16,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
-from observatory.accounts.guards import current_staff, staff_required
+from observatory.accounts.guards import StaffPages, current_staff, staff_required
 from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
+from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.form_view import EditPage, edit_page, form_view, save_posted
 from observatory.catalogue.records import to_record
-from observatory.catalogue.validation import ValidationFailed
 from observatory.curation import services as curation
 from observatory.curation.revisions import record_rows, revision_diff, value_labels
 from observatory.submissions import moderation, services
@@ -29,11 +30,10 @@ from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.schemas import QueueItemOut, QueuePageOut
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
 from observatory.web import (
-    MAX_BODY,
     ApiError,
     done_message,
     first,
-    page_links,
+    list_page,
     page_number,
     read_form,
     see_other,
@@ -82,31 +82,22 @@ async def _submission_or_404(submission_id: int) -> dict:
     return row
 
 
-class ModerationPages(Controller):
+class ModerationPages(StaffPages):
     """The moderation queue, the review of a submission and the editors' decisions."""
-
-    path = "/redazione"
-    include_in_schema = False
-    guards = [staff_required]
-    cache_control = CacheControlHeader(no_store=True)
-    response_headers = {"Referrer-Policy": "no-referrer"}
-    request_max_body_size = MAX_BODY
 
     @get("/", name="moderation_queue")
     async def queue(self, request: Request) -> Template:
         """The moderation queue, oldest first, filtered by state (waiting ones by default) and kind."""
         state, kind, page = await _queue_page(request)
-        return Template(
+        return list_page(
             "staff/moderation_queue.html",
-            context={
-                "page": page,
-                "links": page_links(request, page),
-                "state": state,
-                "kind": kind or "",
-                "states": QUEUE_STATES,
-                "kinds": SUBMISSION_KINDS,
-                "done": done_message(request, DONE),
-            },
+            request,
+            page,
+            state=state,
+            kind=kind or "",
+            states=QUEUE_STATES,
+            kinds=SUBMISSION_KINDS,
+            done=done_message(request, DONE),
         )
 
     async def _review(
@@ -131,9 +122,7 @@ class ModerationPages(Controller):
             "staff/submission_review.html",
             context={
                 "submission": row,
-                "kind_label": SUBMISSION_KINDS[row["kind"]],
-                "state_label": SUBMISSION_STATES[row["state"]],
-                "data": await forms.form_view(await forms.record_values(record)),
+                "data": await form_view(await forms.record_values(record)),
                 "note": row["data"].get("note"),
                 "process": process,
                 "duplicate_of": duplicate_of,
@@ -228,29 +217,16 @@ class ModerationPages(Controller):
             ),
         )
 
-    async def _edit_page(
-        self,
-        row: dict,
-        values: dict[str, list[str]] | None,
-        posted: dict[str, list[str]] | None = None,
-        errors: dict[str, str] | None = None,
-        refusal: str | None = None,
-        status_code: int = 200,
-    ) -> Template:
+    @staticmethod
+    def _edit_page(row: dict) -> EditPage:
         correction = "; di una correzione si applicano i campi che differiscono dalla scheda pubblicata."
-        return Template(
-            "staff/process_edit.html",
-            context={
-                "form": await forms.form_view(values, errors, posted) if values is not None else None,
-                "action": f"/redazione/segnalazioni/{row['id']}/modifica",
-                "back": f"/redazione/segnalazioni/{row['id']}",
-                "heading": f"Modifica e approva la segnalazione {row['id']}",
-                "intro": "Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i "
-                "dati di questo modulo" + (correction if row["kind"] == "correzione" else "."),
-                "button": "Salva e approva",
-                "refusal": refusal,
-            },
-            status_code=status_code,
+        return EditPage(
+            action=f"/redazione/segnalazioni/{row['id']}/modifica",
+            back=f"/redazione/segnalazioni/{row['id']}",
+            heading=f"Modifica e approva la segnalazione {row['id']}",
+            intro="Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i dati di "
+            "questo modulo" + (correction if row["kind"] == "correzione" else "."),
+            button="Salva e approva",
         )
 
     @get("/segnalazioni/{submission_id:int}/modifica", name="edit_submission_form")
@@ -259,33 +235,24 @@ class ModerationPages(Controller):
         row = await _submission_or_404(submission_id)
         if not moderation.may("approva", row["state"]):
             refusal = moderation.TransitionRefused("approva", row["state"]).message
-            return await self._edit_page(row, None, refusal=refusal, status_code=HTTP_409_CONFLICT)
-        return await self._edit_page(row, await forms.record_values(moderation.proposed_record(row)))
+            return await edit_page(self._edit_page(row), None, refusal=refusal, status_code=HTTP_409_CONFLICT)
+        return await edit_page(
+            self._edit_page(row), await forms.record_values(moderation.proposed_record(row))
+        )
 
     @post("/segnalazioni/{submission_id:int}/modifica", name="edit_and_approve")
     async def edit_and_approve(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
         """Approve the submission with the data of the edited form."""
         form = await read_form(request)
         row = await _submission_or_404(submission_id)
-        typed = forms.typed_values(form)
-        if first(form, "azione") == "aggiungi":
-            return await self._edit_page(row, typed, form)
-        try:
-            await moderation.approve_edited(
-                submission_id,
-                forms.form_to_record(form),
-                await current_staff(request),
-                request.app.state.search_index,
-            )
-        except ValidationFailed as failed:
-            return await self._edit_page(
-                row, typed, form, forms.field_errors(failed), status_code=HTTP_400_BAD_REQUEST
-            )
-        except REFUSED as refused:
-            return await self._edit_page(
-                row, typed, form, refusal=refused.message, status_code=HTTP_409_CONFLICT
-            )
-        return see_other(f"/redazione/segnalazioni/{submission_id}", fatto="approvata")
+        staff, index = await current_staff(request), request.app.state.search_index
+        return await save_posted(
+            self._edit_page(row),
+            form,
+            lambda typed: moderation.approve_edited(submission_id, typed, staff, index),
+            REFUSED,
+            see_other(f"/redazione/segnalazioni/{submission_id}", fatto="approvata"),
+        )
 
 
 class ModerationApi(Controller):

@@ -26,17 +26,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from observatory.catalogue import checks
 from observatory.catalogue import fields as f
+from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.services import ProcessLookup, published
 from observatory.catalogue.tables import Process
-from observatory.catalogue.validation import FieldError, ValidationFailed, check_text
 from observatory.database import write_transaction
 from observatory.digests import keyed_digest, token_digest
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 from observatory.submissions.duplicates import likely_duplicates
-from observatory.submissions.tables import Submission
+from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 
 #: At most this many submissions from one address in an hour, and in a day.
 LIMIT_PER_HOUR = 5
@@ -107,7 +108,7 @@ def validate_submitter(data: Mapping[str, Any]) -> dict:
     """
     errors: list[FieldError] = []
     values = {
-        column: check_text(data.get(d.name), d.name, d.limit, errors, required=True)
+        column: checks.text(data.get(d.name), d.name, d.limit, errors, required=True)
         for column, d in zip(("name", "body", "email"), SUBMITTER_FIELDS, strict=True)
     }
     email = values["email"]
@@ -127,7 +128,7 @@ def validate_submitter(data: Mapping[str, Any]) -> dict:
 def check_note(value: Any) -> str | None:
     """The correction note, trimmed; raise ValidationFailed when it is too long."""
     errors: list[FieldError] = []
-    note = check_text(value, NOTE_FIELD.name, NOTE_FIELD.limit, errors)
+    note = checks.text(value, NOTE_FIELD.name, NOTE_FIELD.limit, errors)
     if errors:
         raise ValidationFailed(errors)
     return note
@@ -240,21 +241,26 @@ async def submit(
 # --- reading ---------------------------------------------------------------------------------------
 
 
+def labelled(row: dict | None) -> dict | None:
+    """A submission row with the Italian names of its state and kind (``state_label``, ``kind_label``)."""
+    if row is None:
+        return None
+    return row | {"state_label": SUBMISSION_STATES[row["state"]], "kind_label": SUBMISSION_KINDS[row["kind"]]}
+
+
 async def find_submission(submission_id: int) -> dict | None:
-    """A submission row by id, with ``data`` as a dict."""
-    return await Submission.select().where(Submission.id == submission_id).output(load_json=True).first()
+    """A submission row by id, with ``data`` as a dict, labelled."""
+    return labelled(
+        await Submission.select().where(Submission.id == submission_id).output(load_json=True).first()
+    )
 
 
 async def find_by_token(token: str) -> dict | None:
-    """The submission a tracking token opens, with ``data`` as a dict, or None."""
+    """The submission a tracking token opens, with ``data`` as a dict, labelled; or None."""
     if not isinstance(token, str) or not _TOKEN.match(token):
         return None
-    return (
-        await Submission.select()
-        .where(Submission.token_hash == token_digest(token))
-        .output(load_json=True)
-        .first()
-    )
+    query = Submission.select().where(Submission.token_hash == token_digest(token)).output(load_json=True)
+    return labelled(await query.first())
 
 
 async def tracked(token: str) -> dict | None:

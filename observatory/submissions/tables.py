@@ -35,9 +35,11 @@ class Submission(Table):
     process = ForeignKey(Process, null=True, on_delete=OnDelete.set_null)
     #: When marked as a duplicate: the existing process it duplicates.
     duplicate_of = ForeignKey(Process, null=True, on_delete=OnDelete.set_null)
-    #: Who sent it (private: never on public pages, in the index or in exports).
+    #: The submitter's name (private: never on public pages, in the index or in exports).
     submitter_name = Varchar(length=200)
+    #: The body the submitter writes for (private).
     submitter_body = Varchar(length=300)
+    #: The submitter's e-mail address (private).
     submitter_email = Varchar(length=254)
     #: When the submitter accepted the privacy notice.
     privacy_accepted_at = Timestamptz()
@@ -49,8 +51,11 @@ class Submission(Table):
     editor_message = Text(null=True, default=None)
     #: The editor who took the last decision.
     decided_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.set_null)
+    #: When that decision was taken.
     decided_at = Timestamptz(null=True, default=None)
+    #: When it was sent.
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    #: When it last changed (amended or decided).
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

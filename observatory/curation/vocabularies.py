@@ -1,28 +1,19 @@
-"""Curating the reference data of the catalogue: merging organisations and managing vocabulary
-terms (admins only). Every action is audited; the processes it touches are reindexed right after
-the commit.
+"""The editors' vocabularies (admins only): adding, renaming, reordering and deleting terms.
+
+A term keeps its slug (it is in URLs and imports); a new label reaches the search index right after
+the commit. A term in use cannot be deleted. Every change is audited.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import indexing, services
-from observatory.catalogue.tables import (
-    VOCABULARIES,
-    Organisation,
-    OrganisationName,
-    OrganisationRedirect,
-    Process,
-    ProcessOrganisation,
-    ProcessTerm,
-    Term,
-)
-from observatory.catalogue.validation import FieldError, ValidationFailed, check_slug
+from observatory.catalogue import checks, indexing, services
+from observatory.catalogue.checks import FieldError, ValidationFailed
+from observatory.catalogue.tables import VOCABULARIES, Process, ProcessTerm, Term
 from observatory.curation.services import CurationRefused, bring_index_up_to_date
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
@@ -31,148 +22,6 @@ from observatory.text import clean, fold, slugify
 TERM_LABEL_LIMIT = 200
 TERM_DESCRIPTION_LIMIT = 2_000
 
-
-# --- organisations ----------------------------------------------------------------------------------
-
-
-async def _organisation(slug: str) -> dict | None:
-    row = await Organisation.select().where(Organisation.slug == slug).first()
-    if row is None:
-        return None
-    row["names"] = sorted(
-        await OrganisationName.select(OrganisationName.name)
-        .where(OrganisationName.organisation == row["id"])
-        .output(as_list=True)
-    )
-    row["process_ids"] = sorted(
-        set(
-            await ProcessOrganisation.select(ProcessOrganisation.process)
-            .where(ProcessOrganisation.organisation == row["id"])
-            .output(as_list=True)
-        )
-    )
-    return row
-
-
-def _organisation_state(row: dict) -> dict:
-    return {
-        "slug": row["slug"],
-        "name": row["name"],
-        "names": row["names"],
-        "processes": len(row["process_ids"]),
-        "description": row["description"],
-        "website": row["website"],
-        "territory": row["territory"],
-    }
-
-
-@dataclass
-class MergePlan:
-    """What merging ``source`` into ``target`` would do, for the confirmation step."""
-
-    source: dict
-    target: dict
-    moving: int  # processes of the source that move to the target
-    shared: int  # processes both already take part in
-    total_after: int
-
-
-async def plan_merge(source_slug: str, target_slug: str) -> MergePlan:
-    """Check a merge and count what it moves; CurationRefused when it cannot be done."""
-    source_slug, target_slug = (source_slug or "").strip(), (target_slug or "").strip()
-    if not source_slug or not target_slug:
-        raise CurationRefused("Indica l'ente da unire e l'ente in cui unirlo.")
-    source, target = await _organisation(source_slug), await _organisation(target_slug)
-    for slug, row in ((source_slug, source), (target_slug, target)):
-        if row is None:
-            raise CurationRefused(f"Nessun ente con indirizzo o nome «{slug}».")
-    if source["id"] == target["id"]:
-        raise CurationRefused("Un ente non si può unire a sé stesso: scegli due enti diversi.")
-    shared = set(source["process_ids"]) & set(target["process_ids"])
-    return MergePlan(
-        source=source,
-        target=target,
-        moving=len(source["process_ids"]) - len(shared),
-        shared=len(shared),
-        total_after=len(set(source["process_ids"]) | set(target["process_ids"])),
-    )
-
-
-async def merge_organisations(
-    source_slug: str, target_slug: str, staff: dict | None, search_index: SearchIndex | None = None
-) -> MergePlan:
-    """Merge organisation ``source`` into ``target``: its processes move (without duplicate links),
-    its names become alternative names of the target, its slug redirects to the target, and it is
-    deleted. Facts the target lacks (description, website, territory) are taken from the source."""
-    async with write_transaction():
-        plan = await plan_merge(source_slug, target_slug)
-        source, target = plan.source, plan.target
-        before = {"source": _organisation_state(source), "target": _organisation_state(target)}
-        target_links = {
-            (row["process"], row["role"])
-            for row in await ProcessOrganisation.select(
-                ProcessOrganisation.process, ProcessOrganisation.role
-            ).where(ProcessOrganisation.organisation == target["id"])
-        }
-        source_links = await ProcessOrganisation.select(
-            ProcessOrganisation.id, ProcessOrganisation.process, ProcessOrganisation.role
-        ).where(ProcessOrganisation.organisation == source["id"])
-        doubled = [row["id"] for row in source_links if (row["process"], row["role"]) in target_links]
-        if doubled:
-            await ProcessOrganisation.delete().where(ProcessOrganisation.id.is_in(doubled))
-        await ProcessOrganisation.update({ProcessOrganisation.organisation: target["id"]}).where(
-            ProcessOrganisation.organisation == source["id"]
-        )
-        await OrganisationName.update({OrganisationName.organisation: target["id"]}).where(
-            OrganisationName.organisation == source["id"]
-        )
-        await OrganisationRedirect.update({OrganisationRedirect.organisation: target["id"]}).where(
-            OrganisationRedirect.organisation == source["id"]
-        )
-        await OrganisationRedirect.delete().where(OrganisationRedirect.old_slug == source["slug"])
-        await OrganisationRedirect.insert(
-            OrganisationRedirect(old_slug=source["slug"], organisation=target["id"])
-        )
-        missing = {
-            column: source[column._meta.name]
-            for column in (Organisation.description, Organisation.website, Organisation.territory)
-            if target[column._meta.name] is None and source[column._meta.name] is not None
-        }
-        if missing:
-            await Organisation.update(missing).where(Organisation.id == target["id"])
-        await Organisation.delete().where(Organisation.id == source["id"])
-        for process_id in sorted(set(source["process_ids"]) | set(target["process_ids"])):
-            await indexing.record_change(process_id)
-        merged = await _organisation(target["slug"])
-        await record_audit(
-            staff,
-            "ente.unisci",
-            "ente",
-            target["slug"],
-            f"Unito «{source['name']}» ({source['slug']}) in «{target['name']}»: "
-            f"{plan.moving} processi spostati",
-            before=before,
-            after={"source": None, "target": _organisation_state(merged)},
-        )
-    await bring_index_up_to_date(search_index)
-    return plan
-
-
-async def organisation_slug(text: str) -> str:
-    """The slug of the organisation ``text`` names, by slug or by any of its names (``text`` itself
-    when none matches)."""
-    text = (text or "").strip()
-    if not text or await Organisation.exists().where(Organisation.slug == text):
-        return text
-    row = (
-        await OrganisationName.select(OrganisationName.organisation.slug.as_alias("slug"))
-        .where(OrganisationName.name_key == fold(text))
-        .first()
-    )
-    return row["slug"] if row else text
-
-
-# --- vocabulary terms -----------------------------------------------------------------------------
 
 #: The process column of each single-valued vocabulary; the others are tags (ProcessTerm).
 _TERM_COLUMNS = {
@@ -271,7 +120,7 @@ async def create_term(
         raise CurationRefused(f"Vocabolario sconosciuto «{vocabulary}».")
     label, description = _term_text(label, description)
     errors: list[FieldError] = []
-    slug = check_slug(clean(slug) or slugify(label, 110), "slug", 120, errors)
+    slug = checks.slug(clean(slug) or slugify(label, 110), "slug", 120, errors)
     if errors:
         raise ValidationFailed(errors)
     async with write_transaction():

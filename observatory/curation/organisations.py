@@ -1,0 +1,158 @@
+"""Merging organisations (admins only): the processes of one move to the other, its names become
+the other's alternative names and its slug redirects. Every merge is audited; the processes it
+touches are reindexed right after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from observatory.accounts.services import record_audit
+from observatory.catalogue import indexing
+from observatory.catalogue.tables import (
+    Organisation,
+    OrganisationName,
+    OrganisationRedirect,
+    ProcessOrganisation,
+)
+from observatory.curation.services import CurationRefused, bring_index_up_to_date
+from observatory.database import write_transaction
+from observatory.search.index import SearchIndex
+from observatory.text import fold
+
+
+async def _organisation(slug: str) -> dict | None:
+    row = await Organisation.select().where(Organisation.slug == slug).first()
+    if row is None:
+        return None
+    row["names"] = sorted(
+        await OrganisationName.select(OrganisationName.name)
+        .where(OrganisationName.organisation == row["id"])
+        .output(as_list=True)
+    )
+    row["process_ids"] = sorted(
+        set(
+            await ProcessOrganisation.select(ProcessOrganisation.process)
+            .where(ProcessOrganisation.organisation == row["id"])
+            .output(as_list=True)
+        )
+    )
+    return row
+
+
+def _organisation_state(row: dict) -> dict:
+    return {
+        "slug": row["slug"],
+        "name": row["name"],
+        "names": row["names"],
+        "processes": len(row["process_ids"]),
+        "description": row["description"],
+        "website": row["website"],
+        "territory": row["territory"],
+    }
+
+
+@dataclass
+class MergePlan:
+    """What merging ``source`` into ``target`` would do, for the confirmation step."""
+
+    source: dict
+    target: dict
+    moving: int  # processes of the source that move to the target
+    shared: int  # processes both already take part in
+    total_after: int
+
+
+async def plan_merge(source_slug: str, target_slug: str) -> MergePlan:
+    """Check a merge and count what it moves; CurationRefused when it cannot be done."""
+    source_slug, target_slug = (source_slug or "").strip(), (target_slug or "").strip()
+    if not source_slug or not target_slug:
+        raise CurationRefused("Indica l'ente da unire e l'ente in cui unirlo.")
+    source, target = await _organisation(source_slug), await _organisation(target_slug)
+    for slug, row in ((source_slug, source), (target_slug, target)):
+        if row is None:
+            raise CurationRefused(f"Nessun ente con indirizzo o nome «{slug}».")
+    if source["id"] == target["id"]:
+        raise CurationRefused("Un ente non si può unire a sé stesso: scegli due enti diversi.")
+    shared = set(source["process_ids"]) & set(target["process_ids"])
+    return MergePlan(
+        source=source,
+        target=target,
+        moving=len(source["process_ids"]) - len(shared),
+        shared=len(shared),
+        total_after=len(set(source["process_ids"]) | set(target["process_ids"])),
+    )
+
+
+async def merge_organisations(
+    source_slug: str, target_slug: str, staff: dict | None, search_index: SearchIndex | None = None
+) -> MergePlan:
+    """Merge organisation ``source`` into ``target``: its processes move (without duplicate links),
+    its names become alternative names of the target, its slug redirects to the target, and it is
+    deleted. Facts the target lacks (description, website, territory) are taken from the source."""
+    async with write_transaction():
+        plan = await plan_merge(source_slug, target_slug)
+        source, target = plan.source, plan.target
+        before = {"source": _organisation_state(source), "target": _organisation_state(target)}
+        target_links = {
+            (row["process"], row["role"])
+            for row in await ProcessOrganisation.select(
+                ProcessOrganisation.process, ProcessOrganisation.role
+            ).where(ProcessOrganisation.organisation == target["id"])
+        }
+        source_links = await ProcessOrganisation.select(
+            ProcessOrganisation.id, ProcessOrganisation.process, ProcessOrganisation.role
+        ).where(ProcessOrganisation.organisation == source["id"])
+        doubled = [row["id"] for row in source_links if (row["process"], row["role"]) in target_links]
+        if doubled:
+            await ProcessOrganisation.delete().where(ProcessOrganisation.id.is_in(doubled))
+        await ProcessOrganisation.update({ProcessOrganisation.organisation: target["id"]}).where(
+            ProcessOrganisation.organisation == source["id"]
+        )
+        await OrganisationName.update({OrganisationName.organisation: target["id"]}).where(
+            OrganisationName.organisation == source["id"]
+        )
+        await OrganisationRedirect.update({OrganisationRedirect.organisation: target["id"]}).where(
+            OrganisationRedirect.organisation == source["id"]
+        )
+        await OrganisationRedirect.delete().where(OrganisationRedirect.old_slug == source["slug"])
+        await OrganisationRedirect.insert(
+            OrganisationRedirect(old_slug=source["slug"], organisation=target["id"])
+        )
+        missing = {
+            column: source[column._meta.name]
+            for column in (Organisation.description, Organisation.website, Organisation.territory)
+            if target[column._meta.name] is None and source[column._meta.name] is not None
+        }
+        if missing:
+            await Organisation.update(missing).where(Organisation.id == target["id"])
+        await Organisation.delete().where(Organisation.id == source["id"])
+        for process_id in sorted(set(source["process_ids"]) | set(target["process_ids"])):
+            await indexing.record_change(process_id)
+        merged = await _organisation(target["slug"])
+        await record_audit(
+            staff,
+            "ente.unisci",
+            "ente",
+            target["slug"],
+            f"Unito «{source['name']}» ({source['slug']}) in «{target['name']}»: "
+            f"{plan.moving} processi spostati",
+            before=before,
+            after={"source": None, "target": _organisation_state(merged)},
+        )
+    await bring_index_up_to_date(search_index)
+    return plan
+
+
+async def organisation_slug(text: str) -> str:
+    """The slug of the organisation ``text`` names, by slug or by any of its names (``text`` itself
+    when none matches)."""
+    text = (text or "").strip()
+    if not text or await Organisation.exists().where(Organisation.slug == text):
+        return text
+    row = (
+        await OrganisationName.select(OrganisationName.organisation.slug.as_alias("slug"))
+        .where(OrganisationName.name_key == fold(text))
+        .first()
+    )
+    return row["slug"] if row else text
