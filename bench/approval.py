@@ -63,6 +63,7 @@ class Recorder:
     def __init__(self):
         self.on = False
         self.modules: list[str] = []
+        self.calls: set[tuple[str, str]] = set()  # (calling module, called module)
         self.queries: list[str] = []
 
     def profile(self, frame, event, arg):
@@ -70,6 +71,9 @@ class Recorder:
             name = frame.f_globals.get("__name__", "")
             if name.startswith("observatory"):
                 self.modules.append(name)
+                caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back else ""
+                if caller.startswith("observatory") and caller != name:
+                    self.calls.add((caller, name))
 
     @staticmethod
     def _fresh(frame) -> bool:
@@ -142,6 +146,10 @@ async def measure(slug: str, workdir: Path) -> Recorder:
 SHARED = {"web", "database", "text", "digests", "settings"}
 
 
+def _domain(module: str) -> str:
+    return module.split(".")[1]
+
+
 def report(recorder: Recorder) -> None:
     modules = list(dict.fromkeys(recorder.modules))
     moves: list[str] = []
@@ -157,8 +165,14 @@ def report(recorder: Recorder) -> None:
         print(f"  {module}")
     print(f"domain packages: {len(domains)} ({', '.join(domains)}); moves between them: {len(moves) - 1}")
     print(f"  {' -> '.join(moves)}")
+    edges = sorted({(_domain(a), _domain(b)) for a, b in recorder.calls} - {(d, d) for d in domains})
+    edges = [(a, b) for a, b in edges if a not in SHARED and b not in SHARED]
+    both_ways = sorted({tuple(sorted(edge)) for edge in edges if edge[::-1] in edges})
+    print(f"calls between domain packages: {', '.join(f'{a} -> {b}' for a, b in edges)}")
+    print(f"pairs of packages calling each other: {len(both_ways)} {both_ways or ''}")
     print(f"queries: {len(recorder.queries)}, of them SELECT: {len(selects)}")
-    print(f"SELECTs from the process table: {len(process_reads)}")
+    whole = [q for q in process_reads if q.startswith("SELECT ALL") and '"process"."title_key"' in q]
+    print(f"SELECTs from the process table: {len(process_reads)}, of them reading every column: {len(whole)}")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from helpers import (
 )
 
 from observatory.catalogue.editing import withdraw_process
+from observatory.catalogue.fields import LABELS
 from observatory.catalogue.tables import Process
 from observatory.catalogue.transfer import import_records
 from observatory.text import fold
@@ -339,7 +340,7 @@ async def test_process_page_links_decision_holders_to_organisation_pages(client)
 
 async def test_process_page_links_territories_to_territory_pages(client):
     page = soup(await client.get(f"/processi/{PATTI}"))
-    links = _dd_after(page, "Territorio interessato").find_all("a")
+    links = _dd_after(page, LABELS["territories"]).find_all("a")
     assert [a["href"] for a in links] == [
         "/territori/C001078",
         "/territori/C001090",

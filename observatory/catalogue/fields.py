@@ -212,7 +212,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "territories",
-        "Territori",
+        "Territori interessati",
         "Territories",
         TERRITORIES,
         help="Un territorio per riga: il nome di un comune, di una provincia o di una regione, oppure il "
