@@ -15,6 +15,7 @@ import click
 
 from observatory import database
 from observatory.accounts.tables import ROLES
+from observatory.catalogue.queries import MAX_PAGE_SIZE
 from observatory.settings import DATA_DIR, Settings
 
 T = TypeVar("T")
@@ -217,7 +218,9 @@ def reindex(settings: Settings) -> None:
     help="A filter as on /processi, e.g. --filter territorio=R01 --filter tipo=monitoraggio-civico.",
 )
 @click.option("--sort", default=None, help="rilevanza, recenti, titolo, anno or anno_asc.")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100), help="Hits to print.")
+@click.option(
+    "--limit", default=10, show_default=True, type=click.IntRange(1, MAX_PAGE_SIZE), help="Hits to print."
+)
 @click.pass_obj
 def search_command(
     settings: Settings, text: str, filters: tuple[str, ...], sort: str | None, limit: int

@@ -35,6 +35,8 @@ MAX_BODY = 256 * 1024
 MAX_FORM_FIELDS = 2_000
 #: Highest page number of any list.
 MAX_PAGE = 100_000
+#: The longest text a search or a look-up takes (longer ones are cut, or refused by /processi).
+MAX_SEARCH_TEXT = 200
 #: The API's name for each 4xx status (the ``error`` key of every error answer).
 ERROR_CODES = {
     400: "bad_request",
@@ -75,6 +77,11 @@ YEAR_PARAMETERS = ("anno_da", "anno_a")
 def settings_of(request: Request) -> Settings:
     """The settings of the application serving ``request``."""
     return request.app.state.settings
+
+
+def search_text(request: Request, name: str = "q") -> str:
+    """The text of a look-up parameter, trimmed and cut to MAX_SEARCH_TEXT characters."""
+    return (request.query_params.get(name) or "").strip()[:MAX_SEARCH_TEXT]
 
 
 # --- forms ----------------------------------------------------------------------------------------

@@ -175,13 +175,16 @@ def submission_form(token: str, fields: dict[str, str] | None = None, **more: st
     }
 
 
+def rows(client, table, *conditions, order=None) -> list[dict]:
+    """The rows of ``table`` matching ``conditions``, by ``order`` (their id by default), JSON parsed,
+    read in the app's database."""
+    select = table.select().where(*conditions).order_by(order or table.id).output(load_json=True)
+    return run_in_app(client, lambda: select)
+
+
 def stored_submissions(client) -> list[dict]:
     """Every Submission row, oldest first, ``data`` as a dict."""
-
-    async def read() -> list[dict]:
-        return await Submission.select().order_by(Submission.id).output(load_json=True)
-
-    return run_in_app(client, read)
+    return rows(client, Submission)
 
 
 # --- the editorial office ------------------------------------------------------------------------
@@ -235,15 +238,7 @@ def process_row(client, slug: str) -> dict:
 
 def audit_entries(client, action: str) -> list[dict]:
     """The audit log entries of ``action``, oldest first, with before/after parsed."""
-    return run_in_app(
-        client,
-        lambda: (
-            AuditEntry.select()
-            .where(AuditEntry.action == action)
-            .order_by(AuditEntry.id)
-            .output(load_json=True)
-        ),
-    )
+    return rows(client, AuditEntry, AuditEntry.action == action)
 
 
 # --- the database as an oracle for the index ----------------------------------------------------

@@ -17,6 +17,7 @@ from helpers import (
     heading_count,
     login_as,
     process_row,
+    rows,
     run_in_app,
     soup,
     submission_form,
@@ -81,15 +82,7 @@ def _count(client, table, *conditions) -> int:
 
 
 def _revisions(client, process_id: int) -> list[dict]:
-    return run_in_app(
-        client,
-        lambda: (
-            ProcessRevision.select()
-            .where(ProcessRevision.process == process_id)
-            .order_by(ProcessRevision.number)
-            .output(load_json=True)
-        ),
-    )
+    return rows(client, ProcessRevision, ProcessRevision.process == process_id, order=ProcessRevision.number)
 
 
 # --- the whole life -------------------------------------------------------------------------------

@@ -189,7 +189,8 @@ async def _throttled(keys_and_limits: list[tuple[str, int]], now: datetime.datet
 
 
 async def _record_attempt(keys: list[str], succeeded: bool) -> None:
-    await LoginAttempt.insert(*(LoginAttempt(key=key, succeeded=succeeded, at=_now()) for key in keys))
+    async with write_transaction():
+        await LoginAttempt.insert(*(LoginAttempt(key=key, succeeded=succeeded, at=_now()) for key in keys))
 
 
 async def authenticate(username: str, password: str, address: str | None, secret_key: str) -> dict:
@@ -218,9 +219,10 @@ async def authenticate(username: str, password: str, address: str | None, secret
     changes: dict[Any, Any] = {StaffUser.last_login_at: now}
     if _hasher.check_needs_rehash(user["password_hash"]):  # the parameters have been raised since
         changes[StaffUser.password_hash] = await asyncio.to_thread(hash_password, password)
-    await StaffUser.update(changes).where(StaffUser.id == user["id"])
-    await _record_attempt(keys, succeeded=True)
-    await LoginAttempt.delete().where(LoginAttempt.at < now - KEEP_ATTEMPTS)
+    async with write_transaction():
+        await StaffUser.update(changes).where(StaffUser.id == user["id"])
+        await _record_attempt(keys, succeeded=True)
+        await LoginAttempt.delete().where(LoginAttempt.at < now - KEEP_ATTEMPTS)
     return _staff(user)
 
 
@@ -231,12 +233,16 @@ async def open_session(user_id: int) -> str:
     """Start a session for a staff member; return its token (for the cookie: only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = _now()
-    await StaffSession.delete().where(StaffSession.expires_at <= now)
-    await StaffSession.insert(
-        StaffSession(
-            token_hash=token_digest(token), user=user_id, created_at=now, expires_at=now + SESSION_LIFETIME
+    async with write_transaction():
+        await StaffSession.delete().where(StaffSession.expires_at <= now)
+        await StaffSession.insert(
+            StaffSession(
+                token_hash=token_digest(token),
+                user=user_id,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
         )
-    )
     return token
 
 

@@ -18,6 +18,11 @@ from observatory.catalogue import fields as f
 from observatory.catalogue.tables import VOCABULARIES, Organisation, OrganisationName, Term, Territory
 from observatory.text import clean, fold
 
+#: The longest message one person leaves another: an editors' request or reason, a correction's note.
+MAX_MESSAGE = 5_000
+#: The longest slug of an organisation or a vocabulary term; one made from a name is cut at
+#: SLUG_FROM_NAME characters, leaving room for "-2", "-3"...
+MAX_SLUG, SLUG_FROM_NAME = 120, 110
 MAX_AMOUNT = Decimal("1e13")
 CENT = Decimal("0.01")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -102,6 +107,18 @@ def text(value: Any, path: str, limit: int | None, errors: list[FieldError], req
     if limit is not None and len(text) > limit:
         errors.append(FieldError(path, f"troppo lungo: {len(text)} caratteri, al massimo {limit}."))
     return text
+
+
+def message(value: Any, path: str, missing: str) -> str:
+    """A message one person writes to another, trimmed: required (``missing`` says what to write
+    when there is none) and at most MAX_MESSAGE characters; ValidationFailed otherwise."""
+    errors: list[FieldError] = []
+    written = text(value, path, MAX_MESSAGE, errors)
+    if written is None and not errors:
+        errors.append(FieldError(path, missing))
+    if errors:
+        raise ValidationFailed(errors)
+    return written
 
 
 def whole(value: Any, path: str, low: int, high: int, errors: list[FieldError]) -> int | None:

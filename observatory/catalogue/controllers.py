@@ -29,7 +29,19 @@ from observatory.catalogue.schemas import (
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
 from observatory.search.index import SearchIndex
-from observatory.web import ApiError, Page, list_page, page_links, page_number, settings_of
+from observatory.web import (
+    MAX_SEARCH_TEXT,
+    ApiError,
+    Page,
+    list_page,
+    page_links,
+    page_number,
+    search_text,
+    settings_of,
+)
+
+#: How many territories the page of territories shows, and how many the API answers a look-up with.
+TERRITORIES_SHOWN, TERRITORIES_ANSWERED = 100, 50
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -96,7 +108,7 @@ class CataloguePages(Controller):
     @get("/enti", name="organisations")
     async def organisations(self, request: Request) -> Template:
         """Organisations, searchable by name."""
-        q = (request.query_params.get("q") or "").strip()[:200]
+        q = search_text(request)
         number = page_number(request)
         size = settings_of(request).page_size * 2
         counts = await searching.organisation_counts(_search_index(request))
@@ -118,11 +130,11 @@ class CataloguePages(Controller):
     @get("/territori", name="territories")
     async def territories(self, request: Request) -> Template:
         """Regions, or the territories whose name matches ``q``."""
-        q = (request.query_params.get("q") or "").strip()[:200]
+        q = search_text(request)
         if q:
-            items = await services.list_territories(q, None, 100)
+            items = await services.list_territories(q, None, TERRITORIES_SHOWN)
         else:
-            items = await services.list_territories(None, "regione", 100)
+            items = await services.list_territories(None, "regione", TERRITORIES_SHOWN)
         return Template("territories.html", context={"q": q, "items": items, "levels": TERRITORY_LEVELS})
 
     @get("/territori/{code:str}", name="territory")
@@ -237,7 +249,7 @@ class CatalogueApi(Controller):
         page = page_number(request)
         size = settings_of(request).page_size
         counts = await searching.organisation_counts(_search_index(request))
-        items, total = await services.list_organisations((q or "")[:200], page, size, counts)
+        items, total = await services.list_organisations((q or "")[:MAX_SEARCH_TEXT], page, size, counts)
         return msgspec.convert(
             {"items": items, "total": total, "page": page, "page_size": size}, OrganisationPageOut
         )
@@ -264,7 +276,7 @@ class CatalogueApi(Controller):
             raise ApiError.bad_parameter(
                 "livello", f"livello: valori ammessi {', '.join(TERRITORY_LEVELS)}.", "valore sconosciuto."
             )
-        items = await services.list_territories((q or "")[:200], livello, 50)
+        items = await services.list_territories((q or "")[:MAX_SEARCH_TEXT], livello, TERRITORIES_ANSWERED)
         return msgspec.convert({"items": items, "total": len(items)}, TerritoryPageOut)
 
     @get("/vocabolari", summary="Vocabolari")

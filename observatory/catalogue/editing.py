@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from observatory.catalogue import fields as f
-from observatory.catalogue.checks import References
+from observatory.catalogue.checks import SLUG_FROM_NAME, References
 from observatory.catalogue.indexing import record_change
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import (
@@ -118,7 +118,7 @@ async def resolve_organisation(name: str, refs: References) -> int:
         place = re.sub(r"^(comune|citta) di ", "", fold(preferred))
         candidates = [c for c in refs.territory_names.get(place, []) if c.startswith("C")]
         territory = candidates[0] if len(candidates) == 1 else None
-    slug = await unique_slug(Organisation, declared.get("slug") or slugify(preferred, 110))
+    slug = await unique_slug(Organisation, declared.get("slug") or slugify(preferred, SLUG_FROM_NAME))
     row = Organisation(
         slug=slug,
         name=preferred,

@@ -18,9 +18,11 @@ from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Territory
 from observatory.catalogue.validation import validate_process
 from observatory.text import fold
+from observatory.web import MAX_SEARCH_TEXT
 
 _WITH_QUALIFIER = re.compile(r"^(?P<name>.+?)\s*\((?P<qualifier>[^()]+)\)$")
 _HINTED = 5  # unknown territories of one record that get "Forse: ..." names (each costs a look-up)
+_SIMILAR = 5  # names offered for one of them
 
 
 def _territory_label(row: Mapping[str, Any], duplicated_names: set[str]) -> str:
@@ -72,7 +74,9 @@ async def _resolve_territory(text: str, refs: References, hint: bool) -> tuple[s
         labels = await territory_labels(codes)
         listed = ", ".join(sorted(f"«{labels[code]}»" for code in codes))
         return None, f"«{text}» corrisponde a più territori: scrivi uno di questi: {listed}."
-    similar = await services.list_territories(text[:200], None, 5) if hint and fold(text) else []
+    similar = (
+        await services.list_territories(text[:MAX_SEARCH_TEXT], None, _SIMILAR) if hint and fold(text) else []
+    )
     hint = ""
     if similar:
         labels = await territory_labels([t["code"] for t in similar])

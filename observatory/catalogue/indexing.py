@@ -18,11 +18,14 @@ from typing import Any
 from observatory.catalogue import fields, services
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import IndexChange, OrganisationName, Process, Territory
+from observatory.database import write_transaction
 from observatory.search.index import IndexCodec, SearchIndex, write_documents
 from observatory.text import fold
 
 logger = logging.getLogger("observatory.indexing")
 BATCH = 500
+#: A rebuild of more processes than this writes with several processes (below, one is faster).
+PARALLEL_FROM = 5_000
 KEEP_APPLIED = datetime.timedelta(days=1)
 
 
@@ -233,7 +236,7 @@ async def rebuild(search_index: SearchIndex, procs: int | None = None) -> int:
     )
     search_index.folder.mkdir(parents=True, exist_ok=True)
     name, ix = search_index.new_generation()
-    options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > 5000 else {}
+    options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > PARALLEL_FROM else {}
     writer = ix.writer(codec=IndexCodec(), **options)
     try:
         for start in range(0, len(ids), BATCH):
@@ -252,10 +255,11 @@ async def rebuild(search_index: SearchIndex, procs: int | None = None) -> int:
     )
     if replay:
         await _write(search_index, list(dict.fromkeys(replay)))
-    await IndexChange.update({IndexChange.applied_at: _now()}, force=True).where(
-        IndexChange.applied_at.is_null(), IndexChange.created_at < started
-    )
-    await IndexChange.delete().where(IndexChange.applied_at < _now() - KEEP_APPLIED)
+    async with write_transaction():
+        await IndexChange.update({IndexChange.applied_at: _now()}, force=True).where(
+            IndexChange.applied_at.is_null(), IndexChange.created_at < started
+        )
+        await IndexChange.delete().where(IndexChange.applied_at < _now() - KEEP_APPLIED)
     return len(ids)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from observatory.catalogue.fields import CHOICE, FIELDS, MAX_YEAR, MIN_YEAR, TERM, TERMS, TERRITORIES
 from observatory.catalogue.tables import VOCABULARIES, Organisation, Term, Territory
-from observatory.web import MAX_PAGE, whole_number
+from observatory.web import MAX_PAGE, MAX_SEARCH_TEXT, whole_number
 
 SORTS = {
     "rilevanza": "Pertinenza",
@@ -22,7 +22,6 @@ SORTS = {
     "anno_asc": "Anno di avvio (dal meno recente)",
 }
 MAX_PAGE_SIZE = 100
-MAX_QUERY_LENGTH = 200
 #: The filters, by their parameter name, with the field each filters by.
 FILTERS = {declared.facet: declared for declared in FIELDS if declared.facet}
 
@@ -85,8 +84,8 @@ def parse_process_query(params: dict[str, list[str]], default_page_size: int) ->
     if query.anno_da and query.anno_a and query.anno_a < query.anno_da:
         raise FilterError("anno_a", "Anno a: non può precedere «Anno da».")
     query.q = " ".join(" ".join(params.get("q", [])).split())
-    if len(query.q) > MAX_QUERY_LENGTH:
-        raise FilterError("q", f"Ricerca: al massimo {MAX_QUERY_LENGTH} caratteri.")
+    if len(query.q) > MAX_SEARCH_TEXT:
+        raise FilterError("q", f"Ricerca: al massimo {MAX_SEARCH_TEXT} caratteri.")
     ordine = next(iter(params.get("ordine", [])), "") or ("rilevanza" if query.q else "recenti")
     if ordine == "rilevanza" and not query.q:
         ordine = "recenti"

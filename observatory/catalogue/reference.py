@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observatory.catalogue.tables import VOCABULARIES, Term, Territory
+from observatory.database import write_transaction
 from observatory.settings import DATA_DIR
 from observatory.text import fold
 
@@ -80,8 +81,9 @@ async def load_territories(path: Path = ISTAT_FILE) -> TerritoryCounts:
     territories = read_istat_file(path)
     existing = set(await Territory.select(Territory.code).output(as_list=True))
     missing = [t for t in territories if t.code not in existing]
-    for start in range(0, len(missing), _BATCH):
-        await Territory.insert(*missing[start : start + _BATCH])
+    async with write_transaction():
+        for start in range(0, len(missing), _BATCH):
+            await Territory.insert(*missing[start : start + _BATCH])
     by_level: dict[str, int] = {}
     for territory in territories:
         by_level[territory.level] = by_level.get(territory.level, 0) + 1
@@ -106,5 +108,6 @@ async def load_vocabularies(path: Path = VOCABULARY_FILE) -> int:
         if (vocabulary, slug) not in existing
     ]
     if new_terms:
-        await Term.insert(*new_terms)
+        async with write_transaction():
+            await Term.insert(*new_terms)
     return len(new_terms)

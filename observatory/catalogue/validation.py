@@ -151,7 +151,7 @@ def validate_organisation(data: Any, refs: References) -> dict:
     names = check_value(_ALT_NAMES, data.get("alt_names"), "alt_names", refs, errors)
     result = {
         "name": c.text(data.get("name"), "name", f.MAX_NAME, errors, required=True),
-        "slug": c.slug(data.get("slug"), "slug", 120, errors),
+        "slug": c.slug(data.get("slug"), "slug", c.MAX_SLUG, errors),
         "kind": data.get("kind") or None,
         "territory": None,
         "alt_names": names,

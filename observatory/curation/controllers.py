@@ -23,7 +23,7 @@ from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import VOCABULARIES
 from observatory.curation import organisations, services, vocabularies
 from observatory.curation.revisions import list_revisions
-from observatory.web import done_message, first, list_page, page_number, read_form, see_other
+from observatory.web import done_message, first, list_page, page_number, read_form, search_text, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
@@ -55,7 +55,7 @@ class CurationPages(StaffPages):
     @get("/processi", name="curated_processes")
     async def processes(self, request: Request) -> Template:
         """Find processes to curate by title (withdrawn ones included)."""
-        q = (request.query_params.get("q") or "").strip()[:200]
+        q = search_text(request)
         page = await services.find_processes(q, page_number(request), PAGE_SIZE)
         return list_page("staff/processes.html", request, page, q=q, done=_done(request))
 

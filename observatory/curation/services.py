@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from observatory.accounts.services import record_audit
 from observatory.accounts.tables import StaffUser
-from observatory.catalogue import editing, indexing, services
+from observatory.catalogue import checks, editing, indexing, services
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.records import to_record
@@ -18,10 +18,9 @@ from observatory.catalogue.validation import validate_process
 from observatory.curation.revisions import find_revision, record_revision
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
-from observatory.text import clean, fold
+from observatory.text import fold
 from observatory.web import Page
 
-REASON_LIMIT = 5_000
 NOT_FOUND = "Il processo non esiste."
 WITHDRAWN = "Il processo è stato ritirato dal catalogo: non si può modificare."
 
@@ -144,11 +143,7 @@ async def withdraw(
 ) -> None:
     """Take a process off the catalogue: lists, search, API and exports; its page answers 410 with
     ``reason`` (required)."""
-    reason = clean(reason)
-    if not reason:
-        raise ValidationFailed([FieldError("motivo", "indica il motivo del ritiro: compare sulla scheda.")])
-    if len(reason) > REASON_LIMIT:
-        raise ValidationFailed([FieldError("motivo", f"troppo lungo: al massimo {REASON_LIMIT} caratteri.")])
+    reason = checks.message(reason, "motivo", "indica il motivo del ritiro: compare sulla scheda.")
     async with write_transaction():
         process = await find_process(process_id)
         if process is None:

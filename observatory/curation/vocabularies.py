@@ -120,7 +120,7 @@ async def create_term(
         raise CurationRefused(f"Vocabolario sconosciuto «{vocabulary}».")
     label, description = _term_text(label, description)
     errors: list[FieldError] = []
-    slug = checks.slug(clean(slug) or slugify(label, 110), "slug", 120, errors)
+    slug = checks.slug(clean(slug) or slugify(label, checks.SLUG_FROM_NAME), "slug", checks.MAX_SLUG, errors)
     if errors:
         raise ValidationFailed(errors)
     async with write_transaction():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import editing
+from observatory.catalogue import checks, editing
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.fields import LABELS, PUBLIC_FIELDS
@@ -58,7 +58,6 @@ ACTION_VERBS = {
 EDITOR_ACTIONS = ("approva", "richiedi_modifiche", "respingi", "duplicato")
 #: The reporting source ("fonte") of processes that came from the public form or the API.
 WEB_SOURCE = "segnalazione-web-nazionale"
-MESSAGE_LIMIT = 5_000
 NOTHING_ACCEPTED = "scegli almeno una modifica da applicare, oppure respingi la segnalazione."
 
 
@@ -125,14 +124,7 @@ def _state(row: dict, **extra: Any) -> dict:
 
 
 def _message(text: Any, field: str, what: str) -> str:
-    message = clean(text) if isinstance(text, str) else None
-    if not message:
-        raise ValidationFailed(
-            [FieldError(field, f"scrivi {what}: lo legge chi ha inviato la segnalazione.")]
-        )
-    if len(message) > MESSAGE_LIMIT:
-        raise ValidationFailed([FieldError(field, f"troppo lungo: al massimo {MESSAGE_LIMIT} caratteri.")])
-    return message
+    return checks.message(text, field, f"scrivi {what}: lo legge chi ha inviato la segnalazione.")
 
 
 def proposed_record(row: dict) -> dict:

@@ -80,7 +80,7 @@ NOTE_FIELD = f.Field(
     "nota",
     "Cosa correggi e perché",
     "What is corrected and why",
-    limit=5_000,
+    limit=checks.MAX_MESSAGE,
     help="Ad esempio: «aggiornato lo stato: il processo si è concluso nel 2023, vedi la delibera collegata».",
     widget="textarea",
 )
