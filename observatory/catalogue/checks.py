@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from observatory.catalogue import fields as f
-from observatory.catalogue.tables import VOCABULARIES, Organisation, OrganisationName, Term, Territory
+from observatory.catalogue.fields import VOCABULARIES
+from observatory.catalogue.tables import Organisation, OrganisationName, Term, Territory
 from observatory.text import clean, fold
 
 #: The longest message one person leaves another: an editors' request or reason, a correction's note.

@@ -18,6 +18,7 @@ from litestar.status_codes import (
 
 from observatory.catalogue import searching, services
 from observatory.catalogue.answers import unpublished_answer
+from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.queries import FILTERS, SORTS, FilterError, ProcessQuery, parse_process_query
 from observatory.catalogue.schemas import (
     OrganisationDetailOut,
@@ -27,7 +28,7 @@ from observatory.catalogue.schemas import (
     TerritoryPageOut,
     VocabularyTermOut,
 )
-from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS, VOCABULARIES
+from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS
 from observatory.search.index import SearchIndex
 from observatory.web import (
     MAX_SEARCH_TEXT,

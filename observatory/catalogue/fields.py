@@ -506,6 +506,8 @@ CARD_FIELDS = (
 )
 #: Italian labels by field name, for templates and messages.
 LABELS: Mapping[str, str] = MappingProxyType({f.name: f.label for f in FIELDS})
+#: The editors' vocabularies, named as the field that takes its terms from each.
+VOCABULARIES: Mapping[str, str] = MappingProxyType({f.vocabulary: f.label for f in FIELDS if f.vocabulary})
 #: Which vocabulary each term field takes its terms from.
 VOCABULARY_OF: Mapping[str, str] = MappingProxyType({f.name: f.vocabulary for f in FIELDS if f.vocabulary})
 

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from observatory.catalogue.fields import CHOICE, FIELDS, MAX_YEAR, MIN_YEAR, TERM, TERMS, TERRITORIES
-from observatory.catalogue.tables import VOCABULARIES, Organisation, Term, Territory
+from observatory.catalogue.fields import (
+    CHOICE,
+    FIELDS,
+    MAX_YEAR,
+    MIN_YEAR,
+    TERM,
+    TERMS,
+    TERRITORIES,
+    VOCABULARIES,
+)
+from observatory.catalogue.tables import Organisation, Term, Territory
 from observatory.web import MAX_PAGE, MAX_SEARCH_TEXT, whole_number
 
 SORTS = {

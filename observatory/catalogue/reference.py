@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from observatory.catalogue.tables import VOCABULARIES, Term, Territory
+from observatory.catalogue.fields import VOCABULARIES
+from observatory.catalogue.tables import Term, Territory
 from observatory.database import write_transaction
 from observatory.settings import DATA_DIR
 from observatory.text import fold

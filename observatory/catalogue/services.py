@@ -15,12 +15,12 @@ from typing import Any
 from piccolo.query import OrderByRaw
 
 from observatory.catalogue import fields
+from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import (
     ORGANISATION_KINDS,
     ORGANISATION_ROLES,
     ROW_TABLES,
-    VOCABULARIES,
     Organisation,
     OrganisationName,
     OrganisationRedirect,

@@ -43,14 +43,6 @@ ORGANISATION_KINDS = {
     "gruppo_informale": "Gruppo informale di cittadini",
     "altro": "Altro",
 }
-VOCABULARIES = {
-    "tipo": "Tipo di processo",
-    "ambito": "Ambito di intervento",
-    "tematica": "Tematica specifica",
-    "livello": "Livello di partecipazione",
-    "metodo": "Metodi e strumenti",
-    "fonte": "Processo segnalato da",
-}
 
 
 class Territory(Table):
@@ -114,7 +106,7 @@ class OrganisationRedirect(Table):
 class Term(Table):
     """A term of an editors' vocabulary (kind, theme area, topic, level, method, source)."""
 
-    #: One of VOCABULARIES.
+    #: The vocabulary (fields.VOCABULARIES): tipo, ambito, tematica, livello, metodo or fonte.
     vocabulary = Varchar(length=12, index=True)
     #: Identifier within the vocabulary, used in URLs and imports.
     slug = Varchar(length=120)

@@ -18,9 +18,9 @@ from observatory.accounts.guards import StaffPages, admin_required, current_staf
 from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
 from observatory.catalogue.checks import ValidationFailed
+from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.form_view import EditPage, edit_page, save_posted
 from observatory.catalogue.records import to_record
-from observatory.catalogue.tables import VOCABULARIES
 from observatory.curation import organisations, services, vocabularies
 from observatory.curation.revisions import list_revisions
 from observatory.web import done_message, first, list_page, page_number, read_form, search_text, see_other

@@ -13,7 +13,8 @@ from piccolo.query.functions.aggregate import Count
 from observatory.accounts.services import record_audit
 from observatory.catalogue import checks, indexing, services
 from observatory.catalogue.checks import FieldError, ValidationFailed
-from observatory.catalogue.tables import VOCABULARIES, Process, ProcessTerm, Term
+from observatory.catalogue.fields import VOCABULARIES
+from observatory.catalogue.tables import Process, ProcessTerm, Term
 from observatory.curation.services import CurationRefused, bring_index_up_to_date
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
