@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from jinja2 import Environment
 from litestar import Litestar
@@ -23,14 +24,15 @@ from observatory.accounts.guards import (
 )
 from observatory.accounts.tables import ROLES
 from observatory.catalogue import fields
-from observatory.catalogue.controllers import CatalogueApi, CataloguePages
+from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.curation.controllers import CurationPages
-from observatory.search.index import SearchIndex
+from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
 from observatory.submissions.moderation_controllers import ModerationApi, ModerationPages
 
+logger = logging.getLogger("observatory")
 #: Posts that carry no browser cookie (bodies sending from their own systems) skip the CSRF check.
 CSRF_EXEMPT = ["^/api/v1/segnalazioni$"]
 
@@ -53,8 +55,11 @@ def create_app(settings: Settings) -> Litestar:
 
     async def open_database(app: Litestar) -> None:
         await database.start(engine)
-        await open_index(search_index)  # rebuilt if outdated; changes a crash left out applied
-        background.append(asyncio.create_task(keep_index_current(search_index)))
+        try:
+            await open_index(search_index)  # rebuilt when it cannot be served; pending changes applied
+        except Exception:  # pages that need no index must still be served; the repair retries
+            logger.exception("The search index could not be opened: searches answer 503 until it is repaired")
+        background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
 
     async def close_database(app: Litestar) -> None:
         for task in background:
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             CataloguePages,
             CatalogueApi,
+            HealthApi,
             SubmissionPages,
             SubmissionApi,
             AccountPages,
@@ -96,7 +102,11 @@ def create_app(settings: Settings) -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET"], allow_credentials=False),
-        exception_handlers={LoginRequired: login_required_response, Exception: web.error_response},
+        exception_handlers={
+            LoginRequired: login_required_response,
+            IndexUnavailable: web.unavailable_response,
+            Exception: web.error_response,
+        },
         middleware=[StaffMiddleware()],
         on_startup=[open_database],
         on_shutdown=[close_database],

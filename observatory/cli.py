@@ -208,6 +208,40 @@ def reindex(settings: Settings) -> None:
     click.echo(f"Indice ricostruito: {count} processi in {elapsed:.1f} s ({settings.index_dir}).")
 
 
+@main.command("index-status")
+@click.pass_obj
+def index_status(settings: Settings) -> None:
+    """Print this instance's state: the database, the index generation, the pending changes.
+
+    Exits with 1 when the instance cannot serve (no database, or no index to search).
+    """
+    from observatory.catalogue.indexing import health
+    from observatory.search.index import SearchIndex
+
+    try:
+        state = run_with_database(settings, lambda: health(SearchIndex(settings.index_dir)))
+    except Exception as exc:  # no connection at all: that is the answer, not a crash
+        state = {"status": "unavailable", "database": {"reachable": False, "error": str(exc)}}
+    database = state["database"]
+    click.echo(f"Stato: {state['status']}")
+    if not database["reachable"]:
+        click.echo(f"Database: non raggiungibile ({database['error']})")
+        raise SystemExit(1)
+    click.echo(f"Database: raggiungibile ({database['ms']} ms)")
+    index = state["index"]
+    click.echo(f"Indice: {settings.index_dir}, generazione {index['generation'] or 'nessuna'}")
+    click.echo(f"Processi pubblicati: {index['published']}")
+    if index["pending_changes"] is None:
+        click.echo("Modifiche in attesa: sconosciute (l'indice non ha una posizione: va ricostruito)")
+    else:
+        waiting = index["oldest_pending_seconds"]
+        click.echo(f"Modifiche in attesa: {index['pending_changes']}, la più vecchia da {waiting} s")
+    if index["damage"]:
+        click.echo(f"Problema: {index['damage']}")
+    if state["status"] == "unavailable":
+        raise SystemExit(1)
+
+
 @main.command("search")
 @click.argument("text", required=False, default="")
 @click.option(

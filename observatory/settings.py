@@ -21,6 +21,8 @@ DOCUMENTED_SETTINGS = {
     "created once in var/secret_key and shared by every worker)",
     "OBSERVATORY_DEBUG": "1 to show tracebacks in error pages (default: 0)",
     "OBSERVATORY_PAGE_SIZE": "processes per page in lists and in the API (default: 20, at most 100)",
+    "OBSERVATORY_INDEX_POLL": "seconds between two looks of each worker at the changes its index has "
+    "still to apply (default: 2; a change reaches another instance's index within about that)",
     "OBSERVATORY_BASE_URL": "public address, for absolute links (API, tracking links of submissions); "
     "https:// also marks the session cookie Secure (default: http://127.0.0.1:8000)",
 }
@@ -53,6 +55,18 @@ def stored_secret(path: Path | None = None) -> str:
     return secret
 
 
+def _number(variable: str, text: str, kind: type[int] | type[float], low: float, high: float):
+    """``text`` read as a ``kind`` between ``low`` and ``high``; ValueError naming ``variable`` if not."""
+    what = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(text)
+    except ValueError as exc:
+        raise ValueError(f"{variable} must be {what}, not {text!r}") from exc
+    if not low <= value <= high:
+        raise ValueError(f"{variable} must be between {low:g} and {high:g}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of one Osservatorio instance."""
@@ -69,6 +83,8 @@ class Settings:
     page_size: int = 20
     #: Public base address, used for absolute links.
     base_url: str = "http://127.0.0.1:8000"
+    #: Seconds between two looks of each worker at the changes its index has still to apply.
+    index_poll: float = 2.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -84,12 +100,9 @@ class Settings:
         if debug := env.get("OBSERVATORY_DEBUG"):
             values["debug"] = debug.strip().lower() in {"1", "true", "yes", "on"}
         if page_size := env.get("OBSERVATORY_PAGE_SIZE"):
-            try:
-                values["page_size"] = int(page_size)
-            except ValueError as exc:
-                raise ValueError(f"OBSERVATORY_PAGE_SIZE must be a whole number, not {page_size!r}") from exc
-            if not 1 <= values["page_size"] <= 100:
-                raise ValueError("OBSERVATORY_PAGE_SIZE must be between 1 and 100")
+            values["page_size"] = _number("OBSERVATORY_PAGE_SIZE", page_size, int, 1, 100)
         if base_url := env.get("OBSERVATORY_BASE_URL"):
             values["base_url"] = base_url.rstrip("/")
+        if poll := env.get("OBSERVATORY_INDEX_POLL"):
+            values["index_poll"] = _number("OBSERVATORY_INDEX_POLL", poll, float, 0.1, 3600)
         return cls(**values)

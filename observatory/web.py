@@ -23,6 +23,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from observatory.settings import Settings
@@ -49,6 +50,7 @@ ERROR_CODES = {
     413: "too_large",
     422: "invalid",
     429: "too_many_requests",
+    503: "unavailable",
 }
 STATUS_TITLES = {
     400: "Richiesta non valida",
@@ -59,6 +61,7 @@ STATUS_TITLES = {
     413: "Richiesta troppo grande",
     429: "Troppe richieste",
     500: "Errore del server",
+    503: "Servizio non disponibile",
 }
 STATUS_MESSAGES = {
     404: "L'indirizzo richiesto non corrisponde a nessuna pagina del catalogo.",
@@ -308,6 +311,15 @@ def error_response(request: Request, exc: Exception) -> Response:
             ]
         return ApiError(status, message, fields).to_response()
     return error_page(status, message)
+
+
+def unavailable_response(request: Request, exc: Exception) -> Response:
+    """503 for a part of the site that cannot answer now (the search index while it is rebuilt)."""
+    logger.warning("Unavailable on %s: %s", request.url.path, exc)
+    message = "Questa parte del sito non è disponibile in questo momento: riprova fra qualche minuto."
+    if wants_json(request):
+        return ApiError(HTTP_503_SERVICE_UNAVAILABLE, message).to_response()
+    return error_page(HTTP_503_SERVICE_UNAVAILABLE, message)
 
 
 def error_page(status: int, message: str, title: str | None = None, headers: dict | None = None) -> Template:

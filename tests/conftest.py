@@ -105,6 +105,12 @@ class Backend:
         shutil.copytree(self.workdir / f"index_{kind}", index_dir)
         return url
 
+    def blank(self) -> str:
+        """A new database with no table at all, for one test."""
+        url = self._url(f"blank_{next(_counter)}")
+        self._create(url)
+        return url
+
     def drop_all(self) -> None:
         for name in reversed(self.created):
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -147,8 +153,21 @@ def empty_db_url(backend, tmp_path) -> str:
     return backend.clone("empty", tmp_path / "index")
 
 
+@pytest.fixture
+def blank_db_url(backend) -> str:
+    """A database of its own with no table at all (to restore a backup into)."""
+    return backend.blank()
+
+
 def make_settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, index_dir=tmp_path / "index", secret_key="test-secret", page_size=20)
+    # the tests apply index changes themselves (refresh_index): no background round in between
+    return Settings(
+        database_url=db_url,
+        index_dir=tmp_path / "index",
+        secret_key="test-secret",
+        page_size=20,
+        index_poll=3600,
+    )
 
 
 @pytest.fixture

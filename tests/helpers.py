@@ -202,6 +202,12 @@ async def login_as(client, role: str = "redattore", username: str | None = None)
 
     username = username or f"{role}{next(_staff_numbers)}"
     staff = run_in_app(client, create_staff, username, f"Prova {username.title()}", role, STAFF_PASSWORD)
+    await log_in(client, username)
+    return staff
+
+
+async def log_in(client, username: str) -> None:
+    """Log ``username`` (with STAFF_PASSWORD) in through the real form; the client keeps the cookie."""
     token = await form_token(client, "/redazione/accesso")
     response = await client.post(
         "/redazione/accesso",
@@ -209,7 +215,6 @@ async def login_as(client, role: str = "redattore", username: str | None = None)
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    return staff
 
 
 def form_values(page: BeautifulSoup, selector: str = "form") -> dict[str, str | list[str]]:

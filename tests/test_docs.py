@@ -53,6 +53,7 @@ def test_settings_are_read_from_every_variable():
             "OBSERVATORY_DEBUG": "1",
             "OBSERVATORY_PAGE_SIZE": "35",
             "OBSERVATORY_BASE_URL": "https://osservatorio.example/",
+            "OBSERVATORY_INDEX_POLL": "0.5",
         }
     )
     assert settings.database_url == "postgresql://osservatorio:segreto@db.example:5432/osservatorio"
@@ -61,6 +62,7 @@ def test_settings_are_read_from_every_variable():
     assert settings.debug is True
     assert settings.page_size == 35
     assert settings.base_url == "https://osservatorio.example"
+    assert settings.index_poll == 0.5
 
 
 def test_settings_defaults_match_the_readme():
@@ -70,6 +72,7 @@ def test_settings_defaults_match_the_readme():
     assert settings.debug is False
     assert settings.page_size == 20
     assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.index_poll == 2
     assert len(settings.secret_key) >= 32
     assert Settings.from_env({}).secret_key == settings.secret_key  # one key for every worker
     for variable, default in (
@@ -77,6 +80,7 @@ def test_settings_defaults_match_the_readme():
         ("OBSERVATORY_DEBUG", "`0`"),
         ("OBSERVATORY_BASE_URL", "`http://127.0.0.1:8000`"),
         ("OBSERVATORY_INDEX_DIR", "`var/index`"),
+        ("OBSERVATORY_INDEX_POLL", "`2`"),
     ):
         row = next(line for line in README.splitlines() if line.startswith(f"| `{variable}`"))
         assert row.rstrip(" |").endswith(default), variable
@@ -113,6 +117,12 @@ def test_page_size_error_says_what_is_allowed():
     with pytest.raises(ValueError, match="whole number") as raised:
         Settings.from_env({"OBSERVATORY_PAGE_SIZE": "abc"})
     assert "'abc'" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["0", "0.05", "3601", "nan", "due"])
+def test_index_poll_out_of_range_or_not_a_number_is_refused_clearly(value):
+    with pytest.raises(ValueError, match="OBSERVATORY_INDEX_POLL must be"):
+        Settings.from_env({"OBSERVATORY_INDEX_POLL": value})
 
 
 def test_make_targets_listed_in_the_readme_exist():

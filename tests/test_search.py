@@ -296,13 +296,13 @@ async def test_index_written_by_an_older_version_is_rebuilt_at_start_up(demo_db_
     search_index = SearchIndex(settings.index_dir)
     old = search_index.current_generation()
     (settings.index_dir / old / "FORMAT").write_text("1\n")
-    assert search_index.is_outdated()
+    assert search_index.is_outdated(old)
     from litestar.testing import AsyncTestClient
 
     async with AsyncTestClient(app=create_app(settings)) as restarted:
         assert PATTI in slugs(await search_api(restarted, q="amministrazione condivisa"))
     assert search_index.current_generation() != old
-    assert not search_index.is_outdated()
+    assert not search_index.is_outdated(search_index.current_generation())
 
 
 async def test_change_left_out_of_the_index_by_a_crash_is_applied_at_start_up(demo_db_url, tmp_path):
@@ -339,13 +339,16 @@ def test_reindex_swaps_generations_while_searches_keep_answering(cli, demo_db_ur
 
 def test_concurrent_index_writers_lose_no_update(tmp_path):
     search_index = SearchIndex(tmp_path / "index")
-    search_index.ensure()
+    search_index.folder.mkdir()
+    name, ix = search_index.new_generation()
+    ix.close()
+    search_index.publish_generation(name)
     errors = []
 
     def writer(start: int):
         try:
             for n in range(start, start + 20):
-                ix = search_index.writable_index()
+                _, ix = search_index.live()
                 write_documents(ix, [_document(n)])
                 ix.close()
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it

@@ -5,22 +5,26 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
+    HTTP_200_OK,
     HTTP_301_MOVED_PERMANENTLY,
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_410_GONE,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from observatory.catalogue import searching, services
+from observatory.catalogue import indexing, searching, services
 from observatory.catalogue.answers import unpublished_answer
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.queries import FILTERS, SORTS, FilterError, ProcessQuery, parse_process_query
 from observatory.catalogue.schemas import (
+    HealthOut,
     OrganisationDetailOut,
     OrganisationPageOut,
     ProcessOut,
@@ -284,3 +288,19 @@ class CatalogueApi(Controller):
     async def vocabularies(self) -> dict[str, list[VocabularyTermOut]]:
         """Every vocabulary (tipo, ambito, tematica, livello, metodo, fonte) with its terms in order."""
         return msgspec.convert(await services.vocabularies(), dict[str, list[VocabularyTermOut]])
+
+
+class HealthApi(Controller):
+    """The state of this instance, for load balancers and the people who run it."""
+
+    path = "/salute"
+    tags = ["Stato"]
+
+    @get("/", summary="Lo stato di questa istanza", cache_control=CacheControlHeader(no_store=True))
+    async def health(self, request: Request) -> Response[HealthOut]:
+        """Whether the database answers, the index generation this instance serves, how many
+        changes it has still to apply and how long the oldest has waited. 200 when the instance can
+        serve (``ok`` or ``degraded``), 503 when it cannot (``unavailable``)."""
+        state = await indexing.health(_search_index(request))
+        code = HTTP_503_SERVICE_UNAVAILABLE if state["status"] == "unavailable" else HTTP_200_OK
+        return Response(msgspec.convert(state, HealthOut), status_code=code)

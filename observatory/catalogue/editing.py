@@ -15,7 +15,7 @@ from typing import Any
 
 from observatory.catalogue import fields as f
 from observatory.catalogue.checks import SLUG_FROM_NAME, References
-from observatory.catalogue.indexing import record_change
+from observatory.catalogue.outbox import record_change
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import (
     ROW_TABLES,

@@ -1,240 +1,137 @@
-"""Keeping the search index a faithful copy of the published catalogue.
+"""Keeping this instance's search index a faithful copy of the published catalogue.
 
-Every write records an IndexChange row in its own transaction (the outbox). ``apply_pending``
-rewrites the index entries of pending changes after the commit, at start-up and periodically;
-``rebuild`` fills a new index generation from the database and swaps it in atomically.
-``document_for`` builds the index document of a published process, with the card a results page
-shows (``card_for``).
+Every write notes its process in the outbox, in its own transaction (outbox.py). :func:`apply_pending`
+brings this index to the end of the outbox after a commit, at start-up and every few seconds;
+:func:`rebuild` fills a new generation from the tables and swaps it in atomically;
+:func:`open_index` rebuilds, before the first search, an index that is missing, unreadable,
+outdated, empty while the catalogue is not, or too far behind; :func:`keep_index_current` also
+compares the index with the tables now and then, and rebuilds it in the background when they
+differ, searches going on meanwhile from what it has.
+
+Every process of this instance that writes in the index folder holds its lock, so writers and the
+swap of a rebuild never meet in one generation: a change written into a generation that is then
+replaced reaches the new one from its position in the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import multiprocessing
-from typing import Any
+import time
 
-from observatory.catalogue import fields, services
-from observatory.catalogue.records import empty
-from observatory.catalogue.tables import IndexChange, OrganisationName, Process, Territory
-from observatory.database import write_transaction
-from observatory.search.index import IndexCodec, SearchIndex, write_documents
-from observatory.text import fold
+import numpy as np
+
+from observatory.catalogue import outbox, services
+from observatory.catalogue.documents import documents_for
+from observatory.catalogue.outbox import Position
+from observatory.catalogue.tables import Process
+from observatory.search.index import IndexCodec, IndexUnavailable, SearchIndex, write_documents
 
 logger = logging.getLogger("observatory.indexing")
 BATCH = 500
 #: A rebuild of more processes than this writes with several processes (below, one is faster).
 PARALLEL_FROM = 5_000
-KEEP_APPLIED = datetime.timedelta(days=1)
+#: How often the background task compares the index with the tables.
+VERIFY_EVERY = datetime.timedelta(minutes=5)
+#: A change waiting longer than this makes the instance "degraded" in its health report.
+STALE_SECONDS = 60.0
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+# --- bringing the index up to date -------------------------------------------------------------------
 
 
-async def record_change(process_id: int) -> None:
-    """Note that a process's index entry is stale (call inside the writing transaction)."""
-    await IndexChange.insert(IndexChange(process_id=process_id))
+async def _locked(search_index: SearchIndex, what: str = "LOCK"):
+    """The folder's lock, taken without holding up the event loop."""
+    lock = search_index.locked(what)
+    await asyncio.to_thread(lock.__enter__)
+    return lock
 
 
-async def _ancestors(codes: set[str]) -> dict[str, list[dict]]:
-    """For each territory code, the units above it, biggest first (IT, region, province)."""
-    if not codes:
-        return {}
-    rows = await Territory.select(Territory.code, Territory.region_code, Territory.province_code).where(
-        Territory.code.is_in(list(codes))
-    )
-    above = {code for row in rows for code in (row["region_code"], row["province_code"]) if code} | {"IT"}
-    names = {
-        row["code"]: {"code": row["code"], "name": row["name"]}
-        for row in await Territory.select(Territory.code, Territory.name).where(
-            Territory.code.is_in(list(above))
-        )
-    }
-    result = {}
-    for row in rows:
-        chain = ["IT"] if row["code"] != "IT" else []
-        chain += [c for c in (row["region_code"], row["province_code"]) if c and c != row["code"]]
-        result[row["code"]] = [names[c] for c in chain if c in names]
-    return result
-
-
-async def _alt_names(slugs: set[str]) -> dict[str, list[str]]:
-    if not slugs:
-        return {}
-    rows = await OrganisationName.select(
-        OrganisationName.name, OrganisationName.organisation.slug.as_alias("slug")
-    ).where(OrganisationName.organisation.slug.is_in(list(slugs)))
-    result: dict[str, list[str]] = {}
-    for row in rows:
-        result.setdefault(row["slug"], []).append(row["name"])
-    return result
-
-
-async def documents_for(process_ids: list[int]) -> list[dict]:
-    """Index documents of those processes that are published."""
-    public = (
-        await Process.select(Process.id)
-        .where(Process.id.is_in(process_ids), services.published())
-        .output(as_list=True)
-    )
-    details = await services.process_details(public)
-    codes = {t["code"] for d in details for t in d["territories"]}
-    slugs = {o["slug"] for d in details for o in d["decision_holders"] + d["organisations"]}
-    ancestors, alt_names = await _ancestors(codes), await _alt_names(slugs)
-    return [document_for(detail, ancestors, alt_names) for detail in details]
-
-
-def _texts(declared: fields.Field, value: Any) -> list[str]:
-    """The words a field gives the index: its text, or the searched parts of its rows or group."""
-    if empty(value):
-        return []
-    if declared.type == fields.ROWS:
-        parts = [p for p in declared.parts if p.searched]
-        return [" ".join(str(row[p.name]) for p in parts if not empty(row.get(p.name))) for row in value]
-    if declared.type == fields.GROUP:
-        return [text for p in declared.parts if p.searched for text in _texts(p, value.get(p.name))]
-    return [str(value)]
-
-
-def _facet(declared: fields.Field, detail: dict, places: list[dict]) -> tuple[Any, dict[str, str]]:
-    """A facet's value (or values) in a process, and their labels."""
-    value = detail[declared.name]
-    if declared.type == fields.TERM:
-        return (value["slug"] if value else None), ({value["slug"]: value["label"]} if value else {})
-    if declared.type == fields.CHOICE:
-        return value, ({value: (declared.choices or {})[value]} if value else {})
-    if declared.type == fields.TERMS:
-        return [t["slug"] for t in value], {t["slug"]: t["label"] for t in value}
-    if declared.type == fields.TERRITORIES:
-        return list(dict.fromkeys(p["code"] for p in places)), {p["code"]: p["name"] for p in places}
-    organisations = value if declared.type == fields.NAMES else detail["decision_holders"] + value
-    return list(dict.fromkeys(o["slug"] for o in organisations)), {
-        o["slug"]: o["name"] for o in organisations
-    }
-
-
-def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict[str, list[str]]) -> dict:
-    """The index document of a published process, from services.process_detail().
-
-    Its text fields take the fields declared ``searched``; its facets those declared with a
-    ``facet`` (the facet of organisations counts every organisation, decision holders included).
-    """
-    organisations = detail["decision_holders"] + detail["organisations"]
-    names = [o["name"] for o in organisations] + [
-        n for o in organisations for n in alt_names.get(o["slug"], [])
-    ]
-    places, parents = [], {}
-    for territory in detail["territories"]:
-        chain = [*ancestors.get(territory["code"], []), territory]
-        places.extend(chain)
-        parents |= {
-            place["code"]: above["code"] if above else None
-            for above, place in zip([None, *chain], chain, strict=False)
-        }
-    about = [d for d in fields.FIELDS if d.searched == "about" and d.type in (fields.TERM, fields.TERMS)]
-    labels = [term["label"] for d in about for term in _terms(detail[d.name])]
-    body = [text for d in fields.FIELDS if d.searched == "body" for text in _texts(d, detail[d.name])]
-    facets: dict[str, Any] = {"single": {}, "many": {}, "labels": {}, "parents": parents}
-    for declared in (d for d in fields.FIELDS if d.facet):
-        value, value_labels = _facet(declared, detail, places)
-        facets["many" if declared.many else "single"][declared.facet] = value
-        facets["labels"][declared.facet] = value_labels
-    facets |= {
-        "start_year": detail["start_year"],
-        "end_year": detail["end_year"],
-        "ongoing": detail["ongoing"],
-        "updated": detail["updated_at"].timestamp(),
-        "title_key": fold(detail["title"]),
-    }
-    return {
-        "pid": str(detail["id"]),
-        "title": detail["title"],
-        "about": "\n".join([*names, *(p["name"] for p in places), *labels]),
-        "body": "\n".join(body),
-        "spell": "\n".join([detail["title"], *names, *(p["name"] for p in places), *labels]),
-        "facets": facets,
-        "card": card_for(detail),
-        "start_year": detail["start_year"] if detail["start_year"] is not None else 0,
-    }
-
-
-def _terms(value: Any) -> list[dict]:
-    return value if isinstance(value, list) else [value] if value else []
-
-
-#: What a card keeps of each reference: a term's slug and label, an organisation's slug and name...
-_CARD_KEYS = {
-    fields.TERM: ("slug", "label"),
-    fields.NAMES: ("slug", "name"),
-    fields.TERRITORIES: ("code", "name", "level"),
-}
-
-
-def _card_value(declared: fields.Field, value: Any) -> Any:
-    keys = _CARD_KEYS.get(declared.type)
-    if keys is None or value is None:
-        return value
-    if isinstance(value, list):
-        return [{key: item[key] for key in keys} for item in value]
-    return {key: value[key] for key in keys}
-
-
-def card_for(detail: dict) -> dict:
-    """What a list shows of a process (fields.CARD_FIELDS), kept in the index so that a page of
-    search results needs no database query; with each organisation's roles in it, for the lists of
-    an organisation's processes."""
-    card = {name: _card_value(fields.BY_NAME[name], detail[name]) for name in fields.CARD_FIELDS}
-    roles: dict[str, list[str]] = {}
-    for organisation in detail["decision_holders"] + detail["organisations"]:
-        roles.setdefault(organisation["slug"], []).append(organisation["role"])
-    return card | {"organisation_roles": roles}
+@contextlib.asynccontextmanager
+async def _holding(search_index: SearchIndex, what: str = "LOCK"):
+    lock = await _locked(search_index, what)
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 async def apply_pending(search_index: SearchIndex) -> int:
-    """Bring pending changes into the index; return how many processes were rewritten."""
+    """Bring the live generation to the end of the outbox; return how many processes were rewritten.
+
+    A generation that cannot be read or has no position is left alone (0): the repair rebuilds it.
+    """
     done = 0
-    while True:
-        rows = (
-            await IndexChange.select(IndexChange.id, IndexChange.process_id)
-            .where(IndexChange.applied_at.is_null())
-            .order_by(IndexChange.id)
-            .limit(BATCH)
-        )
-        if not rows:
-            return done
-        ids = list(dict.fromkeys(row["process_id"] for row in rows))
-        await _write(search_index, ids)
-        await IndexChange.update({IndexChange.applied_at: _now()}).where(
-            IndexChange.id.is_in([row["id"] for row in rows])
-        )
-        done += len(ids)
+    async with _holding(search_index):
+        try:
+            generation, ix = search_index.live()
+        except IndexUnavailable as exc:
+            search_index.damage = str(exc)
+            return 0
+        try:
+            kept = search_index.position(generation)
+            if kept is None:
+                search_index.damage = f"la generazione {generation} non ha una posizione nelle modifiche"
+                return 0
+            position = Position.from_json(kept)
+            while True:
+                oldest_running = await outbox.horizon()
+                rows = await outbox.pending(position, BATCH)
+                if rows:
+                    process_ids = list(dict.fromkeys(row["process_id"] for row in rows))
+                    await _write(ix, process_ids)
+                    done += len(process_ids)
+                moved = outbox.advance(position, rows, oldest_running)
+                if rows or moved.horizon != position.horizon:
+                    search_index.keep_position(generation, moved.to_json())
+                position = moved
+                if not rows:
+                    return done
+        finally:
+            ix.close()
 
 
-async def _write(search_index: SearchIndex, process_ids: list[int]) -> None:
+async def _write(ix, process_ids: list[int]) -> None:
     documents = await documents_for(process_ids)
     published = {int(doc["pid"]) for doc in documents}
     gone = [pid for pid in process_ids if pid not in published]
-    ix = search_index.writable_index()
+    await asyncio.to_thread(write_documents, ix, documents, gone)
+
+
+async def catch_up(search_index: SearchIndex | None) -> None:
+    """Apply what was just committed, if it can be done now: a change that committed has succeeded,
+    and the background task applies it later when the index cannot take it now (disk full, say)."""
+    if search_index is None:
+        return
     try:
-        await asyncio.to_thread(write_documents, ix, documents, gone)
-    finally:
-        ix.close()
+        await apply_pending(search_index)
+    except Exception:
+        logger.exception("The search index could not take the changes just committed; it will retry")
+
+
+# --- rebuilding ---------------------------------------------------------------------------------------
 
 
 async def rebuild(search_index: SearchIndex, procs: int | None = None) -> int:
     """Index every published process into a new generation and swap it in; return the count.
 
-    Searches keep using the old generation until the swap. Changes committed meanwhile are
-    replayed into the new generation after it goes live.
+    Searches keep using the old generation until the swap. The new generation starts at the
+    outbox position taken before the tables were read, so every change committed meanwhile reaches
+    it, whatever its id. Rebuilds of one folder wait for each other.
     """
-    started = _now()
-    procs = procs or min(2, multiprocessing.cpu_count())
-    ids = (
-        await Process.select(Process.id).where(services.published()).order_by(Process.id).output(as_list=True)
-    )
-    search_index.folder.mkdir(parents=True, exist_ok=True)
+    async with _holding(search_index, "REBUILD"):
+        count = await _fill_generation(search_index, procs or _processes())
+    await _after_rebuild(search_index)
+    return count
+
+
+async def _fill_generation(search_index: SearchIndex, procs: int) -> int:
+    position = await outbox.start()
+    published = Process.select(Process.id).where(services.published()).order_by(Process.id)
+    ids = await published.output(as_list=True)
     name, ix = search_index.new_generation()
     options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > PARALLEL_FROM else {}
     writer = ix.writer(codec=IndexCodec(), **options)
@@ -247,37 +144,175 @@ async def rebuild(search_index: SearchIndex, procs: int | None = None) -> int:
         raise
     await asyncio.to_thread(writer.commit)
     ix.close()
-    search_index.publish_generation(name)
-    replay = (
-        await IndexChange.select(IndexChange.process_id)
-        .where(IndexChange.created_at >= started)
-        .output(as_list=True)
-    )
-    if replay:
-        await _write(search_index, list(dict.fromkeys(replay)))
-    async with write_transaction():
-        await IndexChange.update({IndexChange.applied_at: _now()}, force=True).where(
-            IndexChange.applied_at.is_null(), IndexChange.created_at < started
-        )
-        await IndexChange.delete().where(IndexChange.applied_at < _now() - KEEP_APPLIED)
+    search_index.keep_position(name, position.to_json())
+    async with _holding(search_index):
+        search_index.publish_generation(name)
     return len(ids)
 
 
+async def _after_rebuild(search_index: SearchIndex) -> None:
+    await apply_pending(search_index)
+    await outbox.prune()
+
+
+def _processes() -> int:
+    return min(2, multiprocessing.cpu_count())
+
+
+async def _repair(search_index: SearchIndex, seen: str | None, reason: str) -> None:
+    """Rebuild the index because of ``reason``, found while generation ``seen`` was live, unless
+    another worker of this instance replaced that generation meanwhile (then it is already done)."""
+    async with _holding(search_index, "REBUILD"):
+        if search_index.current_generation() != seen:
+            logger.warning("The search index was rebuilt by another worker (%s)", reason)
+            search_index.damage = None
+            return
+        logger.warning("Rebuilding the search index in %s: %s", search_index.folder, reason)
+        started = time.perf_counter()
+        count = await _fill_generation(search_index, _processes())
+        logger.warning("Search index rebuilt: %d processes in %.1f s", count, time.perf_counter() - started)
+    await _after_rebuild(search_index)
+
+
+# --- checking -----------------------------------------------------------------------------------------
+
+
+def _checksum(ids: np.ndarray, updated: np.ndarray) -> int:
+    """A sum over processes of their id and last change (to the millisecond), mixed."""
+    ms = np.round(updated * 1000).astype(np.int64).astype(np.uint64)
+    mixed = (ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ ms
+    return int(mixed.sum(dtype=np.uint64))
+
+
+async def _database_figures() -> tuple[int, int]:
+    rows = await Process.select(Process.id, Process.updated_at).where(services.published())
+    ids = np.array([row["id"] for row in rows], dtype=np.int64)
+    updated = np.array([row["updated_at"].timestamp() for row in rows], dtype=np.float64)
+    return len(rows), _checksum(ids, updated)
+
+
+def _index_figures(search_index: SearchIndex) -> tuple[int, int]:
+    _, arrays = search_index.searcher()
+    live = arrays.live
+    return int(live.sum()), _checksum(arrays.pid[live], arrays.updated[live])
+
+
+async def differences(search_index: SearchIndex) -> str | None:
+    """How the index differs from the tables (published processes and their last change), after
+    applying pending changes; None when they agree."""
+    await apply_pending(search_index)
+    in_tables, tables_sum = await _database_figures()
+    in_index, index_sum = await asyncio.to_thread(_index_figures, search_index)
+    if (in_tables, tables_sum) == (in_index, index_sum):
+        return None
+    return f"{in_index} processi nell'indice, {in_tables} pubblicati nel catalogo; somme di controllo diverse"
+
+
+async def _problem(search_index: SearchIndex) -> str | None:
+    """Why the index cannot be served as it is: missing, unreadable, outdated, without position,
+    too far behind the outbox, or empty while the catalogue is not; None when it can."""
+    try:
+        generation, ix = search_index.live()
+    except IndexUnavailable as exc:
+        return str(exc)
+    try:
+        count = ix.doc_count()
+    except Exception as exc:
+        return f"la generazione {generation} non si può leggere ({exc})"
+    finally:
+        ix.close()
+    if search_index.is_outdated(generation):
+        return "l'indice è stato scritto da un'altra versione"
+    kept = search_index.position(generation)
+    if kept is None:
+        return "l'indice non ha una posizione nelle modifiche"
+    if Position.from_json(kept).stale():
+        return "l'indice è indietro di più di quanto le modifiche conservano"
+    if count == 0 and await Process.exists().where(services.published()):
+        return "l'indice è vuoto e il catalogo no"
+    return None
+
+
 async def open_index(search_index: SearchIndex) -> None:
-    """Make the index ready to serve: rebuilt when an older version wrote it, pending changes applied."""
-    search_index.ensure()
-    if search_index.is_outdated():
-        logger.warning("The search index was written by an older version: rebuilding it")
-        await rebuild(search_index)
+    """Make the index ready before the first search: rebuilt (and the log says how long it took)
+    when it cannot be served as it is, then brought up to date, its searcher opened; one that
+    differs from the tables is served and marked for the background task to rebuild."""
+    seen = search_index.current_generation()
+    problem = await _problem(search_index)
+    if problem:
+        await _repair(search_index, seen, problem)
     await apply_pending(search_index)
     await asyncio.to_thread(search_index.searcher)  # facet arrays ready before the first reader
+    if not problem and (difference := await differences(search_index)):
+        logger.error("The search index does not match the catalogue (%s): it will be rebuilt", difference)
+        search_index.damage = difference  # the background task rebuilds it; searches go on meanwhile
 
 
-async def keep_index_current(search_index: SearchIndex, every: float = 15.0) -> None:
-    """Background task: apply pending changes every ``every`` seconds, forever."""
+async def repair(search_index: SearchIndex) -> str | None:
+    """Rebuild the index when it is damaged, cannot be served or differs from the tables (twice,
+    so that a change committing meanwhile is no cause); return why it was rebuilt, or None."""
+    seen = search_index.current_generation()
+    reason = search_index.damage or await _problem(search_index)
+    if reason is None:
+        reason = await differences(search_index) and await differences(search_index)
+    if reason is None:
+        return None
+    logger.error("The search index does not match the catalogue (%s): rebuilding it", reason)
+    await _repair(search_index, seen, reason)
+    return reason
+
+
+async def keep_index_current(search_index: SearchIndex, every: float) -> None:
+    """Background task: apply pending changes every ``every`` seconds, and compare the index with
+    the tables every VERIFY_EVERY (rebuilding it when they differ), forever."""
+    verified = time.monotonic()
     while True:
         await asyncio.sleep(every)
         try:
-            await apply_pending(search_index)
+            if search_index.damage or time.monotonic() - verified > VERIFY_EVERY.total_seconds():
+                await repair(search_index)
+                verified = time.monotonic()
+            else:
+                await apply_pending(search_index)
         except Exception:  # the next round retries; the outbox keeps the changes
-            logger.exception("Applying pending index changes failed")
+            logger.exception("Keeping the search index current failed")
+
+
+async def status(search_index: SearchIndex) -> dict:
+    """This index's freshness: the generation served, its documents, and what it has still to apply."""
+    generation = search_index.current_generation()
+    kept = search_index.position(generation) if generation else None
+    pending, oldest = await outbox.backlog(Position.from_json(kept)) if kept else (None, None)
+    served, documents = search_index.served()
+    now = datetime.datetime.now(datetime.UTC)
+    return {
+        "generation": generation,
+        "served_generation": served,
+        "documents": documents,
+        "published": await Process.count().where(services.published()),
+        "pending_changes": pending,
+        "oldest_pending_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "damage": search_index.damage,
+    }
+
+
+async def health(search_index: SearchIndex) -> dict:
+    """This instance's state: whether the database answers (and how fast), and its index's
+    freshness (:func:`status`); ``status`` is "ok", "degraded" (the index is damaged or behind) or
+    "unavailable" (no database, or no index to search)."""
+    started = time.perf_counter()
+    try:
+        await Process.raw("SELECT 1")
+    except Exception as exc:  # the answer must say it, not fail
+        return {"status": "unavailable", "database": {"reachable": False, "error": str(exc)}, "index": None}
+    database = {"reachable": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    index = await status(search_index)
+    if index["generation"] is None and index["served_generation"] is None:
+        state = "unavailable"
+    elif (
+        index["damage"] or index["pending_changes"] is None or index["oldest_pending_seconds"] > STALE_SECONDS
+    ):
+        state = "degraded"
+    else:
+        state = "ok"
+    return {"status": state, "database": database, "index": index}

@@ -212,3 +212,32 @@ class TerritoryPageOut(msgspec.Struct):
 
     items: list[TerritoryOut]
     total: int
+
+
+class DatabaseHealthOut(msgspec.Struct):
+    """Whether this instance reaches its database, and how long a query took."""
+
+    reachable: bool
+    ms: float | None = None
+    error: str | None = None
+
+
+class IndexHealthOut(msgspec.Struct):
+    """This instance's search index: the live and the served generation, its documents, the
+    published processes, and the changes it has still to apply (with the oldest one's age)."""
+
+    generation: str | None
+    served_generation: str | None
+    documents: int
+    published: int
+    pending_changes: int | None
+    oldest_pending_seconds: float
+    damage: str | None
+
+
+class HealthOut(msgspec.Struct):
+    """The state of this instance: ok, degraded (the index is damaged or behind) or unavailable."""
+
+    status: str
+    database: DatabaseHealthOut
+    index: IndexHealthOut | None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from observatory.catalogue import fields, services
 from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
 from observatory.catalogue.tables import ORGANISATION_ROLES, Organisation, Term, Territory
-from observatory.search.index import SearchIndex
+from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.search.query import SearchRequest, SearchResult, cards, more_like, run_search
 from observatory.web import Page
 
@@ -148,8 +148,11 @@ def _facet_views(
 
 
 async def similar_processes(search_index: SearchIndex, process_id: int, limit: int = 5) -> list[dict]:
-    """Processes like this one, from the index ("processi simili")."""
-    return [_listed(card) for card in cards(search_index, more_like(search_index, process_id, limit))]
+    """Processes like this one, from the index ("processi simili"); none while it is unavailable."""
+    try:
+        return [_listed(card) for card in cards(search_index, more_like(search_index, process_id, limit))]
+    except IndexUnavailable:
+        return []
 
 
 async def listed_processes(

@@ -305,18 +305,20 @@ ALL_TABLES = (
 
 
 class IndexChange(Table):
-    """Outbox of the search index: a process whose index entry must be rewritten.
+    """Outbox of the search index: a process whose index entries must be rewritten.
 
-    Written in the same transaction as the change itself, applied after the commit, at start-up and
-    by a background task, so a crash between the commit and the index write loses nothing.
+    Written in the same transaction as the change itself. Every index keeps its own position in
+    it (catalogue/outbox.py), so several instances, each with its own index, apply every change,
+    and a crash between the commit and the index write loses nothing.
     """
 
     #: The process that changed (it may since have been deleted).
     process_id = BigInt(index=True)
-    #: When the change was committed.
+    #: PostgreSQL's id of the writing transaction (NULL on SQLite): how changes committed out of
+    #: id order are found.
+    txid = BigInt(null=True, default=None, index=True)
+    #: When the change was written.
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
-    #: When it reached the index; NULL while pending.
-    applied_at = Timestamptz(null=True, default=None, index=True)
 
 
 ALL_TABLES = (*ALL_TABLES, IndexChange)

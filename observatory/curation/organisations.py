@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import indexing
+from observatory.catalogue import indexing, outbox
 from observatory.catalogue.tables import (
     Organisation,
     OrganisationName,
     OrganisationRedirect,
     ProcessOrganisation,
 )
-from observatory.curation.services import CurationRefused, bring_index_up_to_date
+from observatory.curation.services import CurationRefused
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
 from observatory.text import fold
@@ -128,7 +128,7 @@ async def merge_organisations(
             await Organisation.update(missing).where(Organisation.id == target["id"])
         await Organisation.delete().where(Organisation.id == source["id"])
         for process_id in sorted(set(source["process_ids"]) | set(target["process_ids"])):
-            await indexing.record_change(process_id)
+            await outbox.record_change(process_id)
         merged = await _organisation(target["slug"])
         await record_audit(
             staff,
@@ -140,7 +140,7 @@ async def merge_organisations(
             before=before,
             after={"source": None, "target": _organisation_state(merged)},
         )
-    await bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
     return plan
 
 

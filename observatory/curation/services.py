@@ -39,12 +39,6 @@ async def staff_name(user_id: int) -> str | None:
     return row["display_name"] if row else None
 
 
-async def bring_index_up_to_date(search_index: SearchIndex | None) -> None:
-    """Apply the index changes just committed (the server's background task would, a little later)."""
-    if search_index is not None:
-        await indexing.apply_pending(search_index)
-
-
 async def find_process(process_id: int) -> dict | None:
     """A process with its publication state, for the editors' pages (withdrawn ones included)."""
     return (
@@ -118,7 +112,7 @@ async def edit_process(
     async with write_transaction():
         detail = await published_detail(process_id)
         *_, number = await save_change(detail, record, staff, "processo.modifica", "Modifica della redazione")
-    await bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
     return number
 
 
@@ -134,7 +128,7 @@ async def revert_to(
         *_, new_number = await save_change(
             detail, revision["data"], staff, "processo.ripristina", f"Ripristinata la versione {number}"
         )
-    await bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
     return new_number
 
 
@@ -160,7 +154,7 @@ async def withdraw(
             before={"publication": "published", "withdrawal_reason": None},
             after={"publication": "withdrawn", "withdrawal_reason": reason},
         )
-    await bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
 
 
 async def find_processes(q: str, page: int, page_size: int) -> Page:

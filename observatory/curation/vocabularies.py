@@ -11,11 +11,11 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import checks, indexing, services
+from observatory.catalogue import checks, indexing, outbox, services
 from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.tables import Process, ProcessTerm, Term
-from observatory.curation.services import CurationRefused, bring_index_up_to_date
+from observatory.curation.services import CurationRefused
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
@@ -165,7 +165,7 @@ async def update_term(
         await Term.update({Term.label: label, Term.description: description}).where(Term.id == term_id)
         if label != term["label"]:
             for process_id in await _processes_using(term):
-                await indexing.record_change(process_id)
+                await outbox.record_change(process_id)
         updated = await find_term(term_id)
         await record_audit(
             staff,
@@ -176,7 +176,7 @@ async def update_term(
             before=_term_state(term),
             after=_term_state(updated),
         )
-    await bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
     return updated
 
 

@@ -2,11 +2,15 @@
 
 The index folder holds generations (``gen-<stamp>``) and a ``CURRENT`` file naming the live one;
 ``rebuild()`` (catalogue/indexing.py) fills a new generation and swaps ``CURRENT`` atomically, so
-searches never stop.
+searches never stop. Each generation keeps, next to its segments, the FORMAT it was written in and
+its POSITION in the outbox of changes (catalogue/outbox.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 import threading
@@ -28,7 +32,7 @@ RESULT_CACHE_SIZE = 512
 #: of territories (and the units above them) and of vocabulary terms.
 TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "6"
+INDEX_FORMAT = "7"
 
 
 class LengthArrayPerDocReader(W3PerDocReader):
@@ -84,8 +88,18 @@ def make_schema() -> Schema:
     )
 
 
+class IndexUnavailable(Exception):
+    """The index folder has no generation that can be read; the message says what is wrong."""
+
+
 class SearchIndex:
-    """One index folder: its live generation, a shared searcher and its facet arrays."""
+    """One index folder: its live generation, a shared searcher and its facet arrays.
+
+    The folder belongs to one instance (its worker processes share it; nothing in it is shared
+    with other instances). Whoever writes in it holds its lock (:meth:`locked`). When the live
+    generation cannot be read (deleted, damaged), searches go on with the searcher already open
+    and ``damage`` says why, for the repair to rebuild it.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -96,17 +110,34 @@ class SearchIndex:
         self._facets: FacetArrays | None = None
         self._segments: dict[str, SegmentFacets] = {}
         self._results: OrderedDict[tuple, object] = OrderedDict()  # query.SearchResult by cache key
+        #: Why the live generation could not be read last time, or None.
+        self.damage: str | None = None
 
     # generations
 
     def current_generation(self) -> str | None:
+        """The name of the live generation, None when the folder has none."""
         try:
-            return (self.folder / "CURRENT").read_text().strip() or None
-        except FileNotFoundError:
+            name = (self.folder / "CURRENT").read_text().strip() or None
+        except OSError:  # missing, or the folder is not one
             return None
+        return name if name and (self.folder / name).is_dir() else None
 
-    def _open_generation(self, name: str):
-        return index.open_dir(str(self.folder / name))
+    def open_generation(self, name: str):
+        """The Whoosh index of generation ``name`` (IndexUnavailable when it cannot be read)."""
+        try:
+            return index.open_dir(str(self.folder / name))
+        except Exception as exc:  # Whoosh raises several kinds for missing or damaged files
+            raise IndexUnavailable(
+                f"la generazione {name} non si può leggere ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def live(self):
+        """The live generation's name and index; IndexUnavailable when there is none to read."""
+        name = self.current_generation()
+        if name is None:
+            raise IndexUnavailable("nessuna generazione dell'indice")
+        return name, self.open_generation(name)
 
     def new_generation(self):
         """Create an empty generation folder; return (name, index)."""
@@ -117,61 +148,106 @@ class SearchIndex:
         return name, index.create_in(str(path), make_schema())
 
     def publish_generation(self, name: str) -> None:
-        """Make ``name`` live with an atomic rename, then remove older generations."""
+        """Make ``name`` live with an atomic rename, then remove older generations (hold the lock)."""
         pointer = self.folder / f"CURRENT.{os.getpid()}.tmp"
         pointer.write_text(name + "\n")
         os.replace(pointer, self.folder / "CURRENT")
         for old in self.folder.glob("gen-*"):
             if old.name != name and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)  # a worker still reading it keeps its open files
+        self.damage = None
 
-    def ensure(self) -> None:
-        """Create an empty live generation when the folder has none."""
-        if self.current_generation() is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            name, ix = self.new_generation()
-            ix.close()
-            self.publish_generation(name)
-
-    def is_outdated(self) -> bool:
-        """The live generation was written by an older version (documents of another shape)."""
-        generation = self.current_generation()
-        if generation is None:
-            return False
+    def is_outdated(self, name: str) -> bool:
+        """Generation ``name`` was written by another version (documents of another shape)."""
         try:
-            return (self.folder / generation / "FORMAT").read_text().strip() != INDEX_FORMAT
+            return (self.folder / name / "FORMAT").read_text().strip() != INDEX_FORMAT
         except FileNotFoundError:
             return True
 
-    def writable_index(self):
-        self.ensure()
-        return self._open_generation(self.current_generation())
+    def position(self, name: str) -> dict | None:
+        """What generation ``name`` keeps of its position in the outbox, None when it has none."""
+        try:
+            return json.loads((self.folder / name / "POSITION").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def keep_position(self, name: str, position: dict) -> None:
+        """Store the position of generation ``name`` (atomically: a reader sees the old or the new)."""
+        draft = self.folder / name / f"POSITION.{os.getpid()}.tmp"
+        draft.write_text(json.dumps(position))
+        os.replace(draft, self.folder / name / "POSITION")
+
+    @contextlib.contextmanager
+    def locked(self, what: str = "LOCK", wait: float = 120.0):
+        """Hold the folder's lock ``what`` (a file lock: every process of this instance takes it).
+
+        Waits up to ``wait`` seconds; TimeoutError after that.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / what, "a") as handle:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{self.folder / what} is held too long") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # searching
 
     def searcher(self):
-        """A searcher on the live generation, reused across queries and refreshed when it changes."""
+        """A searcher on the live generation, reused across queries and refreshed when it changes.
+
+        When the live generation cannot be read, the searcher already open goes on serving (and
+        ``damage`` says why); IndexUnavailable when there is none.
+        """
         with self._lock:
-            generation = self.current_generation()
-            if generation is None:
-                self.ensure()
-                generation = self.current_generation()
-            if generation != self._generation or self._searcher is None:
-                if self._searcher is not None:
-                    self._searcher.close()
-                self._index = self._open_generation(generation)
-                self._searcher = self._index.searcher()
-                self._generation = generation
-                self._facets = None
-            elif not self._searcher.up_to_date():
-                # a new searcher, not Searcher.refresh(): refresh() misses commits that only delete
-                self._searcher.close()
-                self._searcher = self._index.searcher()
-                self._facets = None
+            try:
+                self._refresh()
+            except IndexUnavailable as exc:
+                self.damage = str(exc)
+                if self._searcher is None:
+                    raise
             if self._facets is None:
                 self._facets = FacetArrays.build(self._searcher, self._segments)
                 self._results.clear()
             return self._searcher, self._facets
+
+    def _refresh(self) -> None:
+        generation = self.current_generation()
+        if generation is None:
+            raise IndexUnavailable("nessuna generazione dell'indice")
+        if generation != self._generation or self._searcher is None:
+            opened = self.open_generation(generation)
+            searcher = self._open_searcher(opened, generation)
+            self._index, self._generation = opened, generation
+        elif self._is_behind(generation):
+            # a new searcher, not Searcher.refresh(): refresh() misses commits that only delete
+            searcher = self._open_searcher(self._index, generation)
+        else:
+            return
+        if self._searcher is not None:
+            self._searcher.close()
+        self._searcher, self._facets = searcher, None
+
+    def _is_behind(self, generation: str) -> bool:
+        try:
+            return not self._searcher.up_to_date()
+        except Exception as exc:  # its table of contents is gone or damaged
+            raise IndexUnavailable(f"la generazione {generation} non si può leggere ({exc})") from exc
+
+    @staticmethod
+    def _open_searcher(opened, generation: str):
+        try:
+            return opened.searcher()
+        except Exception as exc:  # Whoosh raises several kinds for missing or damaged files
+            raise IndexUnavailable(f"la generazione {generation} non si può leggere ({exc})") from exc
 
     def cached_result(self, searcher, key: tuple):
         """A result computed earlier on this very searcher, or None."""
@@ -190,6 +266,13 @@ class SearchIndex:
             self._results[key] = result
             while len(self._results) > RESULT_CACHE_SIZE:
                 self._results.popitem(last=False)
+
+    def served(self) -> tuple[str | None, int]:
+        """The generation being searched and how many documents it has (0 and None before any)."""
+        with self._lock:
+            if self._facets is None:
+                return self._generation, 0
+            return self._generation, int(self._facets.live.sum())
 
     def close(self) -> None:
         with self._lock:

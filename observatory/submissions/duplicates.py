@@ -12,7 +12,7 @@ from typing import Any
 from whoosh.query import Or, Term
 
 from observatory.catalogue.tables import Organisation, OrganisationName, Territory
-from observatory.search.index import SearchIndex
+from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.text import fold
 
 _TITLE_SIMILAR = 0.5  # share of title words in common (Dice) from which titles count as similar
@@ -86,7 +86,10 @@ async def likely_duplicates(
     """
     title = record.get("title") if isinstance(record.get("title"), str) else ""
     holders = await _holder_slugs(list(record.get("decision_holders") or []))
-    searcher, arrays = search_index.searcher()
+    try:
+        searcher, arrays = search_index.searcher()
+    except IndexUnavailable:  # a submission goes through without the warning while the index is rebuilt
+        return []
     words = _title_words(searcher, title) if title else set()
     candidates: set[int] = set()
     if words:

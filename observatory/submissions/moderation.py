@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import checks, editing
+from observatory.catalogue import checks, editing, indexing
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.fields import LABELS, PUBLIC_FIELDS
@@ -219,7 +219,7 @@ async def approve(
             before=_state(row, process=before),
             after={"state": "approvata", "process": after, "accepted_fields": accepted},
         )
-    await curation.bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
     return Decision("approvata", process_id, after["slug"])
 
 
@@ -335,7 +335,7 @@ async def mark_duplicate(
                 "process": after,
             },
         )
-    await curation.bring_index_up_to_date(search_index)
+    await indexing.catch_up(search_index)
     return Decision("duplicato", process_id, target["slug"])
 
 
