@@ -242,6 +242,46 @@ def index_status(settings: Settings) -> None:
         raise SystemExit(1)
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def backup(settings: Settings, file: Path) -> None:
+    """Write a consistent snapshot of the whole database to FILE (a new file).
+
+    SQLite: an online backup (the site keeps working). PostgreSQL: pg_dump --format=custom (the
+    PostgreSQL client tools must be installed). The search index needs no backup: it is rebuilt.
+    """
+    from observatory.database import BackupError
+
+    try:
+        run_with_database(settings, lambda: database.backup(settings.database_url, file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Copia di sicurezza scritta in {file}.")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def restore(settings: Settings, file: Path) -> None:
+    """Put a snapshot made by `observatory backup` into the configured, empty database, then
+    rebuild this instance's search index (other instances rebuild theirs by themselves)."""
+    from observatory.catalogue.indexing import rebuild
+    from observatory.database import BackupError
+    from observatory.search.index import SearchIndex
+
+    async def work() -> int:
+        await database.restore(settings.database_url, file)
+        await _migrate_quietly()
+        return await rebuild(SearchIndex(settings.index_dir))
+
+    try:
+        count = run_with_database(settings, work)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Copia di sicurezza ripristinata da {file}; {count} processi nell'indice di ricerca.")
+
+
 @main.command("search")
 @click.argument("text", required=False, default="")
 @click.option(

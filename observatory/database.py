@@ -1,17 +1,20 @@
-"""Which database the catalogue lives in, and its migrations.
+"""Which database the catalogue lives in: engines, migrations, the write transaction, backups.
 
 SQLite (the embedded default) and PostgreSQL (production) are both first-class: a URL chooses.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
 os.environ.setdefault("PICCOLO_CONF", "observatory.piccolo_conf")
 
@@ -100,3 +103,78 @@ def write_transaction():
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+PG_DUMP_HEADER = b"PGDMP"
+
+
+class BackupError(RuntimeError):
+    """A backup or a restore cannot be done as asked; the message says why."""
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """SQLite's online backup: a consistent copy while other connections keep reading and writing."""
+    origin, copy = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        origin.backup(copy)
+    finally:
+        copy.close()
+        origin.close()
+
+
+def _file_start(path: Path, size: int) -> bytes:
+    with path.open("rb") as file:
+        return file.read(size)
+
+
+async def _tables(engine: Engine) -> int:
+    if isinstance(engine, SQLiteEngine):
+        rows = await engine.run_querystring(
+            QueryString("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
+        )
+    else:
+        rows = await engine.run_querystring(
+            QueryString("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'")
+        )
+    return rows[0]["n"]
+
+
+async def _run(*command: str) -> None:
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+    except FileNotFoundError:
+        raise BackupError(f"{command[0]} manca: servono i programmi client di PostgreSQL") from None
+    _, errors = await process.communicate()
+    if process.returncode != 0:
+        raise BackupError(f"{command[0]} non è riuscito: {errors.decode(errors='replace').strip()}")
+
+
+async def backup(url: str, target: Path) -> None:
+    """Write a consistent snapshot of the whole database of ``url`` to ``target``: with SQLite's
+    online backup (the site keeps working meanwhile), or with ``pg_dump --format=custom``."""
+    engine = configured()
+    if target.exists():
+        raise BackupError(f"{target} esiste già: scegli un file nuovo")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(engine, SQLiteEngine):
+        await asyncio.to_thread(_copy_sqlite, Path(engine.path), target)
+    else:
+        await _run("pg_dump", "--format=custom", "--no-owner", "--file", str(target), url)
+
+
+async def restore(url: str, source: Path) -> None:
+    """Put the snapshot ``source`` (made by :func:`backup`) into the empty database of ``url``."""
+    engine = configured()
+    expected = SQLITE_HEADER if isinstance(engine, SQLiteEngine) else PG_DUMP_HEADER
+    if not source.is_file() or _file_start(source, len(expected)) != expected:
+        kind = "SQLite" if isinstance(engine, SQLiteEngine) else "pg_dump --format=custom"
+        raise BackupError(f"{source} non è una copia di sicurezza {kind} (il tipo del database configurato)")
+    if await _tables(engine):
+        raise BackupError("il database non è vuoto: ripristina in un database nuovo e vuoto")
+    if isinstance(engine, SQLiteEngine):
+        await asyncio.to_thread(_copy_sqlite, source, Path(engine.path))
+    else:
+        await _run("pg_restore", "--no-owner", "--exit-on-error", "--dbname", url, str(source))

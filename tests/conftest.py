@@ -9,10 +9,12 @@ an error instead of a skip.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import shutil
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -168,6 +170,15 @@ def make_settings(db_url: str, tmp_path: Path) -> Settings:
         page_size=20,
         index_poll=3600,
     )
+
+
+@asynccontextmanager
+async def app_client(db_url: str, tmp_path: Path, poll: float = 3600):
+    """An HTTP client on a real app of its own over ``db_url``, its index in ``tmp_path / "index"``,
+    applying changes from other instances every ``poll`` seconds."""
+    app = create_app(dataclasses.replace(make_settings(db_url, tmp_path), index_poll=poll))
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
 
 
 @pytest.fixture

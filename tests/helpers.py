@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 import json
+import os
+import subprocess
+import sys
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,32 @@ def refresh_index(client) -> int:
     from observatory.catalogue.indexing import apply_pending
 
     return run_in_app(client, apply_pending, client.app.state.search_index)
+
+
+def command_environment(db_url: str, index_dir: Path, poll: float = 0.2) -> dict[str, str]:
+    """The environment of an `observatory` process on ``db_url`` with its index in ``index_dir``."""
+    return {
+        **os.environ,
+        "OBSERVATORY_DATABASE_URL": db_url,
+        "OBSERVATORY_INDEX_DIR": str(index_dir),
+        "OBSERVATORY_SECRET_KEY": "test-secret",
+        "OBSERVATORY_INDEX_POLL": str(poll),
+    }
+
+
+async def observatory_command(db_url: str, index_dir: Path, *args: str) -> tuple[int, str]:
+    """Run `observatory ARGS` in a process of its own; return its exit code and output."""
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "observatory",
+        *args,
+        env=command_environment(db_url, index_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output, _ = await command.communicate()
+    return command.returncode, output.decode()
 
 
 def soup(response) -> BeautifulSoup:

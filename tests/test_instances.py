@@ -8,9 +8,7 @@ The second instance is a real `observatory serve` process, reached over HTTP.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
-import os
 import shutil
 import socket
 import subprocess
@@ -21,24 +19,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import make_settings
+from conftest import app_client
 from helpers import (
     STAFF_PASSWORD,
     card_slugs,
+    command_environment,
     form_token,
     form_values,
     log_in,
     login_as,
+    observatory_command,
     process_row,
     refresh_index,
     run_in_app,
     soup,
 )
-from litestar.testing import AsyncTestClient
 
 from observatory import database
 from observatory.accounts.services import create_staff
-from observatory.app import create_app
 from observatory.catalogue import outbox
 from observatory.catalogue.indexing import apply_pending
 from observatory.catalogue.tables import IndexChange, Process
@@ -49,7 +47,6 @@ from observatory.submissions.tables import Submission
 
 pytestmark = pytest.mark.anyio
 
-SECRET = "test-secret"
 #: How long a change may take to reach another instance in these tests (the README promises
 #: about the poll interval; the margin is for a loaded CI machine).
 CONVERGE_WITHIN = 30.0
@@ -64,16 +61,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _environment(db_url: str, index_dir: Path, poll: float = 0.2) -> dict[str, str]:
-    return {
-        **os.environ,
-        "OBSERVATORY_DATABASE_URL": db_url,
-        "OBSERVATORY_INDEX_DIR": str(index_dir),
-        "OBSERVATORY_SECRET_KEY": SECRET,
-        "OBSERVATORY_INDEX_POLL": str(poll),
-    }
-
-
 @asynccontextmanager
 async def instance(db_url: str, index_dir: Path, log: Path):
     """Run `observatory serve` on a free port until the block ends; yield an httpx client on it."""
@@ -81,7 +68,7 @@ async def instance(db_url: str, index_dir: Path, log: Path):
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "observatory", "serve", "--port", str(port)],
-            env=_environment(db_url, index_dir),
+            env=command_environment(db_url, index_dir),
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_DIR,
@@ -259,17 +246,10 @@ DAMAGE = {
 }
 
 
-@asynccontextmanager
-async def _app(db_url: str, tmp_path: Path, poll: float):
-    app = create_app(dataclasses.replace(make_settings(db_url, tmp_path), index_poll=poll))
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
-
-
 @pytest.mark.parametrize("damage", DAMAGE)
 async def test_damaged_index_is_rebuilt_while_serving_and_at_start_up(demo_db_url, tmp_path, damage):
     index_dir = tmp_path / "index"
-    async with _app(demo_db_url, tmp_path, poll=0.2) as client:
+    async with app_client(demo_db_url, tmp_path, poll=0.2) as client:
         published = await _total(client)
         before = client.app.state.search_index.current_generation()
         DAMAGE[damage](index_dir)
@@ -288,7 +268,7 @@ async def test_damaged_index_is_rebuilt_while_serving_and_at_start_up(demo_db_ur
         assert await _total(client) == published
 
     DAMAGE[damage](index_dir)
-    async with _app(demo_db_url, tmp_path, poll=3600) as restarted:
+    async with app_client(demo_db_url, tmp_path, poll=3600) as restarted:
         # rebuilt before the first search is answered
         assert await _total(restarted) == published
         assert (
@@ -298,13 +278,13 @@ async def test_damaged_index_is_rebuilt_while_serving_and_at_start_up(demo_db_ur
 
 async def test_index_that_differs_from_the_tables_is_rebuilt_in_the_background(demo_db_url, tmp_path):
     index_dir = tmp_path / "index"
-    async with _app(demo_db_url, tmp_path, poll=3600) as client:
+    async with app_client(demo_db_url, tmp_path, poll=3600) as client:
         published = await _total(client)
         # a process deleted behind the app's back: the outbox knows nothing of it
         victim = process_row(client, "patti-per-l-amministrazione-condivisa-in-piemonte")
         run_in_app(client, lambda: Process.delete().where(Process.id == victim["id"]))
     generation = SearchIndex(index_dir).current_generation()
-    async with _app(demo_db_url, tmp_path, poll=0.2) as restarted:
+    async with app_client(demo_db_url, tmp_path, poll=0.2) as restarted:
         # served meanwhile from what it has, then rebuilt
         assert (await restarted.get("/processi")).status_code == 200
 
@@ -320,7 +300,7 @@ async def test_index_that_differs_from_the_tables_is_rebuilt_in_the_background(d
 async def test_pages_that_need_no_index_work_when_no_index_can_be_built(demo_db_url, tmp_path):
     (tmp_path / "index").rename(tmp_path / "old-index")
     (tmp_path / "index").write_text("not a folder")  # the index folder cannot be created
-    async with _app(demo_db_url, tmp_path, poll=3600) as client:
+    async with app_client(demo_db_url, tmp_path, poll=3600) as client:
         assert (
             await client.get("/processi/patti-per-l-amministrazione-condivisa-in-piemonte")
         ).status_code == 200
@@ -402,7 +382,7 @@ async def test_approvals_during_reindex_all_succeed_and_reach_the_new_generation
         async def reindex_rounds() -> list[str]:
             generations = []
             for _ in range(3):
-                code, output = await _command(demo_db_url, index_dir, "reindex")
+                code, output = await observatory_command(demo_db_url, index_dir, "reindex")
                 assert code == 0, output
                 generations.append(SearchIndex(index_dir).current_generation())
             return generations
@@ -470,7 +450,7 @@ async def test_health_and_index_status_report_pending_changes(client, demo_db_ur
     health = (await client.get("/salute")).json()
     assert health["index"]["pending_changes"] == 2 and health["index"]["oldest_pending_seconds"] >= 1
 
-    code, output = await _command(demo_db_url, tmp_path / "index", "index-status")
+    code, output = await observatory_command(demo_db_url, tmp_path / "index", "index-status")
     assert code == 0, output
     assert "Database: raggiungibile" in output
     assert f"generazione {health['index']['generation']}" in output
@@ -478,22 +458,8 @@ async def test_health_and_index_status_report_pending_changes(client, demo_db_ur
 
     refresh_index(client)
     assert (await client.get("/salute")).json()["index"]["pending_changes"] == 0
-    assert "Modifiche in attesa: 0" in (await _command(demo_db_url, tmp_path / "index", "index-status"))[1]
-
-
-async def _command(db_url: str, index_dir: Path, *args: str) -> tuple[int, str]:
-    """Run `observatory ARGS` in a process of its own; return its exit code and output."""
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "observatory",
-        *args,
-        env=_environment(db_url, index_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    output, _ = await command.communicate()
-    return command.returncode, output.decode()
+    _, output = await observatory_command(demo_db_url, tmp_path / "index", "index-status")
+    assert "Modifiche in attesa: 0" in output
 
 
 async def _touch(process_id: int) -> None:
@@ -514,7 +480,7 @@ def test_index_status_fails_without_a_database(cli, tmp_path):
 
 async def test_old_changes_are_pruned_and_an_index_left_behind_is_rebuilt(demo_db_url, tmp_path):
     index_dir = tmp_path / "index"
-    async with _app(demo_db_url, tmp_path, poll=3600) as client:
+    async with app_client(demo_db_url, tmp_path, poll=3600) as client:
         process_id = process_row(client, "patti-per-l-amministrazione-condivisa-in-piemonte")["id"]
         for _ in range(3):
             run_in_app(client, _touch, process_id)
@@ -534,6 +500,6 @@ async def test_old_changes_are_pruned_and_an_index_left_behind_is_rebuilt(demo_d
     generation = search_index.current_generation()
     position = search_index.position(generation)
     search_index.keep_position(generation, position | {"at": old.isoformat()})
-    async with _app(demo_db_url, tmp_path, poll=3600) as restarted:
+    async with app_client(demo_db_url, tmp_path, poll=3600) as restarted:
         assert SearchIndex(index_dir).current_generation() != generation
         assert await _total(restarted) == published

@@ -210,7 +210,8 @@ async def differences(search_index: SearchIndex) -> str | None:
 
 async def _problem(search_index: SearchIndex) -> str | None:
     """Why the index cannot be served as it is: missing, unreadable, outdated, without position,
-    too far behind the outbox, or empty while the catalogue is not; None when it can."""
+    too far behind the outbox or ahead of it (a database restored), or empty while the catalogue
+    is not; None when it can."""
     try:
         generation, ix = search_index.live()
     except IndexUnavailable as exc:
@@ -226,8 +227,11 @@ async def _problem(search_index: SearchIndex) -> str | None:
     kept = search_index.position(generation)
     if kept is None:
         return "l'indice non ha una posizione nelle modifiche"
-    if Position.from_json(kept).stale():
+    position = Position.from_json(kept)
+    if position.stale():
         return "l'indice è indietro di più di quanto le modifiche conservano"
+    if position.change > await outbox.latest():
+        return "l'indice è più avanti delle modifiche del database: il database è stato sostituito"
     if count == 0 and await Process.exists().where(services.published()):
         return "l'indice è vuoto e il catalogo no"
     return None

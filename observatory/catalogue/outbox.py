@@ -97,11 +97,16 @@ async def horizon() -> int | None:
     return rows[0]["xmin"]
 
 
+async def latest() -> int:
+    """The id of the latest change (0 when there is none)."""
+    row = await IndexChange.select(IndexChange.id).order_by(IndexChange.id, ascending=False).first()
+    return row["id"] if row else 0
+
+
 async def start() -> Position:
     """The position of an index about to be filled from the tables as they are now."""
     oldest_running = await horizon()  # first: a transaction older than it is visible to what follows
-    latest = await IndexChange.select(IndexChange.id).order_by(IndexChange.id, ascending=False).first()
-    return Position(change=latest["id"] if latest else 0, horizon=oldest_running)
+    return Position(change=await latest(), horizon=oldest_running)
 
 
 def _pending(position: Position):
@@ -151,8 +156,6 @@ async def prune() -> None:
     """Forget the changes older than KEEP_CHANGES, but the latest: SQLite gives a new row the
     highest id plus one, so an empty table would start its ids again below every position."""
     async with write_transaction():
-        latest = await IndexChange.select(IndexChange.id).order_by(IndexChange.id, ascending=False).first()
-        if latest:
-            await IndexChange.delete().where(
-                IndexChange.created_at < _now() - KEEP_CHANGES, IndexChange.id < latest["id"]
-            )
+        await IndexChange.delete().where(
+            IndexChange.created_at < _now() - KEEP_CHANGES, IndexChange.id < await latest()
+        )
