@@ -8,13 +8,14 @@ The second instance is a real `observatory serve` process, reached over HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -38,7 +39,7 @@ from helpers import (
 from observatory import database
 from observatory.accounts.services import create_staff
 from observatory.catalogue import outbox
-from observatory.catalogue.indexing import apply_pending
+from observatory.catalogue.indexing import apply_pending, rebuild
 from observatory.catalogue.tables import IndexChange, Process
 from observatory.search.index import SearchIndex
 from observatory.settings import PROJECT_DIR
@@ -424,6 +425,53 @@ async def test_approval_commits_and_succeeds_when_the_index_cannot_be_written(cl
     assert await _total(client, q="discopienoventi") == 1
     assert (await client.get("/salute")).json()["index"]["pending_changes"] == 0
     assert search_index.damage is None
+
+
+@contextmanager
+def _small_disk(folder: Path, size: str = "24m"):
+    """A filesystem of ``size`` mounted at ``folder`` (a tmpfs: needs the right to mount)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def _fill(folder: Path) -> Path:
+    """Write a file in ``folder`` until its filesystem is full; return it."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as file, contextlib.suppress(OSError):
+        while True:
+            file.write(b"\0" * 65536)  # unbuffered: the last write fills what is left, the next fails
+    return filler
+
+
+async def test_full_disk_under_the_index_loses_no_change_and_no_answer(demo_db_url, tmp_path):
+    with _small_disk(tmp_path / "disco") as disk:
+        shutil.copytree(tmp_path / "index", disk / "index")
+        async with app_client(demo_db_url, disk) as client:
+            await login_as(client)
+            [submission] = _pending_submissions(client, ["Orti discopienotre di Borgoquercia"])
+            filler = _fill(disk)
+            response = await _post(client, f"/redazione/segnalazioni/{submission}/approva")
+            assert response.status_code == 303  # committed: success, whatever the index
+            assert process_row(client, "orti-discopienotre-di-borgoquercia")["publication"] == "published"
+            assert (await client.get("/salute")).json()["index"]["pending_changes"] == 1
+            # a rebuild on the full disk fails and leaves the live generation as it was
+            live = SearchIndex(disk / "index").current_generation()
+            with pytest.raises(OSError):
+                run_in_app(client, rebuild, client.app.state.search_index)
+            assert [p.name for p in (disk / "index").glob("gen-*")] == [live]
+            assert (await client.get("/processi", params={"q": "patti"})).status_code == 200
+            filler.unlink()
+            refresh_index(client)  # what the background task does every OBSERVATORY_INDEX_POLL seconds
+            assert await _total(client, q="discopienotre") == 1
+            assert (await client.get("/salute")).json()["index"]["pending_changes"] == 0
 
 
 # --- freshness you can see -----------------------------------------------------------------------------

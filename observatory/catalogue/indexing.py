@@ -133,21 +133,31 @@ async def _fill_generation(search_index: SearchIndex, procs: int) -> int:
     published = Process.select(Process.id).where(services.published()).order_by(Process.id)
     ids = await published.output(as_list=True)
     name, ix = search_index.new_generation()
+    try:
+        await _fill(ix, ids, procs)
+        search_index.keep_position(name, position.to_json())
+    except BaseException:
+        search_index.discard_generation(name)
+        raise
+    async with _holding(search_index):
+        search_index.publish_generation(name)
+    return len(ids)
+
+
+async def _fill(ix, ids: list[int], procs: int) -> None:
     options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > PARALLEL_FROM else {}
     writer = ix.writer(codec=IndexCodec(), **options)
     try:
         for start in range(0, len(ids), BATCH):
             for document in await documents_for(ids[start : start + BATCH]):
                 writer.add_document(**document)
+        await asyncio.to_thread(writer.commit)
     except BaseException:
-        writer.cancel()
+        with contextlib.suppress(Exception):  # a writer whose commit failed may refuse to cancel
+            writer.cancel()
         raise
-    await asyncio.to_thread(writer.commit)
-    ix.close()
-    search_index.keep_position(name, position.to_json())
-    async with _holding(search_index):
-        search_index.publish_generation(name)
-    return len(ids)
+    finally:
+        ix.close()
 
 
 async def _after_rebuild(search_index: SearchIndex) -> None:
@@ -268,18 +278,22 @@ async def repair(search_index: SearchIndex) -> str | None:
 
 async def keep_index_current(search_index: SearchIndex, every: float) -> None:
     """Background task: apply pending changes every ``every`` seconds, and compare the index with
-    the tables every VERIFY_EVERY (rebuilding it when they differ), forever."""
+    the tables every VERIFY_EVERY (rebuilding it when they differ), forever. A repair that fails
+    (a full disk, say) is tried again after a pause that doubles, up to VERIFY_EVERY."""
     verified = time.monotonic()
+    pause = every
     while True:
         await asyncio.sleep(every)
         try:
-            if search_index.damage or time.monotonic() - verified > VERIFY_EVERY.total_seconds():
-                await repair(search_index)
+            if time.monotonic() - verified > (pause if search_index.damage else VERIFY_EVERY.total_seconds()):
                 verified = time.monotonic()
+                await repair(search_index)
+                pause = every
             else:
                 await apply_pending(search_index)
         except Exception:  # the next round retries; the outbox keeps the changes
-            logger.exception("Keeping the search index current failed")
+            pause = min(pause * 2, VERIFY_EVERY.total_seconds())
+            logger.exception("Keeping the search index current failed; next repair in about %.0f s", pause)
 
 
 async def status(search_index: SearchIndex) -> dict:

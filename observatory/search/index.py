@@ -144,8 +144,16 @@ class SearchIndex:
         name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
         path = self.folder / name
         path.mkdir(parents=True)
-        (path / "FORMAT").write_text(INDEX_FORMAT + "\n")
-        return name, index.create_in(str(path), make_schema())
+        try:
+            (path / "FORMAT").write_text(INDEX_FORMAT + "\n")
+            return name, index.create_in(str(path), make_schema())
+        except BaseException:
+            self.discard_generation(name)
+            raise
+
+    def discard_generation(self, name: str) -> None:
+        """Remove generation ``name``, one that could not be filled (a full disk, say)."""
+        shutil.rmtree(self.folder / name, ignore_errors=True)
 
     def publish_generation(self, name: str) -> None:
         """Make ``name`` live with an atomic rename, then remove older generations (hold the lock)."""
