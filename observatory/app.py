@@ -27,6 +27,7 @@ from observatory.catalogue import fields
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.curation.controllers import CurationPages
+from observatory.hardening import hardened
 from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
@@ -50,6 +51,7 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
 def create_app(settings: Settings) -> Litestar:
     """Build the application for ``settings`` (database, templates, routes, error pages)."""
     engine = database.configure(settings.database_url)
+    https = settings.base_url.startswith("https://")
     search_index = SearchIndex(settings.index_dir)
     background: list[asyncio.Task] = []
 
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
             cookie_name="osservatorio_csrf",
             cookie_httponly=True,
             cookie_samesite="lax",
+            cookie_secure=https,
             exclude=CSRF_EXEMPT,
         ),
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET"], allow_credentials=False),
@@ -115,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.search_index = search_index
+    app.asgi_handler = hardened(app.asgi_handler, https)
     return app
 
 

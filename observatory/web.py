@@ -289,8 +289,9 @@ def error_response(request: Request, exc: Exception) -> Response:
     """The answer to an error: the API's JSON error shape, or the Italian error page."""
     if isinstance(exc, ApiError) and wants_json(request):
         return exc.to_response()
+    headers = {}
     if isinstance(exc, HTTPException):
-        status, message = exc.status_code, exc.detail
+        status, message, headers = exc.status_code, exc.detail, dict(exc.headers or {})
     else:
         logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
         status, message = HTTP_500_INTERNAL_SERVER_ERROR, "Si è verificato un errore imprevisto."
@@ -309,8 +310,8 @@ def error_response(request: Request, exc: Exception) -> Response:
                 {"field": str(e.get("key", "")), "message": _italian_detail(str(e.get("message", "")))}
                 for e in exc.extra
             ]
-        return ApiError(status, message, fields).to_response()
-    return error_page(status, message)
+        return ApiError(status, message, fields, headers=headers).to_response()
+    return error_page(status, message, headers=headers)
 
 
 def unavailable_response(request: Request, exc: Exception) -> Response:

@@ -136,12 +136,21 @@ def browser(chromium):
 def test_a_municipality_submits_an_editor_approves_and_a_visitor_finds_it(server, browser):
     from playwright.sync_api import expect
 
-    # a municipality fills the public form
+    # a municipality fills the public form; the suggestions script runs under the strict CSP
     municipality = browser.new_page()
     municipality.set_default_timeout(TIMEOUT_MS)
+    refused: list[str] = []
+    municipality.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security" in message.text else None,
+    )
     municipality.goto(server + "/segnala")
     municipality.fill("#campo-title", TITLE)
     municipality.fill("#campo-summary", "Un giardino curato dai residenti con un patto di collaborazione.")
+    municipality.locator("#campo-territories").press_sequentially("Chier")
+    expect(
+        municipality.locator("#campo-territories-suggerimenti li", has_text="Chieri").first
+    ).to_be_visible()
     municipality.fill("#campo-decision-holders", "Comune di Chieri")
     municipality.fill("#campo-territories", "Chieri (TO)")
     municipality.fill("#campo-start-year", "2023")
@@ -154,6 +163,7 @@ def test_a_municipality_submits_an_editor_approves_and_a_visitor_finds_it(server
         municipality.get_by_role("button", name="Invia comunque").first.click()
     expect(municipality.locator("h1")).to_have_text("Segnalazione ricevuta")
     expect(municipality.locator(".state")).to_have_text("In attesa")
+    assert refused == []
 
     # an editor logs in, finds it in the queue and approves it
     editor = browser.new_context().new_page()

@@ -128,7 +128,8 @@ def session_cookie(token: str, settings: Settings) -> Cookie:
 
 class StaffMiddleware(ASGIMiddleware):
     """Resolve the staff member of the session cookie before the handler and the templates run, and
-    keep the editorial office's answers (PRIVATE_PREFIXES) out of caches and search engines."""
+    keep the editorial office's answers (PRIVATE_PREFIXES) out of caches and search engines, and
+    their addresses out of Referer headers."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -148,6 +149,7 @@ class StaffMiddleware(ASGIMiddleware):
                 headers = MutableScopeHeaders.from_message(message)
                 headers["Cache-Control"] = "no-store"
                 headers["X-Robots-Tag"] = "noindex"
+                headers["Referrer-Policy"] = "no-referrer"
             await send(message)
 
         await next_app(scope, receive, send_private)
