@@ -27,7 +27,7 @@ from observatory.catalogue import fields
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.curation.controllers import CurationPages
-from observatory.hardening import hardened
+from observatory.hardening import AddressHygieneMiddleware, hardened
 from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             IndexUnavailable: web.unavailable_response,
             Exception: web.error_response,
         },
-        middleware=[StaffMiddleware()],
+        middleware=[AddressHygieneMiddleware(), StaffMiddleware()],
         on_startup=[open_database],
         on_shutdown=[close_database],
         debug=settings.debug,

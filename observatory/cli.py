@@ -17,9 +17,16 @@ from observatory import database
 from observatory.accounts.tables import ROLES
 from observatory.catalogue.queries import MAX_PAGE_SIZE
 from observatory.settings import DATA_DIR, Settings
+from observatory.text import printable
 
 T = TypeVar("T")
 DEMO_FILES = (DATA_DIR / "demo" / "redazione.json", DATA_DIR / "demo" / "monithon.json")
+
+
+def say(message: str, err: bool = False) -> None:
+    """Print ``message`` with control and invisible characters escaped: what the catalogue holds
+    (titles, names) came from other people and must not drive the terminal."""
+    click.echo(printable(str(message)), err=err)
 
 
 def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
@@ -82,7 +89,7 @@ def migrate(settings: Settings) -> None:
         return await load_vocabularies()
 
     added = run_with_database(settings, work)
-    click.echo(f"Database aggiornato ({settings.database_url}); termini di vocabolario aggiunti: {added}.")
+    say(f"Database aggiornato ({settings.database_url}); termini di vocabolario aggiunti: {added}.")
 
 
 @main.command("load-territories")
@@ -92,7 +99,7 @@ def load_territories(settings: Settings) -> None:
     from observatory.catalogue.reference import load_territories as load
 
     counts = run_with_database(settings, load)
-    click.echo(
+    say(
         f"Territori ISTAT: Italia, {counts.regions} regioni, {counts.provinces} province "
         f"e città metropolitane, {counts.comuni} comuni ({counts.total} in tutto)."
     )
@@ -101,9 +108,9 @@ def load_territories(settings: Settings) -> None:
 def _print_report(report, limit: int = 200) -> None:
     lines = [line for problem in report.problems for line in problem.lines()]
     for line in lines[:limit]:
-        click.echo(line, err=True)
+        say(line, err=True)
     if len(lines) > limit:
-        click.echo(f"... e altri {len(lines) - limit} problemi.", err=True)
+        say(f"... e altri {len(lines) - limit} problemi.", err=True)
 
 
 @main.command("import")
@@ -133,7 +140,7 @@ def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: 
     _print_report(report)
     if report.written:
         skipped = f", {len(report.problems)} record scartati" if report.problems else ""
-        click.echo(
+        say(
             f"Importazione completata: {report.created} processi creati, {report.updated} aggiornati, "
             f"{report.organisations} enti nuovi{skipped}."
         )
@@ -143,7 +150,7 @@ def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: 
             "(correggere il file, oppure usare --skip-invalid)."
         )
     else:
-        click.echo("Verifica completata: tutti i record sono validi (nulla è stato scritto).")
+        say("Verifica completata: tutti i record sono validi (nulla è stato scritto).")
 
 
 @main.command()
@@ -154,7 +161,7 @@ def export(settings: Settings, file: Path) -> None:
     from observatory.catalogue.transfer import export_file
 
     count = run_with_database(settings, lambda: export_file(file))
-    click.echo(f"Esportati {count} processi in {file}.")
+    say(f"Esportati {count} processi in {file}.")
 
 
 @main.command()
@@ -188,7 +195,7 @@ def demo(settings: Settings, force: bool) -> None:
             f"{territories.total} territori; {indexed} processi nell'indice di ricerca."
         )
 
-    click.echo(run_with_database(settings, work))
+    say(run_with_database(settings, work))
 
 
 @main.command()
@@ -205,7 +212,7 @@ def reindex(settings: Settings) -> None:
     started = time.perf_counter()
     count = run_with_database(settings, lambda: rebuild(search_index))
     elapsed = time.perf_counter() - started
-    click.echo(f"Indice ricostruito: {count} processi in {elapsed:.1f} s ({settings.index_dir}).")
+    say(f"Indice ricostruito: {count} processi in {elapsed:.1f} s ({settings.index_dir}).")
 
 
 @main.command("index-status")
@@ -223,21 +230,21 @@ def index_status(settings: Settings) -> None:
     except Exception as exc:  # no connection at all: that is the answer, not a crash
         state = {"status": "unavailable", "database": {"reachable": False, "error": str(exc)}}
     database = state["database"]
-    click.echo(f"Stato: {state['status']}")
+    say(f"Stato: {state['status']}")
     if not database["reachable"]:
-        click.echo(f"Database: non raggiungibile ({database['error']})")
+        say(f"Database: non raggiungibile ({database['error']})")
         raise SystemExit(1)
-    click.echo(f"Database: raggiungibile ({database['ms']} ms)")
+    say(f"Database: raggiungibile ({database['ms']} ms)")
     index = state["index"]
-    click.echo(f"Indice: {settings.index_dir}, generazione {index['generation'] or 'nessuna'}")
-    click.echo(f"Processi pubblicati: {index['published']}")
+    say(f"Indice: {settings.index_dir}, generazione {index['generation'] or 'nessuna'}")
+    say(f"Processi pubblicati: {index['published']}")
     if index["pending_changes"] is None:
-        click.echo("Modifiche in attesa: sconosciute (l'indice non ha una posizione: va ricostruito)")
+        say("Modifiche in attesa: sconosciute (l'indice non ha una posizione: va ricostruito)")
     else:
         waiting = index["oldest_pending_seconds"]
-        click.echo(f"Modifiche in attesa: {index['pending_changes']}, la più vecchia da {waiting} s")
+        say(f"Modifiche in attesa: {index['pending_changes']}, la più vecchia da {waiting} s")
     if index["damage"]:
-        click.echo(f"Problema: {index['damage']}")
+        say(f"Problema: {index['damage']}")
     if state["status"] == "unavailable":
         raise SystemExit(1)
 
@@ -257,7 +264,7 @@ def backup(settings: Settings, file: Path) -> None:
         run_with_database(settings, lambda: database.backup(settings.database_url, file))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Copia di sicurezza scritta in {file}.")
+    say(f"Copia di sicurezza scritta in {file}.")
 
 
 @main.command()
@@ -279,7 +286,7 @@ def restore(settings: Settings, file: Path) -> None:
         count = run_with_database(settings, work)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Copia di sicurezza ripristinata da {file}; {count} processi nell'indice di ricerca.")
+    say(f"Copia di sicurezza ripristinata da {file}; {count} processi nell'indice di ricerca.")
 
 
 @main.command("search")
@@ -324,13 +331,13 @@ def search_command(
     except queries.FilterError as exc:
         raise click.ClickException(exc.message) from None
     if found.corrected_from:
-        click.echo(f"Nessun risultato per «{found.corrected_from}»: risultati per «{found.text}».")
+        say(f"Nessun risultato per «{found.corrected_from}»: risultati per «{found.text}».")
     elif found.suggestion:
-        click.echo(f"Forse cercavi: {found.suggestion}")
-    click.echo(f"{found.page.total} processi.")
+        say(f"Forse cercavi: {found.suggestion}")
+    say(f"{found.page.total} processi.")
     for number, item in enumerate(found.page.items, start=1):
         years = item["start_year"] or ""
-        click.echo(f"{number:3}. {item['title']} [{item['slug']}] {years}")
+        say(f"{number:3}. {item['title']} [{item['slug']}] {years}")
 
 
 @main.command("create-staff")
@@ -357,4 +364,4 @@ def create_staff(settings: Settings, username: str, display_name: str, role: str
         staff = run_with_database(settings, lambda: create(username, display_name, role, password, email))
     except StaffError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Creato l'utente «{staff['username']}» ({staff['display_name']}, {ROLES[role].lower()}).")
+    say(f"Creato l'utente «{staff['username']}» ({staff['display_name']}, {ROLES[role].lower()}).")

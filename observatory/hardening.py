@@ -1,14 +1,25 @@
-"""HTTP hardening of every answer, whatever produced it (a page, the API, an error, a static file,
-a 404 of the router): security headers, and HEAD answered wherever GET is.
+"""The HTTP edge: security headers on every answer, whatever produced it (a page, the API, an
+error, a static file, a 404 of the router), HEAD answered wherever GET is, and addresses whose
+path or parameters hold control characters refused before any handler reads them.
 
-It wraps the application's ASGI handler, outside routing and the exception handlers, so nothing
-escapes it.
+:func:`hardened` wraps the application's ASGI handler, outside routing and the exception handlers,
+so nothing escapes it; :class:`AddressHygieneMiddleware` runs inside, so its refusals are the
+usual Italian error page or JSON error.
 """
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import NotFoundException
+from litestar.middleware import ASGIMiddleware
+from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from observatory.text import has_control_characters, printable
+from observatory.web import ApiError
 
 #: The pages load their scripts, styles and images from this site only, and run no inline code.
 CONTENT_SECURITY_POLICY = (
@@ -64,3 +75,20 @@ def hardened(handler: ASGIApp, https: bool) -> ASGIApp:
         await handler(scope, receive, send_hardened)
 
     return app
+
+
+class AddressHygieneMiddleware(ASGIMiddleware):
+    """Refuse a path holding a control character (404: no page has one) and a query parameter
+    holding one (400, naming the parameter), before any handler or database sees them."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if has_control_characters(scope["path"]):
+            raise NotFoundException()
+        query = scope.get("query_string", b"").decode("latin-1")
+        for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+            if has_control_characters(name) or has_control_characters(value):
+                message = f"Il parametro «{printable(name)}» contiene caratteri di controllo: toglili."
+                raise ApiError(HTTP_400_BAD_REQUEST, message)
+        await next_app(scope, receive, send)

@@ -1,5 +1,5 @@
-"""Text helpers shared by every part: folding names for matching, slugs, and the Italian way of
-writing amounts, dates and years (also Jinja filters)."""
+"""Text helpers shared by every part: cleaning what people type, folding names for matching,
+slugs, and the Italian way of writing amounts, dates and years (also Jinja filters)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,32 @@ MONTHS = (
 )
 
 
+#: Control characters but tab, line feed and carriage return: never part of a text anyone types,
+#: and PostgreSQL cannot store NUL at all.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Characters that show nothing but change how the text around them reads: bidirectional
+#: overrides, embeddings, isolates and marks, zero-width spaces and joiners, the byte order mark.
+INVISIBLE_CHARACTERS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (other than tab and line breaks)."""
+    return CONTROL_CHARACTERS.search(text) is not None
+
+
+#: What a terminal would act on instead of showing: control characters (carriage return too).
+_TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control and invisible characters written as escapes (\\x1b)."""
+    return INVISIBLE_CHARACTERS.sub(_escaped, _TERMINAL_CONTROLS.sub(_escaped, text))
+
+
+def _escaped(match: re.Match) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 def fold(text: str) -> str:
     """Lowercase, accent-free, punctuation-free form of ``text`` ("Città di Torino" → "citta di torino")."""
     text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES).casefold())
@@ -40,10 +66,12 @@ def slugify(text: str, max_length: int = 80) -> str:
 
 
 def clean(text: str | None) -> str | None:
-    """Trim ``text``, collapse runs of blanks inside lines, and turn an empty result into None."""
+    """``text`` in Unicode NFC without invisible characters, trimmed, runs of blanks inside lines
+    collapsed; None when nothing is left. Control characters are the caller's to refuse."""
     if text is None:
         return None
-    lines = [" ".join(line.split()) for line in str(text).replace("\r\n", "\n").split("\n")]
+    text = INVISIBLE_CHARACTERS.sub("", unicodedata.normalize("NFC", str(text)))
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
     joined = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return joined or None
 

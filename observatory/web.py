@@ -6,6 +6,7 @@ Domains use this module; it uses none of them.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -21,6 +22,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_303_SEE_OTHER,
     HTTP_400_BAD_REQUEST,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -48,6 +50,7 @@ ERROR_CODES = {
     409: "conflict",
     410: "gone",
     413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
     503: "unavailable",
@@ -59,6 +62,7 @@ STATUS_TITLES = {
     405: "Metodo non consentito",
     409: "Conflitto",
     413: "Richiesta troppo grande",
+    415: "Formato non accettato",
     429: "Troppe richieste",
     500: "Errore del server",
     503: "Servizio non disponibile",
@@ -110,11 +114,43 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     if len(pairs) > MAX_FORM_FIELDS:
         raise bad_request("Il modulo inviato ha troppi campi.")
     form: dict[str, list[str]] = {}
-    for key, value in pairs:
-        if "\x00" in key or "\x00" in value:
-            raise bad_request("Il modulo inviato contiene caratteri non ammessi.")
+    for key, value in pairs:  # control characters are refused field by field, keeping the rest
         form.setdefault(key, []).append(value)
     return form
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    found: dict = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
+async def json_body_only(request: Request) -> None:
+    """Run before a route that reads a JSON body: 415 for any other content type (so that a page
+    elsewhere cannot make its visitors' browsers post a plain form to it), 400 for an object that
+    names a key twice (JSON parsers disagree on which one wins)."""
+    content_type, _ = request.content_type
+    if content_type != "application/json":
+        raise ApiError(
+            HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "Il corpo della richiesta deve essere JSON, con l'intestazione Content-Type: application/json.",
+        )
+    try:
+        json.loads(await request.body(), object_pairs_hook=_unique_keys)
+    except _RepeatedKey as repeated:
+        message = f"La chiave «{repeated.key}» compare due volte nello stesso oggetto JSON."
+        raise ApiError(HTTP_400_BAD_REQUEST, message) from None
+    except ValueError:  # not JSON at all: the route's own decoding says so
+        pass
 
 
 def first(form: Mapping[str, list[str]], name: str) -> str:

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from observatory.accounts.tables import ROLES, AuditEntry, LoginAttempt, StaffSession, StaffUser
 from observatory.database import write_transaction
 from observatory.digests import keyed_digest, token_digest
+from observatory.text import clean, has_control_characters, printable
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
 MIN_PASSWORD = 12
@@ -107,7 +108,7 @@ async def create_staff(
     ``actor`` is the staff member who creates it (None for the command line).
     """
     username = (username or "").strip().lower()
-    display_name = (display_name or "").strip()
+    display_name = clean(display_name) or ""
     email = (email or "").strip() or None
     if not USERNAME.match(username):
         raise StaffError(
@@ -116,6 +117,8 @@ async def create_staff(
         )
     if not display_name or len(display_name) > 120:
         raise StaffError("Il nome da mostrare è obbligatorio e può avere al massimo 120 caratteri.")
+    if has_control_characters(display_name) or (email and has_control_characters(email)):
+        raise StaffError("Il nome e l'indirizzo e-mail non possono contenere caratteri di controllo.")
     if role not in ROLES:
         raise StaffError(f"Ruolo «{role}» sconosciuto: i ruoli sono {', '.join(ROLES)}.")
     if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
@@ -200,7 +203,7 @@ async def authenticate(username: str, password: str, address: str | None, secret
     THROTTLE_WINDOW, every attempt is refused (even with the right password) until the window passes.
     """
     username = (username or "").strip().lower()
-    keys = [f"user:{username[:100]}", address_key(address, secret_key)]
+    keys = [f"user:{printable(username)[:100]}", address_key(address, secret_key)]
     now = _now()
     wait = await _throttled([(keys[0], USER_FAILURES), (keys[1], ADDRESS_FAILURES)], now)
     if wait is not None:
@@ -208,7 +211,8 @@ async def authenticate(username: str, password: str, address: str | None, secret
             f"Troppi tentativi di accesso non riusciti: riprova tra {_minutes(wait)}.",
             retry_after_seconds=wait,
         )
-    user = await StaffUser.select().where(StaffUser.username == username).first() if username else None
+    valid = USERNAME.match(username) is not None  # no account has another shape: no need to look
+    user = await StaffUser.select().where(StaffUser.username == username).first() if valid else None
     matches = await asyncio.to_thread(_password_matches, user, password)
     if user is None or not matches:
         await _record_attempt(keys, succeeded=False)

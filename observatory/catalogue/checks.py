@@ -17,10 +17,12 @@ from urllib.parse import urlparse
 from observatory.catalogue import fields as f
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.tables import Organisation, OrganisationName, Term, Territory
-from observatory.text import clean, fold
+from observatory.text import clean, fold, has_control_characters
 
 #: The longest message one person leaves another: an editors' request or reason, a correction's note.
 MAX_MESSAGE = 5_000
+#: The error for a text holding a control character (a NUL, an escape sequence).
+CONTROL_MESSAGE = "contiene caratteri di controllo (invisibili, come il carattere nullo): cancellali."
 #: The longest slug of an organisation or a vocabulary term; one made from a name is cut at
 #: SLUG_FROM_NAME characters, leaving room for "-2", "-3"...
 MAX_SLUG, SLUG_FROM_NAME = 120, 110
@@ -100,6 +102,9 @@ def text(value: Any, path: str, limit: int | None, errors: list[FieldError], req
         else:
             errors.append(FieldError(path, "deve essere un testo."))
             return None
+    if value is not None and has_control_characters(value):
+        errors.append(FieldError(path, CONTROL_MESSAGE))
+        return None
     text = clean(value)
     if text is None:
         if required:
@@ -248,6 +253,8 @@ def web_address(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     url = value.strip()
+    if has_control_characters(url):
+        return None
     parsed = urlparse(url)
     if parsed.scheme not in {"http", "https"} or len(url) > f.MAX_URL or any(ch.isspace() for ch in url):
         return None

@@ -32,7 +32,7 @@ from observatory.catalogue.tables import (
     Term,
     Territory,
 )
-from observatory.text import fold
+from observatory.text import fold, has_control_characters
 from observatory.web import Page
 
 # --- what is public -------------------------------------------------------------------------
@@ -106,6 +106,8 @@ def cents_to_decimal(cents: int | None) -> Decimal | None:
 
 async def find_process(slug: str) -> ProcessLookup:
     """Look a public process up by its slug or by one of its old slugs."""
+    if has_control_characters(slug):  # no slug has one (and PostgreSQL cannot even compare it)
+        return ProcessLookup(slug)
     row = (
         await Process.select(
             Process.id,

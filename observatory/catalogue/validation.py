@@ -18,6 +18,7 @@ from observatory.catalogue import fields as f
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import ORGANISATION_KINDS
+from observatory.text import has_control_characters
 
 MIN_TITLE = 3
 ORGANISATION_KEYS = ("slug", "name", "kind", "territory", "alt_names", "description", "website")
@@ -69,6 +70,9 @@ def _group(
 def check_value(declared: f.Field, value: Any, path: str, refs: References, errors: list[FieldError]) -> Any:
     """The clean value of one field (or part) at ``path``; its problems are added to ``errors``."""
     kind = declared.type
+    if isinstance(value, str) and has_control_characters(value):  # whatever the field, never stored
+        errors.append(FieldError(path, c.CONTROL_MESSAGE))
+        return None
     if kind == f.TEXT:
         return c.text(value, path, declared.limit, errors, required=declared.required)
     if kind == f.SLUG:
@@ -100,7 +104,12 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
         return _group(declared, value, path, refs, errors)
     if kind in (f.ROWS, f.ROLES):
         return _rows(declared, value, path, refs, errors)
-    items = c.items(value, path, errors)
+    items = []
+    for i, item in enumerate(c.items(value, path, errors)):
+        if isinstance(item, str) and has_control_characters(item):
+            errors.append(FieldError(f"{path}.{i + 1}", c.CONTROL_MESSAGE))
+        else:
+            items.append(item)
     if kind == f.TERMS:
         found = [c.term(refs, declared.vocabulary, v, f"{path}.{i + 1}", errors) for i, v in enumerate(items)]
     elif kind == f.TERRITORIES:

@@ -18,7 +18,7 @@ from observatory.catalogue.tables import (
 from observatory.curation.services import CurationRefused
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
-from observatory.text import fold
+from observatory.text import fold, has_control_characters
 
 
 async def _organisation(slug: str) -> dict | None:
@@ -68,6 +68,8 @@ async def plan_merge(source_slug: str, target_slug: str) -> MergePlan:
     source_slug, target_slug = (source_slug or "").strip(), (target_slug or "").strip()
     if not source_slug or not target_slug:
         raise CurationRefused("Indica l'ente da unire e l'ente in cui unirlo.")
+    if has_control_characters(source_slug + target_slug):
+        raise CurationRefused("I nomi degli enti contengono caratteri di controllo: cancellali.")
     source, target = await _organisation(source_slug), await _organisation(target_slug)
     for slug, row in ((source_slug, source), (target_slug, target)):
         if row is None:
@@ -148,7 +150,9 @@ async def organisation_slug(text: str) -> str:
     """The slug of the organisation ``text`` names, by slug or by any of its names (``text`` itself
     when none matches)."""
     text = (text or "").strip()
-    if not text or await Organisation.exists().where(Organisation.slug == text):
+    if not text or has_control_characters(text):
+        return text
+    if await Organisation.exists().where(Organisation.slug == text):
         return text
     row = (
         await OrganisationName.select(OrganisationName.organisation.slug.as_alias("slug"))

@@ -85,16 +85,9 @@ async def find_term(term_id: int) -> dict:
 
 
 def _term_text(label: Any, description: Any) -> tuple[str, str | None]:
-    errors = []
-    label, description = clean(label), clean(description)
-    if not label:
-        errors.append(FieldError("etichetta", "campo obbligatorio."))
-    elif len(label) > TERM_LABEL_LIMIT:
-        errors.append(FieldError("etichetta", f"troppo lunga: al massimo {TERM_LABEL_LIMIT} caratteri."))
-    if description and len(description) > TERM_DESCRIPTION_LIMIT:
-        errors.append(
-            FieldError("descrizione", f"troppo lunga: al massimo {TERM_DESCRIPTION_LIMIT} caratteri.")
-        )
+    errors: list[FieldError] = []
+    label = checks.text(label, "etichetta", TERM_LABEL_LIMIT, errors, required=True)
+    description = checks.text(description, "descrizione", TERM_DESCRIPTION_LIMIT, errors)
     if errors:
         raise ValidationFailed(errors)
     return label, description

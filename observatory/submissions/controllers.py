@@ -42,7 +42,16 @@ from observatory.submissions.schemas import (
 )
 from observatory.submissions.tables import SUBMISSION_STATES
 from observatory.text import years
-from observatory.web import MAX_BODY, ApiError, bad_request, error_page, first, read_form, settings_of
+from observatory.web import (
+    MAX_BODY,
+    ApiError,
+    bad_request,
+    error_page,
+    first,
+    json_body_only,
+    read_form,
+    settings_of,
+)
 
 HONEYPOT = "sito_web"
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer"}
@@ -268,7 +277,13 @@ class SubmissionApi(Controller):
     request_max_body_size = MAX_BODY
     cache_control = CacheControlHeader(no_store=True)
 
-    @post("/", summary="Invia una segnalazione", status_code=HTTP_201_CREATED, raises=[ApiError])
+    @post(
+        "/",
+        summary="Invia una segnalazione",
+        status_code=HTTP_201_CREATED,
+        raises=[ApiError],
+        before_request=json_body_only,
+    )
     async def submit(self, request: Request, data: JSONBody[SubmissionIn]) -> Response[SubmissionCreatedOut]:
         """Propose a new process, or with ``correzione_di`` (a slug) a correction of a published one.
         The submission waits for the editors; the answer carries the private ``token`` that

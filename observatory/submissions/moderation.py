@@ -27,7 +27,6 @@ from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
 from observatory.submissions import services
 from observatory.submissions.tables import SUBMISSION_STATES, Submission
-from observatory.text import clean
 from observatory.web import Page
 
 #: From which states each action may start: the editors' decisions, then the submitter's amendment.
@@ -304,7 +303,10 @@ async def mark_duplicate(
     async with write_transaction():
         target = await curation.published_detail(process_id)
         note = f"Il processo è già nel catalogo: «{target['title']}», /processi/{target['slug']}"
-        extra = clean(message) if isinstance(message, str) else None
+        errors: list[FieldError] = []
+        extra = checks.text(message, "messaggio_duplicato", checks.MAX_MESSAGE, errors)
+        if errors:
+            raise ValidationFailed(errors)
         row = await _claim(
             submission_id,
             "duplicato",
