@@ -63,8 +63,13 @@ def main(ctx: click.Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web pages and the API (run migrate first)."""
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve the web pages and the API (run migrate first).
+
+    The client's address (for the limits) and scheme come from X-Forwarded-For and
+    X-Forwarded-Proto only when the connection comes from OBSERVATORY_TRUSTED_PROXIES.
+    """
     import uvicorn
 
     uvicorn.run(
@@ -74,6 +79,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=list(settings.trusted_proxies),
         log_level="info",
     )
 

@@ -73,9 +73,12 @@ async def migrate() -> None:
 
 
 async def start(engine: Engine) -> None:
-    """Open a connection pool where the engine has one (PostgreSQL)."""
+    """Open a connection pool where the engine has one (PostgreSQL); put SQLite in WAL mode, where
+    readers never block the writer nor the writer them (the mode stays with the file)."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
+    else:
+        await engine.run_querystring(QueryString("PRAGMA journal_mode=WAL"))
 
 
 async def stop(engine: Engine) -> None:
@@ -103,6 +106,23 @@ def write_transaction():
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended({}, 0))"
+
+
+async def lock(*keys: str) -> None:
+    """Make the current write transaction wait for any other that holds one of ``keys``, until it
+    ends: a check followed by an insert (a limit, a free slug or name) is then atomic.
+
+    PostgreSQL: advisory transaction locks, taken in one order so that two transactions never wait
+    for each other. SQLite: nothing to do, a write transaction already waits for the one before.
+    """
+    engine = configured()
+    if isinstance(engine, SQLiteEngine):
+        return
+    for key in sorted(set(keys)):
+        await engine.run_querystring(QueryString(ADVISORY_LOCK, key))
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ DOCUMENTED_SETTINGS = {
     "OBSERVATORY_PAGE_SIZE": "processes per page in lists and in the API (default: 20, at most 100)",
     "OBSERVATORY_INDEX_POLL": "seconds between two looks of each worker at the changes its index has "
     "still to apply (default: 2; a change reaches another instance's index within about that)",
+    "OBSERVATORY_TRUSTED_PROXIES": "addresses or networks of the reverse proxies whose X-Forwarded-For "
+    "and X-Forwarded-Proto are believed, separated by commas, or none (default: 127.0.0.1,::1)",
     "OBSERVATORY_BASE_URL": "public address, for absolute links (API, tracking links of submissions); "
     "https:// also marks the session cookie Secure (default: http://127.0.0.1:8000)",
 }
@@ -67,6 +70,20 @@ def _number(variable: str, text: str, kind: type[int] | type[float], low: float,
     return value
 
 
+def _networks(variable: str, text: str) -> tuple[str, ...]:
+    """Addresses or networks separated by commas ("none" for none); ValueError naming a wrong one."""
+    if text.strip().lower() == "none":
+        return ()
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{variable}: {item!r} is not an IP address or network (10.0.0.0/8)") from None
+        found.append(item)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of one Osservatorio instance."""
@@ -85,6 +102,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     #: Seconds between two looks of each worker at the changes its index has still to apply.
     index_poll: float = 2.0
+    #: Addresses and networks of the proxies whose forwarding headers are believed.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -105,4 +124,6 @@ class Settings:
             values["base_url"] = base_url.rstrip("/")
         if poll := env.get("OBSERVATORY_INDEX_POLL"):
             values["index_poll"] = _number("OBSERVATORY_INDEX_POLL", poll, float, 0.1, 3600)
+        if proxies := env.get("OBSERVATORY_TRUSTED_PROXIES"):
+            values["trusted_proxies"] = _networks("OBSERVATORY_TRUSTED_PROXIES", proxies)
         return cls(**values)

@@ -7,12 +7,16 @@ import csv
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+from contextlib import asynccontextmanager
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 from bs4 import BeautifulSoup
 
 from observatory.accounts.tables import AuditEntry
@@ -25,6 +29,7 @@ from observatory.catalogue.tables import (
     Territory,
 )
 from observatory.cli import DEMO_FILES
+from observatory.settings import PROJECT_DIR
 from observatory.submissions.tables import Submission
 from observatory.text import fold
 
@@ -74,6 +79,43 @@ async def observatory_command(db_url: str, index_dir: Path, *args: str) -> tuple
     )
     output, _ = await command.communicate()
     return command.returncode, output.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@asynccontextmanager
+async def serving(db_url: str, index_dir: Path, log: Path, workers: int = 1, **env: str):
+    """Run `observatory serve` (with ``workers`` processes and ``env`` on top of the usual
+    environment) on a free port until the block ends; yield an httpx client on it."""
+    port = free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "observatory", "serve", "--port", str(port), "--workers", str(workers)],
+            env=command_environment(db_url, index_dir) | env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR,
+        )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + 90
+            while True:
+                assert server.poll() is None, log.read_text()
+                try:
+                    if (await http.get("/salute")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                await asyncio.sleep(0.2)
+            yield http
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def soup(response) -> BeautifulSoup:

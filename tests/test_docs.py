@@ -54,6 +54,7 @@ def test_settings_are_read_from_every_variable():
             "OBSERVATORY_PAGE_SIZE": "35",
             "OBSERVATORY_BASE_URL": "https://osservatorio.example/",
             "OBSERVATORY_INDEX_POLL": "0.5",
+            "OBSERVATORY_TRUSTED_PROXIES": "10.0.0.5, 10.0.1.0/24,fd00::/8",
         }
     )
     assert settings.database_url == "postgresql://osservatorio:segreto@db.example:5432/osservatorio"
@@ -63,6 +64,7 @@ def test_settings_are_read_from_every_variable():
     assert settings.page_size == 35
     assert settings.base_url == "https://osservatorio.example"
     assert settings.index_poll == 0.5
+    assert settings.trusted_proxies == ("10.0.0.5", "10.0.1.0/24", "fd00::/8")
 
 
 def test_settings_defaults_match_the_readme():
@@ -73,6 +75,7 @@ def test_settings_defaults_match_the_readme():
     assert settings.page_size == 20
     assert settings.base_url == "http://127.0.0.1:8000"
     assert settings.index_poll == 2
+    assert settings.trusted_proxies == ("127.0.0.1", "::1")
     assert len(settings.secret_key) >= 32
     assert Settings.from_env({}).secret_key == settings.secret_key  # one key for every worker
     for variable, default in (
@@ -123,6 +126,12 @@ def test_page_size_error_says_what_is_allowed():
 def test_index_poll_out_of_range_or_not_a_number_is_refused_clearly(value):
     with pytest.raises(ValueError, match="OBSERVATORY_INDEX_POLL must be"):
         Settings.from_env({"OBSERVATORY_INDEX_POLL": value})
+
+
+def test_trusted_proxies_may_be_none_and_refuse_what_is_not_an_address():
+    assert Settings.from_env({"OBSERVATORY_TRUSTED_PROXIES": "none"}).trusted_proxies == ()
+    with pytest.raises(ValueError, match="OBSERVATORY_TRUSTED_PROXIES: 'proxy.example' is not an IP"):
+        Settings.from_env({"OBSERVATORY_TRUSTED_PROXIES": "10.0.0.1,proxy.example"})
 
 
 def test_make_targets_listed_in_the_readme_exist():

@@ -11,20 +11,16 @@ import asyncio
 import contextlib
 import datetime
 import shutil
-import socket
 import subprocess
-import sys
 import time
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import app_client
 from helpers import (
     STAFF_PASSWORD,
     card_slugs,
-    command_environment,
     form_token,
     form_values,
     log_in,
@@ -33,6 +29,7 @@ from helpers import (
     process_row,
     refresh_index,
     run_in_app,
+    serving,
     soup,
 )
 
@@ -42,7 +39,6 @@ from observatory.catalogue import outbox
 from observatory.catalogue.indexing import apply_pending, rebuild
 from observatory.catalogue.tables import IndexChange, Process
 from observatory.search.index import SearchIndex
-from observatory.settings import PROJECT_DIR
 from observatory.submissions.services import submit
 from observatory.submissions.tables import Submission
 
@@ -54,42 +50,6 @@ CONVERGE_WITHIN = 30.0
 
 
 # --- a second instance ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@asynccontextmanager
-async def instance(db_url: str, index_dir: Path, log: Path):
-    """Run `observatory serve` on a free port until the block ends; yield an httpx client on it."""
-    port = _free_port()
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "observatory", "serve", "--port", str(port)],
-            env=command_environment(db_url, index_dir),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_DIR,
-        )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            deadline = time.monotonic() + 90
-            while True:
-                assert server.poll() is None, log.read_text()
-                try:
-                    if (await http.get("/salute")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.2)
-            yield http
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 async def _total(http, **params: str) -> int:
@@ -168,7 +128,7 @@ def _delete_process(client, process_id: int) -> None:
 async def test_two_instances_on_one_database_converge(client, demo_db_url, tmp_path):
     published = await _total(client)
     assert published > 500
-    async with instance(demo_db_url, tmp_path / "b-index", tmp_path / "b.log") as b:
+    async with serving(demo_db_url, tmp_path / "b-index", tmp_path / "b.log") as b:
         # B started with no index at all: it serves the whole catalogue from its first answer
         assert await _total(b) == published
         health = (await b.get("/salute")).json()
@@ -366,7 +326,7 @@ async def test_approvals_during_reindex_all_succeed_and_reach_the_new_generation
     waiting = _pending_submissions(client, titles)
     staff = run_in_app(client, create_staff, "rebuild1", "Prova Rebuild", "redattore", STAFF_PASSWORD)
     index_dir = tmp_path / "b-index"
-    async with instance(demo_db_url, index_dir, tmp_path / "b.log") as b:
+    async with serving(demo_db_url, index_dir, tmp_path / "b.log") as b:
         await log_in(b, staff["username"])
         token = await form_token(b)
         statuses: list[int] = []

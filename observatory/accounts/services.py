@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from observatory.accounts.tables import ROLES, AuditEntry, LoginAttempt, StaffSession, StaffUser
-from observatory.database import write_transaction
+from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest, token_digest
 from observatory.text import clean, has_control_characters, printable
 
@@ -191,9 +191,25 @@ async def _throttled(keys_and_limits: list[tuple[str, int]], now: datetime.datet
     return max(waits) if waits else None
 
 
-async def _record_attempt(keys: list[str], succeeded: bool) -> None:
+async def _reserve_attempt(keys: list[str]) -> list[int]:
+    """Count one more failed attempt against every key, unless one has reached its limit
+    (LoginRefused then); return the ids of the rows, to mark them succeeded if the password is right.
+
+    The check and the rows happen in one locked transaction, before the password is checked: any
+    number of attempts at once are counted one after the other, and at most the limit get through.
+    """
     async with write_transaction():
-        await LoginAttempt.insert(*(LoginAttempt(key=key, succeeded=succeeded, at=_now()) for key in keys))
+        await lock(*keys)
+        wait = await _throttled([(keys[0], USER_FAILURES), (keys[1], ADDRESS_FAILURES)], _now())
+        if wait is not None:
+            raise LoginRefused(
+                f"Troppi tentativi di accesso non riusciti: riprova tra {_minutes(wait)}.",
+                retry_after_seconds=wait,
+            )
+        rows = await LoginAttempt.insert(
+            *(LoginAttempt(key=key, succeeded=False, at=_now()) for key in keys)
+        ).returning(LoginAttempt.id)
+    return [row["id"] for row in rows]
 
 
 async def authenticate(username: str, password: str, address: str | None, secret_key: str) -> dict:
@@ -204,28 +220,21 @@ async def authenticate(username: str, password: str, address: str | None, secret
     """
     username = (username or "").strip().lower()
     keys = [f"user:{printable(username)[:100]}", address_key(address, secret_key)]
-    now = _now()
-    wait = await _throttled([(keys[0], USER_FAILURES), (keys[1], ADDRESS_FAILURES)], now)
-    if wait is not None:
-        raise LoginRefused(
-            f"Troppi tentativi di accesso non riusciti: riprova tra {_minutes(wait)}.",
-            retry_after_seconds=wait,
-        )
+    attempt = await _reserve_attempt(keys)  # counted as failed until the password proves right
     valid = USERNAME.match(username) is not None  # no account has another shape: no need to look
     user = await StaffUser.select().where(StaffUser.username == username).first() if valid else None
     matches = await asyncio.to_thread(_password_matches, user, password)
     if user is None or not matches:
-        await _record_attempt(keys, succeeded=False)
         raise LoginRefused(WRONG_CREDENTIALS)
     if not user["active"]:
-        await _record_attempt(keys, succeeded=False)
         raise LoginRefused("Questo account è disattivato: rivolgiti a un amministratore.")
+    now = _now()
     changes: dict[Any, Any] = {StaffUser.last_login_at: now}
     if _hasher.check_needs_rehash(user["password_hash"]):  # the parameters have been raised since
         changes[StaffUser.password_hash] = await asyncio.to_thread(hash_password, password)
     async with write_transaction():
         await StaffUser.update(changes).where(StaffUser.id == user["id"])
-        await _record_attempt(keys, succeeded=True)
+        await LoginAttempt.update({LoginAttempt.succeeded: True}).where(LoginAttempt.id.is_in(attempt))
         await LoginAttempt.delete().where(LoginAttempt.at < now - KEEP_ATTEMPTS)
     return _staff(user)
 

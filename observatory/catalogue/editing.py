@@ -27,7 +27,7 @@ from observatory.catalogue.tables import (
     ProcessTerritory,
     SlugRedirect,
 )
-from observatory.database import write_transaction
+from observatory.database import lock, write_transaction
 from observatory.text import clean, fold, slugify
 
 #: The longest slug made from a title; a number may follow it ("-2").
@@ -74,7 +74,9 @@ def guess_organisation_kind(name: str) -> str:
 
 
 async def unique_slug(table, base: str, exclude_id: int | None = None) -> str:
-    """``base``, or ``base-2``, ``base-3``... : the first that no other row of ``table`` has."""
+    """``base``, or ``base-2``, ``base-3``... : the first that no other row of ``table`` has (and
+    that no other transaction is about to take: they wait for this one)."""
+    await lock(_slug_key(table, base))
     slug, n = base, 1
     while True:
         query = table.exists().where(table.slug == slug)
@@ -84,6 +86,14 @@ async def unique_slug(table, base: str, exclude_id: int | None = None) -> str:
             return slug
         n += 1
         slug = f"{base[:SLUG_FROM_TITLE]}-{n}"
+
+
+def _slug_key(table, base: str) -> str:
+    return f"{table._meta.tablename}.slug:{base}"
+
+
+def _name_key(name: str) -> str:
+    return f"organisation.name:{fold(name)}"
 
 
 async def add_organisation_names(
@@ -111,6 +121,20 @@ async def resolve_organisation(name: str, refs: References) -> int:
             organisation_id = refs.organisation_keys[fold(other)]
             await add_organisation_names(organisation_id, all_names, refs)
             return organisation_id
+    # refs were read before this transaction: another may have created it since, or be creating it
+    await lock(*(_name_key(other) for other in all_names))
+    known = (
+        await OrganisationName.select(
+            OrganisationName.organisation, OrganisationName.organisation.name.as_alias("preferred")
+        )
+        .where(OrganisationName.name_key.is_in([fold(other) for other in all_names]))
+        .first()
+    )
+    if known is not None:
+        organisation_id = known["organisation"]
+        refs.organisation_names[organisation_id] = known["preferred"]
+        await add_organisation_names(organisation_id, all_names, refs)
+        return organisation_id
     preferred = declared.get("name") or name
     kind = declared.get("kind") or guess_organisation_kind(preferred)
     territory = declared.get("territory")
@@ -175,9 +199,11 @@ async def save_process(
         (vocabulary, slug): row["id"] for vocabulary, rows in refs.terms.items() for slug, row in rows.items()
     }
     process_id = existing["id"] if existing else None
-    slug = values["slug"] or await unique_slug(
-        Process, slugify(values["title"], SLUG_FROM_TITLE), exclude_id=process_id
-    )
+    base = slugify(values["title"], SLUG_FROM_TITLE)
+    names = [*values["decision_holders"], *(item["name"] for item in values["organisations"])]
+    # every lock this save may need, at once and in one order: two saves never wait for each other
+    await lock(_slug_key(Process, base), *(_name_key(name) for name in names))
+    slug = values["slug"] or await unique_slug(Process, base, exclude_id=process_id)
     columns = _columns(values, term_ids) | {
         "slug": slug,
         "title_key": fold(values["title"]),

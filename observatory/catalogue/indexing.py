@@ -52,11 +52,14 @@ async def _locked(search_index: SearchIndex, what: str = "LOCK"):
 
 @contextlib.asynccontextmanager
 async def _holding(search_index: SearchIndex, what: str = "LOCK"):
-    lock = await _locked(search_index, what)
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
+    """The folder's lock ``what``; the tasks of this process queue for it first, so that waiting
+    never takes every thread of the pool (the holder needs one to write)."""
+    async with search_index.waiting_line(what):
+        lock = await _locked(search_index, what)
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
 
 
 async def apply_pending(search_index: SearchIndex) -> int:

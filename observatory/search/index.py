@@ -8,6 +8,7 @@ its POSITION in the outbox of changes (catalogue/outbox.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -112,6 +113,7 @@ class SearchIndex:
         self._results: OrderedDict[tuple, object] = OrderedDict()  # query.SearchResult by cache key
         #: Why the live generation could not be read last time, or None.
         self.damage: str | None = None
+        self._waiting_lines: dict[str, asyncio.Lock] = {}
 
     # generations
 
@@ -184,6 +186,11 @@ class SearchIndex:
         draft = self.folder / name / f"POSITION.{os.getpid()}.tmp"
         draft.write_text(json.dumps(position))
         os.replace(draft, self.folder / name / "POSITION")
+
+    def waiting_line(self, what: str = "LOCK") -> asyncio.Lock:
+        """The queue the tasks of this process join before taking the file lock ``what``: one of
+        them at a time waits on the file (in a thread), the others here, holding no thread."""
+        return self._waiting_lines.setdefault(what, asyncio.Lock())
 
     @contextlib.contextmanager
     def locked(self, what: str = "LOCK", wait: float = 120.0):

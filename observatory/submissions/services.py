@@ -32,7 +32,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.services import ProcessLookup, published
 from observatory.catalogue.tables import Process
-from observatory.database import write_transaction
+from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest, token_digest
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
@@ -217,6 +217,7 @@ async def submit(
     token = secrets.token_urlsafe(32)
     now = datetime.datetime.now(datetime.UTC)
     async with write_transaction():
+        await lock(f"submissions:{key}")  # the count and the insert below, one request at a time
         await _rate_limit(key)
         await Submission.insert(
             Submission(

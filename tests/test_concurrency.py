@@ -1,0 +1,155 @@
+"""Many people at once, against a real `observatory serve --workers 2` on each database: limits
+hold under concurrent requests, concurrent approvals create one organisation and distinct slugs,
+and a burst of submissions is stored whole, with no error."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import Counter
+
+import pytest
+from helpers import STAFF_PASSWORD, form_token, log_in, run_in_app, serving
+
+from observatory.accounts.services import USER_FAILURES, create_staff
+from observatory.accounts.tables import LoginAttempt
+from observatory.catalogue.tables import Organisation, OrganisationName, Process
+from observatory.submissions.services import LIMIT_PER_HOUR, submit
+from observatory.submissions.tables import Submission
+from observatory.text import fold
+
+pytestmark = pytest.mark.anyio
+
+
+def _body(title: str, **process) -> dict:
+    return {
+        "processo": {"title": title, **process},
+        "segnalante": {"nome": "Maria Rossi", "ente": "Comune di Chieri", "email": "maria@comune.example"},
+        "privacy_accettata": True,
+    }
+
+
+def _count(client, table, *conditions) -> int:
+    return run_in_app(client, lambda: table.count().where(*conditions))
+
+
+def _server(demo_db_url, tmp_path, **env: str):
+    """`observatory serve --workers 2` on the test's database, its index a copy of the test's."""
+    shutil.copytree(tmp_path / "index", tmp_path / "server-index")
+    return serving(demo_db_url, tmp_path / "server-index", tmp_path / "server.log", workers=2, **env)
+
+
+async def test_the_submission_limit_holds_under_fifty_concurrent_posts(client, demo_db_url, tmp_path):
+    async with _server(demo_db_url, tmp_path) as server:
+        answers = await asyncio.gather(
+            *(
+                server.post("/api/v1/segnalazioni", json=_body(f"Orti concorrenti numero {n}"))
+                for n in range(50)
+            )
+        )
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {201: LIMIT_PER_HOUR, 429: 50 - LIMIT_PER_HOUR}
+    assert _count(client, Submission) == LIMIT_PER_HOUR
+
+
+async def test_login_failures_are_counted_one_by_one_under_forty_concurrent_attempts(
+    client, demo_db_url, tmp_path
+):
+    run_in_app(client, create_staff, "bersaglio", "Prova Bersaglio", "redattore", STAFF_PASSWORD)
+    async with _server(demo_db_url, tmp_path) as server:
+        token = await form_token(server, "/redazione/accesso")
+
+        async def attempt(n: int):
+            data = {"_csrf_token": token, "username": "bersaglio", "password": f"sbagliata numero {n}"}
+            return await server.post("/redazione/accesso", data=data, follow_redirects=False)
+
+        answers = await asyncio.gather(*(attempt(n) for n in range(40)))
+    statuses = Counter(answer.status_code for answer in answers)
+    # only USER_FAILURES passwords were checked (400); every other attempt was refused first (429)
+    assert statuses == {400: USER_FAILURES, 429: 40 - USER_FAILURES}
+    failures = _count(
+        client, LoginAttempt, LoginAttempt.key == "user:bersaglio", LoginAttempt.succeeded.eq(False)
+    )
+    assert failures == USER_FAILURES
+
+
+def _pending(client, records: list[dict]) -> list[int]:
+    settings, search_index = client.app.state.settings, client.app.state.search_index
+    submitter = {
+        "nome": "Maria Rossi",
+        "ente": "Comune di Chieri",
+        "email": "m@comune.example",
+        "privacy": True,
+    }
+
+    async def store() -> list[int]:
+        for n, record in enumerate(records):
+            await submit(record, submitter, None, None, f"10.7.0.{n}", "web", settings, search_index)
+        rows = await Submission.select(Submission.id).where(Submission.state == "in_attesa")
+        return [row["id"] for row in rows]
+
+    return run_in_app(client, store)
+
+
+async def test_concurrent_approvals_create_one_organisation_and_distinct_slugs(client, demo_db_url, tmp_path):
+    new_body = "Consorzio Zefirino delle Valli Unite"
+    records = [{"title": f"Patto zefirino numero {n}", "decision_holders": [new_body]} for n in range(10)]
+    records += [
+        {"title": "Giardino zefirino condiviso", "decision_holders": [new_body, "Comune di Chieri"]}
+    ] * 4
+    waiting = _pending(client, records)
+    run_in_app(client, create_staff, "approvatrice", "Prova Approvatrice", "redattore", STAFF_PASSWORD)
+    async with _server(demo_db_url, tmp_path) as server:
+        await log_in(server, "approvatrice")
+        token = await form_token(server)
+        answers = await asyncio.gather(
+            *(
+                server.post(
+                    f"/redazione/segnalazioni/{s}/approva",
+                    data={"_csrf_token": token},
+                    follow_redirects=False,
+                )
+                for s in waiting
+            )
+        )
+    assert [answer.status_code for answer in answers] == [303] * len(waiting)
+    assert _count(client, OrganisationName, OrganisationName.name_key == fold(new_body)) == 1
+    assert _count(client, Organisation, Organisation.name == new_body) == 1
+    slugs = run_in_app(
+        client, lambda: Process.select(Process.slug).where(Process.title == "Giardino zefirino condiviso")
+    )
+    assert sorted(row["slug"] for row in slugs) == [
+        "giardino-zefirino-condiviso",
+        "giardino-zefirino-condiviso-2",
+        "giardino-zefirino-condiviso-3",
+        "giardino-zefirino-condiviso-4",
+    ]
+
+
+async def test_two_hundred_concurrent_submissions_are_all_stored(client, demo_db_url, tmp_path):
+    async with _server(demo_db_url, tmp_path) as server:
+
+        async def send(n: int):
+            headers = {"x-forwarded-for": f"198.51.100.{n % 250}", "x-forwarded-proto": "http"}
+            if n >= 250:
+                headers["x-forwarded-for"] = f"203.0.113.{n % 250}"
+            return await server.post(
+                "/api/v1/segnalazioni", json=_body(f"Carico numero {n}"), headers=headers
+            )
+
+        answers = await asyncio.gather(*(send(n) for n in range(200)))
+    assert Counter(answer.status_code for answer in answers) == {201: 200}
+    assert _count(client, Submission) == 200
+
+
+async def test_forwarded_addresses_count_only_from_trusted_proxies(client, demo_db_url, tmp_path):
+    async with _server(demo_db_url, tmp_path, OBSERVATORY_TRUSTED_PROXIES="none") as server:
+        answers = [
+            await server.post(
+                "/api/v1/segnalazioni",
+                json=_body(f"Orti inoltrati numero {n}"),
+                headers={"x-forwarded-for": f"198.51.100.{n}"},  # ignored: nobody is trusted
+            )
+            for n in range(LIMIT_PER_HOUR + 2)
+        ]
+    assert [a.status_code for a in answers] == [201] * LIMIT_PER_HOUR + [429, 429]
