@@ -3,6 +3,7 @@ withdrawals, organisation merges, vocabulary terms, and the audit log."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from helpers import (
     OPENCOESIONE,
@@ -379,3 +380,125 @@ async def test_a_save_returns_the_record_the_database_then_holds(client):
     assert saved["organisations"] == [{"name": "Comune di Chieri", "role": "partner"}]
     assert saved["links"] == [{"label": "www.esempio.example", "url": "https://www.esempio.example/pagina"}]
     assert saved["funding"]["phases"], "the funded phases of OpenCoesione are kept"
+
+
+# --- two editors at once ------------------------------------------------------------------------------
+
+
+async def _session(client, role: str = "redattore") -> httpx.Cookies:
+    """Log a new staff member in; return the session's cookies (the client's are then replaced)."""
+    client.cookies.clear()
+    await login_as(client, role)
+    return httpx.Cookies(client.cookies)
+
+
+async def _open_form(client, cookies, process_id: int) -> dict:
+    client.cookies = cookies
+    page = await client.get(f"/redazione/processi/{process_id}/modifica")
+    assert page.status_code == 200
+    return form_values(soup(page), "form.process-form")
+
+
+async def _save(client, cookies, process_id: int, form: dict, **changes):
+    client.cookies = cookies
+    data = {**form, **changes, "azione": "salva"}
+    return await client.post(f"/redazione/processi/{process_id}/modifica", data=data, follow_redirects=False)
+
+
+async def test_a_save_against_an_older_version_is_merged_not_lost(client):
+    process = process_row(client, PATTI)
+    anna, bruno = await _session(client), await _session(client)
+    form_a = await _open_form(client, anna, process["id"])
+    form_b = await _open_form(client, bruno, process["id"])
+    assert form_a["versione"] == form_b["versione"] == str(process["version"])
+
+    saved = await _save(client, anna, process["id"], form_a, title="Patti torrefatti di Anna")
+    assert saved.status_code == 303
+    refused = await _save(client, bruno, process["id"], form_b, summary="La sintesi riscritta da Bruno.")
+    assert refused.status_code == 409
+    page = soup(refused)
+    assert "ha salvato una nuova versione" in page.get_text() and "nulla è stato salvato" in page.get_text()
+    assert "Il modulo ha già le sue modifiche a: Titolo" in page.get_text()
+    assert page.select_one("section.conflicts") is None  # nothing changed on both sides
+    shown = form_values(page, "form.process-form")
+    assert shown["title"] == "Patti torrefatti di Anna"  # Anna's change, merged in
+    assert shown["summary"] == "La sintesi riscritta da Bruno."  # Bruno's typing, kept
+    assert shown["versione"] == str(process["version"] + 1)
+    assert process_row(client, PATTI)["summary"] == process["summary"]  # nothing saved yet
+
+    again = await _save(client, bruno, process["id"], shown)
+    assert again.status_code == 303
+    now = process_row(client, PATTI)
+    assert (now["title"], now["summary"]) == ("Patti torrefatti di Anna", "La sintesi riscritta da Bruno.")
+    assert now["version"] == process["version"] + 2
+
+
+async def test_a_field_both_editors_changed_is_a_conflict_they_choose(client):
+    process = process_row(client, PATTI)
+    anna, bruno = await _session(client), await _session(client)
+    form_a = await _open_form(client, anna, process["id"])
+    form_b = await _open_form(client, bruno, process["id"])
+    assert (await _save(client, anna, process["id"], form_a, title="Titolo di Anna")).status_code == 303
+    refused = await _save(client, bruno, process["id"], form_b, title="Titolo di Bruno", start_year="2015")
+    assert refused.status_code == 409
+    page = soup(refused)
+    rows = page.select("section.conflicts table.diff tbody tr")
+    assert [row.th.label.get_text(strip=True) for row in rows] == ["Titolo"]
+    assert [td.get_text(strip=True) for td in rows[0].find_all("td")][1:] == [
+        "Titolo di Anna",
+        "Titolo di Bruno",
+    ]
+    checkbox = rows[0].select_one("input[name=usa_salvato]")
+    assert checkbox["value"] == "title" and not checkbox.has_attr("checked")
+    shown = form_values(page, "form.process-form")
+    assert shown["title"] == "Titolo di Bruno" and shown["start_year"] == "2015"
+
+    # Bruno keeps Anna's title and his own year
+    again = await _save(client, bruno, process["id"], {**shown, "usa_salvato": ["title"]})
+    assert again.status_code == 303
+    now = process_row(client, PATTI)
+    assert (now["title"], now["start_year"]) == ("Titolo di Anna", 2015)
+
+
+async def test_a_save_without_the_version_it_was_opened_on_is_refused(client):
+    process = process_row(client, PATTI)
+    cookies = await _session(client)
+    form = await _open_form(client, cookies, process["id"])
+    del form["versione"]
+    refused = await _save(client, cookies, process["id"], form, title="Titolo senza versione")
+    assert refused.status_code == 409
+    assert process_row(client, PATTI)["title"] == process["title"]
+
+
+async def test_withdrawing_or_reverting_a_process_changed_meanwhile_is_refused(client):
+    process = process_row(client, PATTI)
+    anna, bruno = await _session(client), await _session(client)
+    client.cookies = bruno
+    withdraw_page = soup(await client.get(f"/redazione/processi/{process['id']}/ritira"))
+    withdraw_form = form_values(withdraw_page, "form[action$='/ritira']")
+    assert (await _edit(client, process["id"], title="Patti: prima modifica")).status_code == 303
+    history = soup(await client.get(f"/redazione/processi/{process['id']}/versioni"))
+    revert_form = form_values(history, "form[action$='/versioni/1/ripristina']")
+
+    form_a = await _open_form(client, anna, process["id"])
+    assert (
+        await _save(client, anna, process["id"], form_a, title="Patti: titolo di Anna")
+    ).status_code == 303
+
+    client.cookies = bruno
+    path = f"/redazione/processi/{process['id']}"
+    refused = await client.post(
+        f"{path}/ritira", data={**withdraw_form, "motivo": "Scheda doppia."}, follow_redirects=False
+    )
+    assert refused.status_code == 409
+    page = soup(refused)
+    assert "è cambiato da quando hai aperto questa pagina" in page.get_text()
+    shown = form_values(page, "form[action$='/ritira']")
+    assert shown["motivo"] == "Scheda doppia." and shown["versione"] == str(process["version"] + 2)
+    assert process_row(client, PATTI)["publication"] == "published"
+
+    reverted = await client.post(f"{path}/versioni/1/ripristina", data=revert_form, follow_redirects=False)
+    assert reverted.status_code == 409 and "è cambiato da quando hai aperto" in reverted.text
+    assert process_row(client, PATTI)["title"] == "Patti: titolo di Anna"
+
+    assert (await client.post(f"{path}/ritira", data=shown, follow_redirects=False)).status_code == 303

@@ -59,6 +59,16 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+class SaveConflict(Exception):
+    """A save refused because the process changed since the form was opened: the form is shown
+    again (409) with ``record`` (what was typed, merged with the changes saved since), the
+    ``message`` and the ``context`` the page needs (the new version, the fields in conflict)."""
+
+    def __init__(self, message: str, record: dict, **context: Any):
+        super().__init__(message)
+        self.message, self.record, self.context = message, record, context
+
+
 # --- organisations ---------------------------------------------------------------------------
 
 
@@ -220,7 +230,9 @@ async def save_process(
         if values["created_at"]:
             columns["created_at"] = values["created_at"]
         columns["published_at"] = values["published_at"] or existing["published_at"] or now
-        await Process.update(columns, force=True).where(Process.id == process_id)
+        await Process.update({**columns, Process.version: Process.version + 1}, force=True).where(
+            Process.id == process_id
+        )
         if existing["slug"] != slug:
             await SlugRedirect.delete().where(SlugRedirect.old_slug == slug)
             await SlugRedirect.insert(SlugRedirect(old_slug=existing["slug"], process=process_id))
@@ -298,6 +310,7 @@ async def withdraw_process(process_id: int, reason: str | None) -> None:
     async with write_transaction():
         await Process.update(
             {
+                Process.version: Process.version + 1,
                 Process.publication: "withdrawn",
                 Process.withdrawal_reason: clean(reason),
                 Process.updated_at: _now(),

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
 from observatory.catalogue.checks import ValidationFailed
+from observatory.catalogue.editing import SaveConflict
 from observatory.catalogue.forms import (
     GROUPS,
     INPUTS,
@@ -23,6 +24,7 @@ from observatory.catalogue.forms import (
     Section,
     field_errors,
     form_to_record,
+    record_values,
     typed_values,
 )
 from observatory.catalogue.services import vocabularies
@@ -221,6 +223,12 @@ async def edit_page(
     )
 
 
+def posted_version(posted: Mapping[str, list[str]]) -> int | None:
+    """The version of the process the form was opened on (its hidden ``versione``), None if absent."""
+    version = first(posted, "versione")
+    return int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
+
+
 async def save_posted(
     page: EditPage,
     posted: Mapping[str, list[str]],
@@ -230,7 +238,8 @@ async def save_posted(
     **context: Any,
 ) -> Template | Redirect:
     """An editors' process form posted: more empty rows, or ``save`` the typed record; then ``done``,
-    or the form again with what was typed and the errors (400) or the refusal (409)."""
+    or the form again with what was typed and the errors (400), the refusal (409), or the typing
+    merged with what was saved meanwhile (409, SaveConflict)."""
     typed = typed_values(posted)
     if first(posted, "azione") == "aggiungi":
         return await edit_page(page, typed, posted, **context)
@@ -239,6 +248,14 @@ async def save_posted(
     except ValidationFailed as failed:
         errors = field_errors(failed)
         return await edit_page(page, typed, posted, errors, status_code=HTTP_400_BAD_REQUEST, **context)
+    except SaveConflict as conflict:
+        return await edit_page(
+            page,
+            await record_values(conflict.record),
+            refusal=conflict.message,
+            status_code=HTTP_409_CONFLICT,
+            **(context | conflict.context),
+        )
     except refused as refusal:
         return await edit_page(
             page, typed, posted, refusal=str(refusal), status_code=HTTP_409_CONFLICT, **context

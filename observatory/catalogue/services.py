@@ -192,7 +192,7 @@ def _detail(row: dict, related: dict) -> dict:
     process_id = row["id"]
     organisations = related["organisations"].get(process_id, [])
     tags = related["tags"].get(process_id, [])
-    detail: dict[str, Any] = {"id": process_id, "publication": row["publication"]}
+    detail: dict[str, Any] = {"id": process_id, "publication": row["publication"], "version": row["version"]}
     for declared in fields.FIELDS:
         name, kind = declared.name, declared.type
         if kind == fields.TERM:

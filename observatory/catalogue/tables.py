@@ -187,6 +187,8 @@ class Process(Table):
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
     #: When it was first published.
     published_at = Timestamptz(null=True, default=None, index=True)
+    #: 1 when created, raised by every save: a form saved against an older version is refused.
+    version = Integer(default=1)
 
 
 class SlugRedirect(Table):

@@ -19,7 +19,7 @@ from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
 from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.fields import VOCABULARIES
-from observatory.catalogue.form_view import EditPage, edit_page, save_posted
+from observatory.catalogue.form_view import EditPage, edit_page, posted_version, save_posted
 from observatory.catalogue.records import to_record
 from observatory.curation import organisations, services, vocabularies
 from observatory.curation.revisions import list_revisions
@@ -85,8 +85,10 @@ class CurationPages(StaffPages):
             return await edit_page(
                 page, None, refusal=services.WITHDRAWN, status_code=HTTP_409_CONFLICT, process=process
             )
-        values = await forms.record_values(to_record(await catalogue.process_detail(process_id)))
-        return await edit_page(page, values, process=process)
+        detail = await catalogue.process_detail(process_id)
+        return await edit_page(
+            page, await forms.record_values(to_record(detail)), process=process, version=detail["version"]
+        )
 
     @post("/processi/{process_id:int}/modifica", name="edit_process")
     async def edit_process(self, request: Request, process_id: FromPath[int]) -> Template | Redirect:
@@ -94,13 +96,17 @@ class CurationPages(StaffPages):
         form = await read_form(request)
         process = await self._process_or_404(process_id)
         staff, index = await current_staff(request), request.app.state.search_index
+        version = posted_version(form)
         return await save_posted(
             self._edit_page(process),
             form,
-            lambda typed: services.edit_process(process_id, typed, staff, index),
+            lambda typed: services.edit_process(
+                process_id, typed, staff, index, version=version, keep_saved=form.get("usa_salvato", [])
+            ),
             (services.CurationRefused,),
             _redirect(f"/redazione/processi/{process_id}/versioni", "modificato"),
             process=process,
+            version=version,
         )
 
     @get("/processi/{process_id:int}/versioni", name="revisions")
@@ -131,7 +137,11 @@ class CurationPages(StaffPages):
         process = await self._process_or_404(process_id)
         try:
             await services.revert_to(
-                process_id, number, await current_staff(request), request.app.state.search_index
+                process_id,
+                number,
+                await current_staff(request),
+                request.app.state.search_index,
+                version=posted_version(await read_form(request)),
             )
         except services.CurationRefused as refused:
             return await self._revisions_page(request, process, refused.message, HTTP_409_CONFLICT)
@@ -162,13 +172,18 @@ class CurationPages(StaffPages):
         reason = first(form, "motivo")
         try:
             await services.withdraw(
-                process_id, reason, await current_staff(request), request.app.state.search_index
+                process_id,
+                reason,
+                await current_staff(request),
+                request.app.state.search_index,
+                version=posted_version(form),
             )
         except ValidationFailed as failed:
             return await self._withdraw_page(
                 process, reason, forms.field_messages(failed), HTTP_400_BAD_REQUEST
             )
-        except services.CurationRefused as refused:
+        except services.CurationRefused as refused:  # shown with the process as it is now
+            process = await self._process_or_404(process_id)
             return await self._withdraw_page(process, reason, {"motivo": refused.message}, HTTP_409_CONFLICT)
         return _redirect("/redazione/processi", "ritirato")
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from observatory.catalogue import fields as f
 from observatory.catalogue.records import empty
-from observatory.catalogue.tables import Term, Territory
+from observatory.catalogue.tables import Process, Term, Territory
 from observatory.curation.tables import ProcessRevision
 
 #: The name revisions and audit entries carry when no staff member acted (imports, the first version).
@@ -144,6 +145,39 @@ def revision_diff(
     return changes
 
 
+# --- merging --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Merge:
+    """A change made against an older version, merged with what was saved since."""
+
+    #: The record to show: the new change, with the saved version's values where only it changed.
+    record: dict
+    #: The fields both changed, each as in revision_diff (``before`` saved, ``after`` the new one).
+    conflicts: list[dict]
+    #: Labels of the fields taken from the saved version.
+    taken: list[str]
+
+
+async def merge(base: dict | None, saved: dict, mine: dict) -> Merge:
+    """Merge ``mine``, a change of the version ``base``, with ``saved``, the version saved since:
+    a field only one side changed takes that side's value, a field both changed is a conflict.
+    Without ``base`` (no revision kept it) every field where the two differ is a conflict."""
+    theirs = {c["field"] for c in revision_diff(base, saved)} if base is not None else None
+    ours = {c["field"] for c in revision_diff(base, mine)} if base is not None else None
+    record = dict(mine)
+    taken = []
+    if theirs is not None and ours is not None:
+        for name in sorted(theirs - ours, key=list(f.LABELS).index):
+            record[name] = saved.get(name)
+            taken.append(f.LABELS[name])
+    labels = await value_labels(saved, record)
+    both = (theirs & ours) if theirs is not None and ours is not None else None
+    conflicts = [c for c in revision_diff(saved, record, labels) if both is None or c["field"] in both]
+    return Merge(record, conflicts, taken)
+
+
 # --- the history ---------------------------------------------------------------------------------
 
 
@@ -168,6 +202,8 @@ async def record_revision(
         .first()
     )
     number = last["number"] + 1 if last else 1
+    version = await Process.select(Process.version).where(Process.id == process_id).first()
+    version = version["version"] if version else None
     revisions = []
     if number == 1 and before is not None:
         revisions.append(
@@ -179,6 +215,7 @@ async def record_revision(
                 actor_name=SYSTEM_NAME,
                 summary="Versione precedente alle modifiche della redazione",
                 data=before,
+                version=version - 1 if version else None,
             )
         )
         number = 2
@@ -192,6 +229,7 @@ async def record_revision(
             submission=submission_id,
             summary=summary,
             data=record,
+            version=version,
         )
     )
     await ProcessRevision.insert(*revisions)
@@ -212,6 +250,17 @@ async def list_revisions(process_id: int) -> list[dict]:
         row["changes"] = revision_diff(older["data"], row["data"], labels) if older else []
         row["first"] = older is None
     return rows
+
+
+async def record_at_version(process_id: int, version: int) -> dict | None:
+    """The record of a process as it was at ``version`` (Process.version), when a revision kept it."""
+    row = (
+        await ProcessRevision.select(ProcessRevision.data)
+        .where(ProcessRevision.process == process_id, ProcessRevision.version == version)
+        .output(load_json=True)
+        .first()
+    )
+    return row["data"] if row else None
 
 
 async def find_revision(process_id: int, number: int) -> dict | None:

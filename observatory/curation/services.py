@@ -7,22 +7,28 @@ commit, so a search right after sees the change. A change reads the process it c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from observatory.accounts.services import record_audit
 from observatory.accounts.tables import StaffUser
 from observatory.catalogue import checks, editing, indexing, services
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
+from observatory.catalogue.editing import SaveConflict
 from observatory.catalogue.entry import check_entry
+from observatory.catalogue.fields import PUBLIC_FIELDS
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process
 from observatory.catalogue.validation import validate_process
-from observatory.curation.revisions import find_revision, record_revision
-from observatory.database import write_transaction
+from observatory.curation.revisions import find_revision, merge, record_at_version, record_revision
+from observatory.curation.tables import ProcessRevision
+from observatory.database import lock, write_transaction
 from observatory.search.index import SearchIndex
 from observatory.text import fold
 from observatory.web import Page
 
 NOT_FOUND = "Il processo non esiste."
 WITHDRAWN = "Il processo è stato ritirato dal catalogo: non si può modificare."
+CHANGED = "Il processo è cambiato da quando hai aperto questa pagina: guarda la nuova versione e riprova."
 
 
 class CurationRefused(ValueError):
@@ -49,6 +55,7 @@ async def find_process(process_id: int) -> dict | None:
             Process.publication,
             Process.withdrawal_reason,
             Process.updated_at,
+            Process.version,
         )
         .where(Process.id == process_id)
         .first()
@@ -100,31 +107,92 @@ async def save_change(
     return before, after, number
 
 
+async def locked_detail(process_id: int) -> dict:
+    """:func:`published_detail`, read after waiting for any other change of the process to end
+    (call inside the write transaction that changes it)."""
+    await lock(f"process:{process_id}")
+    return await published_detail(process_id)
+
+
+async def _last_actor(process_id: int) -> str:
+    row = (
+        await ProcessRevision.select(ProcessRevision.actor_name)
+        .where(ProcessRevision.process == process_id)
+        .order_by(ProcessRevision.number, ascending=False)
+        .first()
+    )
+    return row["actor_name"] if row else "un'altra persona"
+
+
+async def check_version(detail: dict, version: int | None, record: dict) -> None:
+    """Refuse a change written against another version than the saved one (SaveConflict, with
+    ``record`` merged with what was saved since, three ways when a revision kept that version)."""
+    if version == detail["version"]:
+        return
+    saved = to_record(detail)
+    base = await record_at_version(detail["id"], version) if version is not None else None
+    merged = await merge(base, saved, {**saved, **record})
+    who = await _last_actor(detail["id"])
+    message = (
+        f"Mentre modificavi, {who} ha salvato una nuova versione di questo processo: nulla è stato salvato."
+    )
+    if merged.taken:
+        message += f" Il modulo ha già le sue modifiche a: {', '.join(merged.taken)}."
+    if merged.conflicts:
+        message += (
+            " Avete cambiato entrambi i campi elencati qui sotto: scegli quale valore tenere, poi salva."
+        )
+    else:
+        message += " Controlla il modulo e salva di nuovo."
+    raise SaveConflict(message, merged.record, version=detail["version"], conflicts=merged.conflicts)
+
+
 async def edit_process(
-    process_id: int, typed: dict, staff: dict | None, search_index: SearchIndex | None = None
+    process_id: int,
+    typed: dict,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    version: int | None = None,
+    keep_saved: Iterable[str] = (),
 ) -> int:
     """Replace the public fields of a published process with ``typed`` (the record of the process
-    form); return the revision number.
+    form, opened on ``version``); the fields named in ``keep_saved`` keep their saved values.
+    Return the revision number.
 
-    Raise ValidationFailed for a wrong record (on form paths), CurationRefused for a withdrawn process.
+    Raise ValidationFailed for a wrong record (on form paths), CurationRefused for a withdrawn
+    process, SaveConflict when the process is no longer at ``version``.
     """
     record = await check_entry(typed)
     async with write_transaction():
-        detail = await published_detail(process_id)
+        detail = await locked_detail(process_id)
+        await check_version(detail, version, record)
+        saved = to_record(detail)
+        record |= {name: saved[name] for name in keep_saved if name in PUBLIC_FIELDS}
         *_, number = await save_change(detail, record, staff, "processo.modifica", "Modifica della redazione")
     await indexing.catch_up(search_index)
     return number
 
 
+def _same_version(process: dict, version: int | None) -> None:
+    if version is not None and version != process["version"]:
+        raise CurationRefused(CHANGED)
+
+
 async def revert_to(
-    process_id: int, number: int, staff: dict | None, search_index: SearchIndex | None = None
+    process_id: int,
+    number: int,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    version: int | None = None,
 ) -> int:
-    """Make version ``number`` the current state again, as a new revision; return its number."""
+    """Make version ``number`` the current state again, as a new revision; return its number.
+    CurationRefused when the process is no longer at ``version`` (the one the page showed)."""
     async with write_transaction():
         revision = await find_revision(process_id, number)
         if revision is None:
             raise CurationRefused(f"La versione {number} di questo processo non esiste.")
-        detail = await published_detail(process_id)
+        detail = await locked_detail(process_id)
+        _same_version(detail, version)
         *_, new_number = await save_change(
             detail, revision["data"], staff, "processo.ripristina", f"Ripristinata la versione {number}"
         )
@@ -133,17 +201,23 @@ async def revert_to(
 
 
 async def withdraw(
-    process_id: int, reason: str | None, staff: dict | None, search_index: SearchIndex | None = None
+    process_id: int,
+    reason: str | None,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    version: int | None = None,
 ) -> None:
     """Take a process off the catalogue: lists, search, API and exports; its page answers 410 with
-    ``reason`` (required)."""
+    ``reason`` (required). CurationRefused when the process is no longer at ``version``."""
     reason = checks.message(reason, "motivo", "indica il motivo del ritiro: compare sulla scheda.")
     async with write_transaction():
+        await lock(f"process:{process_id}")
         process = await find_process(process_id)
         if process is None:
             raise CurationRefused(NOT_FOUND)
         if process["publication"] != "published":
             raise CurationRefused(WITHDRAWN)
+        _same_version(process, version)
         await editing.withdraw_process(process_id, reason)
         await record_audit(
             staff,

@@ -31,6 +31,8 @@ class ProcessRevision(Table):
     summary = Text(default="")
     #: The whole process as a record in the import format (``osservatorio/processi``).
     data = JSON(default="{}")
+    #: The version of the process this revision is (Process.version); NULL for older revisions.
+    version = Integer(null=True, default=None)
 
 
 ALL_TABLES = (ProcessRevision,)
