@@ -28,6 +28,7 @@ from observatory.catalogue.controllers import CatalogueApi, CataloguePages, Heal
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.curation.controllers import CurationPages
 from observatory.hardening import AddressHygieneMiddleware, hardened
+from observatory.resend import refused_post_response
 from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
@@ -108,7 +109,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers={
             LoginRequired: login_required_response,
             IndexUnavailable: web.unavailable_response,
-            Exception: web.error_response,
+            Exception: refused_post_response,
         },
         middleware=[AddressHygieneMiddleware(), StaffMiddleware()],
         on_startup=[open_database],

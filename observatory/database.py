@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import weakref
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -96,15 +99,42 @@ def configured() -> Engine:
     return piccolo_conf.DB
 
 
+#: The write queue of each event loop (one per worker) on SQLite, and whether this task holds it.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+_HOLDS_SQLITE_QUEUE: ContextVar[bool] = ContextVar("holds_sqlite_queue", default=False)
+
+
+@asynccontextmanager
+async def _queued(transaction):
+    """``transaction`` (SQLite), entered in turn by the writers of this process: SQLite lets
+    waiters for its file lock in in no order, so with hundreds of them one could wait past the
+    busy timeout; queued first, at most one writer per worker waits for the file."""
+    if _HOLDS_SQLITE_QUEUE.get():  # nested in a write this task already runs
+        async with transaction:
+            yield
+        return
+    queue = _SQLITE_WRITERS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with queue:
+        token = _HOLDS_SQLITE_QUEUE.set(True)
+        try:
+            async with transaction:
+                yield
+        finally:
+            _HOLDS_SQLITE_QUEUE.reset(token)
+
+
 def write_transaction():
-    """The transaction every write runs in; on SQLite it takes the write lock at once.
+    """The transaction every write runs in; on SQLite it takes the write lock at once, after the
+    other writers of this process.
 
     A deferred SQLite transaction that reads and then writes can fail with "database is locked"
     when another one does the same; PostgreSQL locks the rows it updates.
     """
     engine = configured()
     if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
+        return _queued(engine.transaction(transaction_type=TransactionType.immediate))
     return engine.transaction()
 
 

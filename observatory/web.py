@@ -17,11 +17,15 @@ from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from litestar import Request, Response
+from litestar.enums import ParamType
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_303_SEE_OTHER,
     HTTP_400_BAD_REQUEST,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -34,6 +38,9 @@ logger = logging.getLogger("observatory")
 
 #: Largest accepted body of a form post or of an API call that sends data.
 MAX_BODY = 256 * 1024
+#: Largest body a form page reads: a form post over MAX_BODY but within this is refused (413)
+#: with what was typed shown again; a bigger one is cut off unread.
+MAX_FORM_READ = 4 * MAX_BODY
 #: Most fields a form post may have.
 MAX_FORM_FIELDS = 2_000
 #: Highest page number of any list.
@@ -100,11 +107,14 @@ def bad_request(message: str) -> HTTPException:
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
-    """The fields of a posted form, or 400 for a body that is not a well-formed UTF-8 urlencoded form."""
+    """The fields of a posted form; 400 for a body that is not a well-formed UTF-8 urlencoded form,
+    413 for one over MAX_BODY (read in full up to MAX_FORM_READ, so the refusal can show it again)."""
     content_type, _ = request.content_type
     if content_type != "application/x-www-form-urlencoded":
         raise bad_request("Il modulo deve essere inviato come application/x-www-form-urlencoded.")
     body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=STATUS_MESSAGES[413])
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
@@ -137,7 +147,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 async def json_body_only(request: Request) -> None:
     """Run before a route that reads a JSON body: 415 for any other content type (so that a page
     elsewhere cannot make its visitors' browsers post a plain form to it), 400 for an object that
-    names a key twice (JSON parsers disagree on which one wins)."""
+    names a key twice (JSON parsers disagree on which one wins) and for nesting too deep to parse."""
     content_type, _ = request.content_type
     if content_type != "application/json":
         raise ApiError(
@@ -148,6 +158,9 @@ async def json_body_only(request: Request) -> None:
         json.loads(await request.body(), object_pairs_hook=_unique_keys)
     except _RepeatedKey as repeated:
         message = f"La chiave «{repeated.key}» compare due volte nello stesso oggetto JSON."
+        raise ApiError(HTTP_400_BAD_REQUEST, message) from None
+    except RecursionError:  # arrays or objects nested deeper than the parser goes
+        message = "Il documento JSON ha troppi livelli di oggetti o elenchi uno dentro l'altro."
         raise ApiError(HTTP_400_BAD_REQUEST, message) from None
     except ValueError:  # not JSON at all: the route's own decoding says so
         pass
@@ -224,12 +237,68 @@ class FieldErrorOut(msgspec.Struct):
 
 
 class ErrorOut(msgspec.Struct):
-    """The one error format of every 4xx answer of the API."""
+    """The one error format of every 4xx and 5xx answer of the API."""
 
     status: int
     error: str
     message: str
-    fields: list[FieldErrorOut] = []
+    fields: list[FieldErrorOut]
+
+
+# --- the API in the OpenAPI schema --------------------------------------------------------------------
+
+#: What each error status of the API means, as its schema says (the body is always ErrorOut).
+ERROR_ANSWERS = {
+    400: "A query parameter (or the body) is not valid, or holds control characters: `fields` names it.",
+    401: "No staff member is logged in.",
+    403: "The staff member's role does not allow this.",
+    404: "Nothing has this slug or token.",
+    410: "The process was withdrawn from the catalogue.",
+    413: f"The body is over {MAX_BODY // 1024} kB.",
+    415: "The body is not sent as `Content-Type: application/json`.",
+    422: "The data are not valid: `fields` lists every problem, each on its path.",
+    429: "Too many submissions from this address: `Retry-After` says in how many seconds to try again.",
+    500: "An unexpected error.",
+    503: "The search index cannot answer now (it is being repaired): try again in a few minutes.",
+}
+
+
+def error_answers(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error answers of an API route for its ``responses=``: ErrorOut for each of ``statuses``,
+    and for 400 and 500, which every route can give."""
+    return {
+        status: ResponseSpec(ErrorOut, description=ERROR_ANSWERS[status], generate_examples=False)
+        for status in sorted({400, 500, *statuses})
+    }
+
+
+def query_parameter(name: str, description: str, schema: Schema | None = None) -> Parameter:
+    """An optional query parameter as the schema documents it (a string unless ``schema`` says)."""
+    return Parameter(
+        name=name,
+        param_in=ParamType.QUERY,
+        schema=schema or Schema(type=OpenAPIType.STRING),
+        description=description,
+    )
+
+
+def documented_query(*parameters: Parameter) -> type[Operation]:
+    """An ``operation_class=`` that documents query parameters a route reads from the request itself
+    (repeatable filters, the page number), after those of its signature."""
+
+    @dataclass
+    class DocumentedQuery(Operation):
+        def __post_init__(self) -> None:
+            self.parameters = [*(self.parameters or []), *parameters]
+
+    return DocumentedQuery
+
+
+PAGE_PARAMETER = query_parameter(
+    "pagina",
+    "The page asked for (1 by default).",
+    Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_PAGE),
+)
 
 
 # --- numbers, pages and links -----------------------------------------------------------------------
@@ -336,7 +405,10 @@ def error_response(request: Request, exc: Exception) -> Response:
     elif isinstance(exc.__cause__, SerializationException):  # a body that is not JSON
         message = "Il corpo della richiesta non è un documento JSON valido."
     elif message == CSRF_FAILED:
-        message = "Il modulo è scaduto o non proviene da questo sito: ricarica la pagina e invialo di nuovo."
+        message = (
+            "Per sicurezza il modulo non è stato accettato: la pagina era aperta da molto tempo o non "
+            "proviene da questo sito. Ricarica la pagina e invialo di nuovo."
+        )
     elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
         message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, "Errore."))
     if wants_json(request):

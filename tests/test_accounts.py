@@ -246,7 +246,7 @@ async def test_login_post_without_csrf_token_is_refused(empty_client):
         LOGIN, data={"username": "mario", "password": STAFF_PASSWORD}, follow_redirects=False
     )
     assert response.status_code == 403
-    assert "Il modulo è scaduto" in response.text
+    assert "Per sicurezza il modulo non è stato accettato" in response.text
     assert _session_rows(empty_client) == []
 
 

@@ -1,6 +1,7 @@
 """Many people at once, against a real `observatory serve --workers 2` on each database: limits
 hold under concurrent requests, concurrent approvals create one organisation and distinct slugs,
-and a burst of submissions is stored whole, with no error."""
+a burst of submissions is stored whole, with no error, and of editors saving one process at once
+exactly one succeeds."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import asyncio
 import shutil
 from collections import Counter
 
+import httpx
 import pytest
-from helpers import STAFF_PASSWORD, form_token, log_in, run_in_app, serving
+from helpers import PATTI, STAFF_PASSWORD, form_token, form_values, log_in, run_in_app, serving, soup
 
 from observatory.accounts.services import USER_FAILURES, create_staff
 from observatory.accounts.tables import LoginAttempt
@@ -153,3 +155,38 @@ async def test_forwarded_addresses_count_only_from_trusted_proxies(client, demo_
             for n in range(LIMIT_PER_HOUR + 2)
         ]
     assert [a.status_code for a in answers] == [201] * LIMIT_PER_HOUR + [429, 429]
+
+
+async def test_editors_saving_one_process_at_once_never_overwrite_each_other(client, demo_db_url, tmp_path):
+    process = run_in_app(client, lambda: Process.select().where(Process.slug == PATTI).first())
+    for n in range(6):
+        run_in_app(client, create_staff, f"redattore{n}", f"Prova {n}", "redattore", STAFF_PASSWORD)
+    path = f"/redazione/processi/{process['id']}/modifica"
+    async with _server(demo_db_url, tmp_path) as server:
+        editors = []
+        for n in range(6):  # six editors open the form on the same version, each in a browser
+            browser = httpx.AsyncClient(base_url=server.base_url, timeout=60)
+            await log_in(browser, f"redattore{n}")
+            editors.append((browser, form_values(soup(await browser.get(path)), "form.process-form")))
+        answers = await asyncio.gather(
+            *(
+                browser.post(
+                    path,
+                    data={**form, "summary": f"La sintesi dell'editor {n}.", "azione": "salva"},
+                    follow_redirects=False,
+                )
+                for n, (browser, form) in enumerate(editors)
+            )
+        )
+        for browser, _ in editors:
+            await browser.aclose()
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {303: 1, 409: 5}
+    winner = next(n for n, answer in enumerate(answers) if answer.status_code == 303)
+    saved = run_in_app(client, lambda: Process.select().where(Process.id == process["id"]).first())
+    assert (
+        saved["summary"] == f"La sintesi dell'editor {winner}." and saved["version"] == process["version"] + 1
+    )
+    for answer in answers:
+        if answer.status_code == 409:
+            assert "ha salvato una nuova versione" in answer.text

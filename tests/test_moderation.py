@@ -479,7 +479,7 @@ async def test_form_post_without_csrf_token_is_refused(client):
             f"/redazione/segnalazioni/{submission['id']}/approva", data=data, follow_redirects=False
         )
         assert response.status_code == 403
-        assert "Il modulo è scaduto" in response.text
+        assert "Per sicurezza il modulo non è stato accettato" in response.text
     assert _submission(client, tracking)["state"] == "in_attesa"
     assert _count(client, AuditEntry, AuditEntry.action == "segnalazione.approva") == 0
 

@@ -23,7 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatory.accounts import services
 from observatory.settings import Settings
-from observatory.web import MAX_BODY, error_response, wants_json
+from observatory.web import MAX_FORM_READ, error_response, wants_json
 
 SESSION_COOKIE = "osservatorio_sessione"
 LOGIN_PATH = "/redazione/accesso"
@@ -164,4 +164,4 @@ class StaffPages(Controller):
     guards = [staff_required]
     cache_control = CacheControlHeader(no_store=True)
     response_headers = {"Referrer-Policy": "no-referrer"}
-    request_max_body_size = MAX_BODY
+    request_max_body_size = MAX_FORM_READ

@@ -255,10 +255,14 @@ def web_address(value: Any) -> str | None:
     url = value.strip()
     if has_control_characters(url):
         return None
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        hostname = parsed.hostname
+    except ValueError:  # an unclosed "[" of an IPv6 host
+        return None
     if parsed.scheme not in {"http", "https"} or len(url) > f.MAX_URL or any(ch.isspace() for ch in url):
         return None
-    if not parsed.hostname or "." not in parsed.hostname:
+    if not hostname or "." not in hostname:
         return None
     return url
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.openapi import ResponseSpec, spec
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_200_OK,
@@ -21,8 +24,15 @@ from litestar.status_codes import (
 
 from observatory.catalogue import indexing, searching, services
 from observatory.catalogue.answers import unpublished_answer
-from observatory.catalogue.fields import VOCABULARIES
-from observatory.catalogue.queries import FILTERS, SORTS, FilterError, ProcessQuery, parse_process_query
+from observatory.catalogue.fields import MAX_YEAR, MIN_YEAR, TERRITORIES, VOCABULARIES, Field
+from observatory.catalogue.queries import (
+    FILTERS,
+    MAX_PAGE_SIZE,
+    SORTS,
+    FilterError,
+    ProcessQuery,
+    parse_process_query,
+)
 from observatory.catalogue.schemas import (
     HealthOut,
     OrganisationDetailOut,
@@ -36,11 +46,15 @@ from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TER
 from observatory.search.index import SearchIndex
 from observatory.web import (
     MAX_SEARCH_TEXT,
+    PAGE_PARAMETER,
     ApiError,
     Page,
+    documented_query,
+    error_answers,
     list_page,
     page_links,
     page_number,
+    query_parameter,
     search_text,
     settings_of,
 )
@@ -186,13 +200,64 @@ def _absolute(request: Request, path: str) -> str:
     return settings_of(request).base_url + path
 
 
+def _filter_parameter(name: str, declared: Field) -> spec.Parameter:
+    """A filter of the process list, repeatable, as the schema documents it."""
+    if declared.vocabulary:
+        what = f"slugs of terms of the «{declared.vocabulary}» vocabulary (see /api/v1/vocabolari)"
+    elif declared.type == TERRITORIES:
+        what = "ISTAT codes (IT, R01, P201, C001272): a territory includes everything inside it"
+    elif declared.choices:
+        what = f"one of {', '.join(declared.choices)}"
+    else:
+        what = "slugs of organisations (see /api/v1/enti)"
+    values = Schema(type=OpenAPIType.STRING, enum=list(declared.choices) if declared.choices else None)
+    return query_parameter(
+        name,
+        f"{declared.label_en}: {what}. Repeat it or separate values with commas: any of them matches.",
+        Schema(type=OpenAPIType.ARRAY, items=values),
+    )
+
+
+def _year_parameter(name: str, description: str) -> spec.Parameter:
+    return query_parameter(
+        name, description, Schema(type=OpenAPIType.INTEGER, minimum=MIN_YEAR, maximum=MAX_YEAR)
+    )
+
+
+#: The parameters of the process list: the text, the filters (AND across them), years, sort, page.
+PROCESS_LIST_PARAMETERS = (
+    query_parameter("q", "Words to look for.", Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT)),
+    *(_filter_parameter(name, declared) for name, declared in FILTERS.items()),
+    _year_parameter("anno_da", "Processes still running in this year or later."),
+    _year_parameter("anno_a", "Processes started in this year or earlier (not before anno_da)."),
+    query_parameter(
+        "ordine",
+        "Sort order: rilevanza (by default with q), recenti (by default without), titolo, anno, anno_asc.",
+        Schema(type=OpenAPIType.STRING, enum=list(SORTS)),
+    ),
+    PAGE_PARAMETER,
+    query_parameter(
+        "per_pagina",
+        "Processes per page (the instance's page size by default).",
+        Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_PAGE_SIZE),
+    ),
+)
+#: An old slug of a process or an organisation.
+MOVED = ResponseSpec(None, description="An old slug: `Location` is the address of the current one.")
+
+
 class CatalogueApi(Controller):
     """JSON API, version 1. Errors always have the ErrorOut shape."""
 
     path = "/api/v1"
     tags = ["Catalogo"]
 
-    @get("/processi", summary="Ricerca nei processi pubblicati", raises=[ApiError])
+    @get(
+        "/processi",
+        summary="Ricerca nei processi pubblicati",
+        operation_class=documented_query(*PROCESS_LIST_PARAMETERS),
+        responses=error_answers(503),
+    )
     async def processes(self, request: Request) -> ProcessSearchOut:
         """Published processes: full-text ``q`` and the same filters as /processi (repeat a parameter
         for several values: OR inside a filter, AND across filters): ambito, tematica, tipo, territorio,
@@ -234,7 +299,15 @@ class CatalogueApi(Controller):
             ProcessSearchOut,
         )
 
-    @get("/processi/{slug:str}", summary="Un processo", raises=[ApiError])
+    @get(
+        "/processi/{slug:str}",
+        summary="Un processo",
+        responses={
+            200: ResponseSpec(ProcessOut, description="The process.", generate_examples=False),
+            301: MOVED,
+            **error_answers(404, 410),
+        },
+    )
     async def process(self, request: Request, slug: FromPath[str]) -> ProcessOut | Redirect:
         """Every public field of a process. An old slug answers 301 to the current one; a withdrawn
         process answers 410."""
@@ -248,18 +321,37 @@ class CatalogueApi(Controller):
         detail = dict(found.process, url=_absolute(request, f"/processi/{slug}"))
         return msgspec.convert(detail, ProcessOut)
 
-    @get("/enti", summary="Elenco degli enti", raises=[ApiError])
-    async def organisations(self, request: Request, q: FromQuery[str | None] = None) -> OrganisationPageOut:
+    @get(
+        "/enti",
+        summary="Elenco degli enti",
+        operation_class=documented_query(PAGE_PARAMETER),
+        responses=error_answers(503),
+    )
+    async def organisations(
+        self,
+        request: Request,
+        q: Annotated[str, Parameter(description="Any part of the name or of an alternative name.")] = "",
+    ) -> OrganisationPageOut:
         """Organisations by name; ``q`` matches any part of the name or of an alternative name."""
         page = page_number(request)
         size = settings_of(request).page_size
         counts = await searching.organisation_counts(_search_index(request))
-        items, total = await services.list_organisations((q or "")[:MAX_SEARCH_TEXT], page, size, counts)
+        items, total = await services.list_organisations(q[:MAX_SEARCH_TEXT], page, size, counts)
         return msgspec.convert(
             {"items": items, "total": total, "page": page, "page_size": size}, OrganisationPageOut
         )
 
-    @get("/enti/{slug:str}", summary="Un ente", raises=[ApiError])
+    @get(
+        "/enti/{slug:str}",
+        summary="Un ente",
+        responses={
+            200: ResponseSpec(
+                OrganisationDetailOut, description="The organisation.", generate_examples=False
+            ),
+            301: MOVED,
+            **error_answers(404, 503),
+        },
+    )
     async def organisation(self, request: Request, slug: FromPath[str]) -> OrganisationDetailOut | Redirect:
         """An organisation, its alternative names and its first page of public processes."""
         found = await searching.find_organisation(_search_index(request), slug, 1, searching.LIST_SIZE)
@@ -271,20 +363,22 @@ class CatalogueApi(Controller):
             dict(found.organisation, processes=found.processes.items), OrganisationDetailOut
         )
 
-    @get("/territori", summary="Territori", raises=[ApiError])
+    @get("/territori", summary="Territori", responses=error_answers())
     async def territories(
-        self, q: FromQuery[str | None] = None, livello: FromQuery[str | None] = None
+        self,
+        q: Annotated[str, Parameter(description="Any part of the name, accents and case ignored.")] = "",
+        livello: Annotated[str, Parameter(description=f"The level: {', '.join(TERRITORY_LEVELS)}.")] = "",
     ) -> TerritoryPageOut:
         """Look territories up by name (``q``, accents and case ignored) and level
         (``livello``: paese, regione, provincia, comune). At most 50 answers."""
-        if livello is not None and livello not in TERRITORY_LEVELS:
+        if livello and livello not in TERRITORY_LEVELS:
             raise ApiError.bad_parameter(
                 "livello", f"livello: valori ammessi {', '.join(TERRITORY_LEVELS)}.", "valore sconosciuto."
             )
-        items = await services.list_territories((q or "")[:MAX_SEARCH_TEXT], livello, TERRITORIES_ANSWERED)
+        items = await services.list_territories(q[:MAX_SEARCH_TEXT], livello or None, TERRITORIES_ANSWERED)
         return msgspec.convert({"items": items, "total": len(items)}, TerritoryPageOut)
 
-    @get("/vocabolari", summary="Vocabolari")
+    @get("/vocabolari", summary="Vocabolari", responses=error_answers())
     async def vocabularies(self) -> dict[str, list[VocabularyTermOut]]:
         """Every vocabulary (tipo, ambito, tematica, livello, metodo, fonte) with its terms in order."""
         return msgspec.convert(await services.vocabularies(), dict[str, list[VocabularyTermOut]])
@@ -296,7 +390,14 @@ class HealthApi(Controller):
     path = "/salute"
     tags = ["Stato"]
 
-    @get("/", summary="Lo stato di questa istanza", cache_control=CacheControlHeader(no_store=True))
+    @get(
+        "/",
+        summary="Lo stato di questa istanza",
+        cache_control=CacheControlHeader(no_store=True),
+        responses={
+            503: ResponseSpec(HealthOut, description="The instance cannot serve.", generate_examples=False)
+        },
+    )
     async def health(self, request: Request) -> Response[HealthOut]:
         """Whether the database answers, the index generation this instance serves, how many
         changes it has still to apply and how long the oldest has waited. 200 when the instance can

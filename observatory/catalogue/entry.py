@@ -114,7 +114,8 @@ async def check_entry(record: Any, refs: References | None = None) -> dict:
             else:
                 resolved.append(item)
         data["territories"] = resolved
-    for i, item in enumerate(data.get("organisations") or []):
+    organisations = data.get("organisations")
+    for i, item in enumerate(organisations if isinstance(organisations, list) else []):
         if isinstance(item, dict) and item.get("name") and item.get("role") in (None, ""):
             clearer[f"organisations.{i + 1}.role"] = "scegli il ruolo dell'ente."
     try:

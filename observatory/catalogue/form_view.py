@@ -195,13 +195,15 @@ def empty_rows_asked(form: Mapping[str, list[str]]) -> int:
 @dataclass(frozen=True)
 class EditPage:
     """What an editors' page with the process form says: where it posts and goes back to, its
-    heading, introduction and button."""
+    heading, introduction and button, and what it calls the version saved meanwhile."""
 
     action: str
     back: str
     heading: str
     intro: str
     button: str
+    #: The column of the values saved since the form was opened, when they conflict with the typing.
+    saved_label: str = "Salvato"
 
 
 async def edit_page(

@@ -8,13 +8,15 @@ malformed or too frequent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_201_CREATED,
@@ -23,6 +25,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_410_GONE,
     HTTP_429_TOO_MANY_REQUESTS,
 )
 
@@ -31,7 +34,7 @@ from observatory.catalogue import services as catalogue
 from observatory.catalogue.answers import unpublished_answer
 from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
-from observatory.catalogue.form_view import form_view
+from observatory.catalogue.form_view import form_view, posted_version
 from observatory.catalogue.records import to_record
 from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
@@ -44,9 +47,10 @@ from observatory.submissions.tables import SUBMISSION_STATES
 from observatory.text import years
 from observatory.web import (
     MAX_BODY,
+    MAX_FORM_READ,
     ApiError,
     bad_request,
-    error_page,
+    error_answers,
     first,
     json_body_only,
     read_form,
@@ -69,14 +73,26 @@ INPUTS = {
 _FORM_NAMES = {path: name for name, path in services.API_PATHS.items()}
 
 
-def _rate_limited_page(exc: services.RateLimited) -> Template:
+def _rate_limited(exc: services.RateLimited) -> dict[str, Any]:
+    """What the form page says, and the status and header it answers with, over the rate limit."""
     minutes = max(1, -(-exc.retry_after // 60))
-    return error_page(
-        HTTP_429_TOO_MANY_REQUESTS,
-        f"Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo. Riprova tra {minutes} minuti.",
-        title="Troppe segnalazioni",
-        headers={"Retry-After": str(exc.retry_after)},
-    )
+    return {
+        "refusal": "Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo: questa non è "
+        f"stata inviata. Quello che hai scritto è rimasto nel modulo: riprova tra {minutes} minuti.",
+        "status_code": HTTP_429_TOO_MANY_REQUESTS,
+        "headers": {"Retry-After": str(exc.retry_after)},
+    }
+
+
+def _withdrawn(process: dict) -> dict[str, Any]:
+    """What the form page says when the process a correction is about was withdrawn meanwhile."""
+    reason = f" ({process['withdrawal_reason']})" if process.get("withdrawal_reason") else ""
+    return {
+        "refusal": f"Il processo «{process['title']}» è stato ritirato dal catalogo{reason}: la correzione "
+        "non si può più inviare. Quello che hai scritto è rimasto nel modulo: se descrive un processo "
+        "che manca nel catalogo, puoi inviarlo come nuova segnalazione.",
+        "status_code": HTTP_410_GONE,
+    }
 
 
 def _form_errors(failed: ValidationFailed) -> dict[str, str]:
@@ -100,6 +116,10 @@ async def _form_page(
     process: dict | None = None,
     duplicates: list[dict] | None = None,
     status_code: int = 200,
+    refusal: str | None = None,
+    headers: dict[str, str] | None = None,
+    version: str | None = None,
+    kept_note: str | None = None,
 ) -> Template:
     return Template(
         "submission_form.html",
@@ -108,8 +128,12 @@ async def _form_page(
             "process": process,
             "action": f"/processi/{process['slug']}/correzione" if process else "/segnala",
             "duplicates": duplicates or [],
+            "refusal": refusal,
+            "kept_note": kept_note,
+            "version": version if version is not None else (process or {}).get("version"),
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -120,8 +144,9 @@ async def _submit(
     if first(form, HONEYPOT):
         raise bad_request("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova.")
     process = found.process if found else None
+    version = first(form, "versione") if process else None
     if first(form, "azione") == "aggiungi":
-        return await _form_page(form, _typed_values(form), process=process)
+        return await _form_page(form, _typed_values(form), process=process, version=version)
     try:
         submitted = await services.submit(
             forms.form_to_record(form),
@@ -133,13 +158,17 @@ async def _submit(
             settings_of(request),
             request.app.state.search_index,
             confirmed=first(form, "conferma") == "1",
+            base_version=posted_version(form) if process else None,
         )
     except ValidationFailed as failed:
+        errors = _form_errors(failed)
         return await _form_page(
-            form, _typed_values(form), _form_errors(failed), process, status_code=HTTP_400_BAD_REQUEST
+            form, _typed_values(form), errors, process, status_code=HTTP_400_BAD_REQUEST, version=version
         )
     except services.RateLimited as exc:
-        return _rate_limited_page(exc)
+        return await _form_page(
+            form, _typed_values(form), process=process, version=version, **_rate_limited(exc)
+        )
     if submitted.token is None:
         return await _form_page(form, _typed_values(form), process=process, duplicates=submitted.duplicates)
     return Redirect(f"/segnala/{submitted.token}?inviata=1", status_code=HTTP_303_SEE_OTHER)
@@ -162,20 +191,27 @@ async def _tracking_page(
     tracked = await services.tracked(token)
     if tracked is None:
         raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
-    submission = tracked["submission"]
+    submission, process = tracked["submission"], tracked["process"]
     saved = await forms.record_values(submission["data"]["process"])
     saved["nota"] = [submission["data"].get("note") or ""]
     shown = _typed_values(posted) if posted is not None else saved
+    amendable = moderation.may("modifica", submission["state"])
+    resend_to = f"/segnala/{token}"  # where the form goes: here, or a new submission when decided
+    if not amendable:
+        correcting = submission["kind"] == "correzione" and process
+        resend_to = f"/processi/{process['slug']}/correzione" if correcting else "/segnala"
     return Template(
         "submission_tracking.html",
         context={
             "submission": submission,
             "saved": await form_view(saved, empty_rows=0, extra=INPUTS),
             "form": await form_view(shown, errors, posted, extra=INPUTS),
-            "amendable": moderation.may("modifica", submission["state"]),
+            "amendable": amendable,
+            "kept": posted is not None and not amendable,
+            "resend_to": resend_to,
             "private_url": f"{settings_of(request).base_url}/segnala/{token}",
             "token": token,
-            "process": tracked["process"],
+            "process": process,
             "notice": notice,
         },
         status_code=status_code,
@@ -186,7 +222,7 @@ class SubmissionPages(Controller):
     """The form for a new process, corrections of published ones, and the private tracking page."""
 
     include_in_schema = False
-    request_max_body_size = MAX_BODY
+    request_max_body_size = MAX_FORM_READ
     cache_control = CacheControlHeader(no_store=True)
     response_headers = PRIVATE_HEADERS
 
@@ -213,6 +249,12 @@ class SubmissionPages(Controller):
     async def submit_correction(self, request: Request, slug: FromPath[str]) -> Template | Redirect:
         """Store a correction of a published process, tied to it."""
         form = await read_form(request)
+        found = await catalogue.find_process(slug)
+        if found.withdrawn:  # the typing stays, to send as a new process
+            kept_note = first(form, "nota") or None
+            return await _form_page(
+                form, _typed_values(form), kept_note=kept_note, **_withdrawn(found.withdrawn)
+            )
         found = await _correctable(slug)
         if not isinstance(found, catalogue.ProcessLookup):
             return found
@@ -235,16 +277,22 @@ class SubmissionPages(Controller):
             raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
         refused = {"notice": "non-modificabile", "status_code": HTTP_409_CONFLICT}
         if not moderation.may("modifica", submission["state"]):
-            return await _tracking_page(request, token, **refused)
+            return await _tracking_page(request, token, form, **refused)
         if first(form, "azione") == "aggiungi":
             return await _tracking_page(request, token, form)
         try:
-            await moderation.amend(submission, forms.form_to_record(form), first(form, "nota") or None)
+            await moderation.amend(
+                submission, forms.form_to_record(form), first(form, "nota") or None, posted_version(form)
+            )
         except ValidationFailed as failed:
             errors = forms.field_errors(failed, known=INPUTS)
             return await _tracking_page(request, token, form, errors, status_code=HTTP_400_BAD_REQUEST)
         except moderation.TransitionRefused:  # an editor decided in the meantime
-            return await _tracking_page(request, token, **refused)
+            return await _tracking_page(request, token, form, **refused)
+        except moderation.SubmissionChanged:  # amended from another page meanwhile
+            return await _tracking_page(
+                request, token, form, notice="cambiata", status_code=HTTP_409_CONFLICT
+            )
         return Redirect(f"/segnala/{token}?modificata=1", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -269,6 +317,22 @@ async def _corrected(slug: str) -> catalogue.ProcessLookup:
     return await catalogue.find_process(found.redirect_to) if found.redirect_to else found
 
 
+#: A submission the API accepts, as the schema shows it.
+SUBMISSION_EXAMPLE = Example(
+    summary="Un nuovo processo",
+    value={
+        "segnalante": {"nome": "Maria Rossi", "ente": "Comune di Chieri", "email": "maria.rossi@example.org"},
+        "privacy_accettata": True,
+        "processo": {
+            "title": "Orti condivisi di Borgoquercia",
+            "summary": "Il quartiere progetta e cura insieme gli orti del parco.",
+            "territories": ["C001078"],
+            "start_year": 2024,
+        },
+    },
+)
+
+
 class SubmissionApi(Controller):
     """Submissions as JSON, for bodies that send from their own systems. Same checks as the form."""
 
@@ -281,10 +345,16 @@ class SubmissionApi(Controller):
         "/",
         summary="Invia una segnalazione",
         status_code=HTTP_201_CREATED,
-        raises=[ApiError],
+        responses=error_answers(413, 415, 422, 429, 503),
         before_request=json_body_only,
     )
-    async def submit(self, request: Request, data: JSONBody[SubmissionIn]) -> Response[SubmissionCreatedOut]:
+    async def submit(
+        self,
+        request: Request,
+        data: Annotated[
+            SubmissionIn, Body(media_type=RequestEncodingType.JSON, examples=[SUBMISSION_EXAMPLE])
+        ],
+    ) -> Response[SubmissionCreatedOut]:
         """Propose a new process, or with ``correzione_di`` (a slug) a correction of a published one.
         The submission waits for the editors; the answer carries the private ``token`` that
         ``GET /api/v1/segnalazioni/{token}`` reads. Field errors answer 422, too many submissions
@@ -325,7 +395,7 @@ class SubmissionApi(Controller):
         )
         return Response(created, status_code=HTTP_201_CREATED)
 
-    @get("/{token:str}", summary="Lo stato di una segnalazione", raises=[ApiError])
+    @get("/{token:str}", summary="Lo stato di una segnalazione", responses=error_answers(404))
     async def state(self, request: Request, token: FromPath[str]) -> SubmissionStateOut:
         """The state of a submission, the editors' message and the data sent, for the holder of its token."""
         tracked = await services.tracked(token)

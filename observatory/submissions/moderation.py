@@ -17,12 +17,19 @@ from typing import Any
 from observatory.accounts.services import record_audit
 from observatory.catalogue import checks, editing, indexing
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
+from observatory.catalogue.editing import SaveConflict
 from observatory.catalogue.entry import check_entry
 from observatory.catalogue.fields import LABELS, PUBLIC_FIELDS
 from observatory.catalogue.records import empty, to_record
 from observatory.catalogue.validation import validate_process
 from observatory.curation import services as curation
-from observatory.curation.revisions import record_revision, revision_diff
+from observatory.curation.revisions import (
+    record_at_version,
+    record_revision,
+    revision_diff,
+    value_labels,
+    value_lines,
+)
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
 from observatory.submissions import services
@@ -58,6 +65,15 @@ EDITOR_ACTIONS = ("approva", "richiedi_modifiche", "respingi", "duplicato")
 #: The reporting source ("fonte") of processes that came from the public form or the API.
 WEB_SOURCE = "segnalazione-web-nazionale"
 NOTHING_ACCEPTED = "scegli almeno una modifica da applicare, oppure respingi la segnalazione."
+PROCESS_CHANGED = (
+    "La scheda pubblicata è cambiata mentre esaminavi la correzione: nulla è stato applicato. "
+    "Controlla di nuovo le differenze qui sotto e scegli quali applicare."
+)
+SUBMISSION_AMENDED = (
+    "Chi l'ha inviata ha modificato la segnalazione mentre la correggevi: nulla è stato approvato. "
+    "Il modulo ha ancora i tuoi dati; qui sotto i campi in cui la segnalazione modificata è diversa: "
+    "spunta quelli di cui vuoi il valore della segnalazione, poi salva."
+)
 
 
 class TransitionRefused(Exception):
@@ -88,27 +104,50 @@ def may(action: str, state: str) -> bool:
     return state in TRANSITIONS[action]
 
 
-async def _claim(submission_id: int, action: str, staff: dict | None, **changes: Any) -> dict:
-    """Move a submission to the outcome of ``action`` if its state allows it; return the row as it was.
+class SubmissionChanged(Exception):
+    """The submission was amended (or decided) since the editor opened it; ``row`` is it now."""
+
+    def __init__(self, row: dict):
+        super().__init__(f"La segnalazione {row['id']} è cambiata.")
+        self.row = row
+
+
+async def _claim(
+    submission_id: int, action: str, staff: dict | None, version: int | None = None, **changes: Any
+) -> dict:
+    """Move a submission to the outcome of ``action`` if its state allows it (and, when ``version``
+    is given, it is still at that version); return the row as it was.
 
     Call inside a write transaction: the conditional update is what makes the check hold when two
-    people act at once.
+    people act at once. Raise TransitionRefused for a wrong state, SubmissionChanged for a newer version.
     """
     row = await services.find_submission(submission_id)
     if row is None or row["state"] not in TRANSITIONS[action]:
         raise TransitionRefused(action, row["state"] if row else None)
+    if version is not None and row["version"] != version:
+        raise SubmissionChanged(row)
     now = datetime.datetime.now(datetime.UTC)
-    values = {Submission.state: OUTCOMES[action], Submission.updated_at: now}
+    values = {
+        Submission.state: OUTCOMES[action],
+        Submission.updated_at: now,
+        Submission.version: Submission.version + 1,
+    }
     if action in EDITOR_ACTIONS:
         values |= {Submission.decided_by: staff["id"] if staff else None, Submission.decided_at: now}
     values |= {getattr(Submission, name): value for name, value in changes.items()}
     claimed = (
         await Submission.update(values)
-        .where(Submission.id == submission_id, Submission.state.is_in(sorted(TRANSITIONS[action])))
+        .where(
+            Submission.id == submission_id,
+            Submission.state.is_in(sorted(TRANSITIONS[action])),
+            Submission.version == row["version"],
+        )
         .returning(Submission.id)
     )
     if not claimed:
         current = await services.find_submission(submission_id)
+        if current is not None and current["state"] in TRANSITIONS[action]:
+            raise SubmissionChanged(current)
         raise TransitionRefused(action, current["state"] if current else None)
     return row
 
@@ -137,10 +176,48 @@ def _public(names: list[str]) -> None:
         raise ValidationFailed([FieldError("campi", f"campo sconosciuto «{unknown[0]}».")])
 
 
-def accepted_changes(proposed: dict, current: dict, names: list[str] | None) -> dict:
-    """The fields of ``proposed`` an editor accepted (all that differ when ``names`` is None)."""
+async def correction_base(row: dict, detail: dict) -> dict | None:
+    """The record a correction was written against: the process ``detail`` at the version the
+    correction's form was opened on; None when that is unknown or no revision kept it."""
+    version = row["data"].get("base_version")
+    if version is None:
+        return None
+    if version == detail["version"]:
+        return to_record(detail)
+    return await record_at_version(row["process"], version)
+
+
+def correction_changes(
+    proposed: dict, current: dict, base: dict | None, labels: dict | None = None
+) -> list[dict]:
+    """What a correction proposes, field by field against the published ``current`` record: only the
+    fields the submitter changed from ``base`` (every field that differs when there is no base).
+    A field the editors changed too since ``base`` has ``conflict`` set and its ``base`` lines."""
+    changes = revision_diff(current, proposed, labels, names=PUBLIC_FIELDS)
+    if base is None:
+        return changes
+    submitted = {c["field"] for c in revision_diff(base, proposed, names=PUBLIC_FIELDS)}
+    edited = {c["field"] for c in revision_diff(base, current, names=PUBLIC_FIELDS)}
+    kept = [c for c in changes if c["field"] in submitted]
+    for change in kept:
+        if change["field"] in edited:
+            change["conflict"] = True
+            change["base"] = value_lines(change["field"], base.get(change["field"]), labels)
+    return kept
+
+
+def accepted_changes(
+    proposed: dict,
+    current: dict,
+    names: list[str] | None,
+    base: dict | None = None,
+    conflicts: bool = False,
+) -> dict:
+    """The fields of ``proposed`` an editor accepted; when ``names`` is None, every field changed
+    from ``base``, except (unless ``conflicts``) those an editor changed meanwhile."""
     if names is None:
-        names = [change["field"] for change in revision_diff(current, proposed, names=PUBLIC_FIELDS)]
+        changes = correction_changes(proposed, current, base)
+        names = [c["field"] for c in changes if conflicts or not c.get("conflict")]
     _public(names)
     return {name: proposed.get(name) for name in names}
 
@@ -174,18 +251,22 @@ async def approve(
     record: dict | None = None,
     accepted_fields: list[str] | None = None,
     search_index: SearchIndex | None = None,
+    version: int | None = None,
+    submission_version: int | None = None,
 ) -> Decision:
     """Publish a pending submission.
 
     A new process is created from ``record`` (the editor's edited version) or from the submitted one;
     its reporting source is the web form and its "segnalato da" the submitter's body when not given.
     A correction applies to the published process only ``accepted_fields`` (top-level record keys;
-    every changed field when None), reading that process once. Raise TransitionRefused for a wrong
-    state, ValidationFailed for a record that does not pass, CurationRefused when the corrected
-    process is gone. Nothing changes unless everything passes.
+    when None, what the submitter changed that no editor changed since), reading that process once.
+    ``version`` is the process's version the editor saw, ``submission_version`` the submission's.
+    Raise TransitionRefused for a wrong state, SubmissionChanged for a submission amended since,
+    ValidationFailed for a record that does not pass, CurationRefused when the corrected process is
+    gone or changed since. Nothing changes unless everything passes.
     """
     async with write_transaction():
-        row = await _claim(submission_id, "approva", staff)
+        row = await _claim(submission_id, "approva", staff, submission_version)
         proposed = dict(record) if record is not None else proposed_record(row)
         refs = await References.load()
         if row["kind"] == "nuovo":
@@ -199,8 +280,14 @@ async def approve(
                 raise curation.CurationRefused(
                     "Il processo da correggere non esiste più: respingi la segnalazione."
                 )
-            detail = await curation.published_detail(row["process"])
-            changes = accepted_changes(proposed, to_record(detail), accepted_fields)
+            detail = await curation.locked_detail(row["process"])
+            if version is not None and version != detail["version"]:
+                raise curation.CurationRefused(PROCESS_CHANGED)
+            base = await correction_base(row, detail)
+            # an edited record is the editor's own choice, conflicts included
+            changes = accepted_changes(
+                proposed, to_record(detail), accepted_fields, base, conflicts=record is not None
+            )
             if not changes:
                 raise ValidationFailed([FieldError("campi", NOTHING_ACCEPTED)])
             process_id, accepted = detail["id"], sorted(changes)
@@ -223,18 +310,44 @@ async def approve(
 
 
 async def approve_edited(
-    submission_id: int, typed: dict, staff: dict | None, search_index: SearchIndex | None = None
+    submission_id: int,
+    typed: dict,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    submission_version: int | None = None,
+    keep_submitted: list[str] | tuple[str, ...] = (),
 ) -> Decision:
-    """Approve a submission with the editor's version of its process, as typed in the process form."""
-    return await approve(submission_id, staff, record=await check_entry(typed), search_index=search_index)
+    """Approve a submission with the editor's version of its process, as typed in the process form
+    opened on ``submission_version``; the fields in ``keep_submitted`` take the submitted values.
+    SaveConflict when the submitter amended it since: the form comes back with the typing and
+    the fields where the amended submission differs from it."""
+    record = await check_entry(typed)
+    submitted = proposed_record(await services.find_submission(submission_id) or {"data": {}})
+    record |= {name: submitted.get(name) for name in keep_submitted if name in PUBLIC_FIELDS}
+    try:
+        return await approve(
+            submission_id,
+            staff,
+            record=record,
+            search_index=search_index,
+            submission_version=submission_version,
+        )
+    except SubmissionChanged as changed:
+        amended = proposed_record(changed.row)
+        labels = await value_labels(amended, record)
+        conflicts = revision_diff(amended, record, labels, names=PUBLIC_FIELDS)
+        raise SaveConflict(
+            SUBMISSION_AMENDED, record, version=changed.row["version"], conflicts=conflicts
+        ) from None
 
 
-async def amend(submission: dict, typed: dict, note: Any = None) -> dict:
+async def amend(submission: dict, typed: dict, note: Any = None, version: int | None = None) -> dict:
     """The submitter's amendment: the process as typed in the form (and, for a correction, the note)
     replace what ``submission`` proposed; one with changes requested goes back to waiting.
 
     Return the submission as it is now. Raise ValidationFailed for what does not pass, on form
-    paths, and TransitionRefused when an editor decided first.
+    paths, TransitionRefused when an editor decided first, SubmissionChanged when it is no longer
+    at ``version`` (amended from another page meanwhile).
     """
     errors = []
     note = note if submission["kind"] == "correzione" else None
@@ -249,7 +362,8 @@ async def amend(submission: dict, typed: dict, note: Any = None) -> dict:
     if errors:
         raise ValidationFailed(errors)
     async with write_transaction():
-        await _claim(submission["id"], "modifica", None, data={"process": record, "note": note})
+        data = {**submission["data"], "process": record, "note": note}
+        await _claim(submission["id"], "modifica", None, version, data=data)
         return await services.find_submission(submission["id"])
 
 

@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
@@ -21,20 +22,24 @@ from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
 from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
-from observatory.catalogue.form_view import EditPage, edit_page, form_view, save_posted
+from observatory.catalogue.form_view import EditPage, edit_page, form_view, posted_version, save_posted
 from observatory.catalogue.records import to_record
 from observatory.curation import services as curation
-from observatory.curation.revisions import record_rows, revision_diff, value_labels
+from observatory.curation.revisions import record_rows, value_labels
 from observatory.submissions import moderation, services
 from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.schemas import QueueItemOut, QueuePageOut
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
 from observatory.web import (
+    PAGE_PARAMETER,
     ApiError,
+    documented_query,
     done_message,
+    error_answers,
     first,
     list_page,
     page_number,
+    query_parameter,
     read_form,
     see_other,
     settings_of,
@@ -65,6 +70,22 @@ def _queue_filters(request: Request) -> tuple[str, str | None, str | None]:
             "tipo", f"tipo: valori ammessi {', '.join(SUBMISSION_KINDS)}.", "valore sconosciuto."
         )
     return state, None if state == "tutte" else state, kind
+
+
+#: The parameters of the queue, as the schema documents them.
+QUEUE_PARAMETERS = (
+    query_parameter(
+        "stato",
+        "The state (in_attesa by default, tutte for every one).",
+        Schema(type=OpenAPIType.STRING, enum=list(QUEUE_STATES)),
+    ),
+    query_parameter(
+        "tipo",
+        "The kind (every kind by default).",
+        Schema(type=OpenAPIType.STRING, enum=list(SUBMISSION_KINDS)),
+    ),
+    PAGE_PARAMETER,
+)
 
 
 async def _queue_page(request: Request):
@@ -107,15 +128,20 @@ class ModerationPages(StaffPages):
         refusal: str | None = None,
         errors: dict[str, str] | None = None,
         status_code: int = 200,
+        chosen: list[str] | None = None,
     ) -> Template:
         row = await _submission_or_404(submission_id)
         record = moderation.proposed_record(row)
-        current = process = None
+        current = process = base = None
         if row["process"]:
             process = await curation.find_process(row["process"])
             if row["kind"] == "correzione" and process and process["publication"] == "published":
-                current = to_record(await catalogue.process_detail(row["process"]))
-        labels = await value_labels(record, *([current] if current else []))
+                detail = await catalogue.process_detail(row["process"])
+                current, base = to_record(detail), await moderation.correction_base(row, detail)
+        labels = await value_labels(record, *[r for r in (current, base) if r])
+        changes = moderation.correction_changes(record, current, base, labels) if current else []
+        for change in changes if chosen is not None else ():  # the editor's ticks, kept on a refusal
+            change["checked"] = change["field"] in chosen and not change.get("conflict")
         duplicate_of = await curation.find_process(row["duplicate_of"]) if row["duplicate_of"] else None
         decided_by = await curation.staff_name(row["decided_by"]) if row["decided_by"] else None
         return Template(
@@ -127,7 +153,7 @@ class ModerationPages(StaffPages):
                 "process": process,
                 "duplicate_of": duplicate_of,
                 "decided_by": decided_by,
-                "changes": revision_diff(current, record, labels, names=PUBLIC_FIELDS) if current else [],
+                "changes": changes,
                 "filled": record_rows(record, labels, names=PUBLIC_FIELDS),
                 "duplicates": await likely_duplicates(
                     request.app.state.search_index, record, exclude_process_id=row["process"]
@@ -146,17 +172,22 @@ class ModerationPages(StaffPages):
         from the published process, and the actions its state allows."""
         return await self._review(request, submission_id)
 
-    async def _act(self, request: Request, submission_id: int, action) -> Template | Redirect:
-        """Run a moderation action; show the review again with the refusal or the errors."""
+    async def _act(
+        self, request: Request, submission_id: int, action, chosen: list[str] | None = None
+    ) -> Template | Redirect:
+        """Run a moderation action; show the review again with the refusal or the errors (and the
+        fields the editor ``chosen`` still ticked)."""
         try:
             decision = await action(await current_staff(request))
         except REFUSED as refused:
             return await self._review(
-                request, submission_id, refusal=refused.message, status_code=HTTP_409_CONFLICT
+                request, submission_id, refusal=refused.message, status_code=HTTP_409_CONFLICT, chosen=chosen
             )
         except ValidationFailed as failed:
             errors = forms.field_messages(failed, labelled=True)
-            return await self._review(request, submission_id, errors=errors, status_code=HTTP_400_BAD_REQUEST)
+            return await self._review(
+                request, submission_id, errors=errors, status_code=HTTP_400_BAD_REQUEST, chosen=chosen
+            )
         done = decision.state.replace("modifiche_richieste", "modifiche-richieste")
         return see_other(f"/redazione/segnalazioni/{submission_id}", fatto=done)
 
@@ -165,11 +196,14 @@ class ModerationPages(StaffPages):
         """Publish the submission; for a correction only the fields ticked in ``campi``."""
         form = await read_form(request)
         names = form.get("campi", []) if first(form, "correzione") == "1" else None
-        index = request.app.state.search_index
+        index, version = request.app.state.search_index, posted_version(form)
         return await self._act(
             request,
             submission_id,
-            lambda staff: moderation.approve(submission_id, staff, accepted_fields=names, search_index=index),
+            lambda staff: moderation.approve(
+                submission_id, staff, accepted_fields=names, search_index=index, version=version
+            ),
+            chosen=names,
         )
 
     @post("/segnalazioni/{submission_id:int}/richiedi-modifiche", name="request_changes")
@@ -227,6 +261,7 @@ class ModerationPages(StaffPages):
             intro="Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i dati di "
             "questo modulo" + (correction if row["kind"] == "correzione" else "."),
             button="Salva e approva",
+            saved_label="Nella segnalazione",
         )
 
     @get("/segnalazioni/{submission_id:int}/modifica", name="edit_submission_form")
@@ -237,7 +272,9 @@ class ModerationPages(StaffPages):
             refusal = moderation.TransitionRefused("approva", row["state"]).message
             return await edit_page(self._edit_page(row), None, refusal=refusal, status_code=HTTP_409_CONFLICT)
         return await edit_page(
-            self._edit_page(row), await forms.record_values(moderation.proposed_record(row))
+            self._edit_page(row),
+            await forms.record_values(moderation.proposed_record(row)),
+            version=row["version"],
         )
 
     @post("/segnalazioni/{submission_id:int}/modifica", name="edit_and_approve")
@@ -246,12 +283,16 @@ class ModerationPages(StaffPages):
         form = await read_form(request)
         row = await _submission_or_404(submission_id)
         staff, index = await current_staff(request), request.app.state.search_index
+        version = posted_version(form)
         return await save_posted(
             self._edit_page(row),
             form,
-            lambda typed: moderation.approve_edited(submission_id, typed, staff, index),
+            lambda typed: moderation.approve_edited(
+                submission_id, typed, staff, index, version, keep_submitted=form.get("usa_salvato", [])
+            ),
             REFUSED,
             see_other(f"/redazione/segnalazioni/{submission_id}", fatto="approvata"),
+            version=version,
         )
 
 
@@ -264,7 +305,12 @@ class ModerationApi(Controller):
     guards = [staff_required]
     cache_control = CacheControlHeader(no_store=True)
 
-    @get("/segnalazioni", summary="La coda di moderazione", raises=[ApiError])
+    @get(
+        "/segnalazioni",
+        summary="La coda di moderazione",
+        operation_class=documented_query(*QUEUE_PARAMETERS),
+        responses=error_answers(401, 403, 503),
+    )
     async def queue(self, request: Request) -> QueuePageOut:
         """Submissions oldest first: ``stato`` (in_attesa by default, or tutte), ``tipo`` (nuovo,
         correzione), ``pagina``. Each with its submitter (private: staff only) and how many published

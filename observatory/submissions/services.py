@@ -166,6 +166,13 @@ class Submitted:
     duplicates: list[dict] = field(default_factory=list)
 
 
+def _data(record: dict, note: str | None, correcting: ProcessLookup | None, base_version: int | None):
+    if correcting is None:
+        return {"process": record, "note": None}
+    version = base_version if base_version is not None else correcting.process["version"]
+    return {"process": record, "note": note, "base_version": min(version, correcting.process["version"])}
+
+
 async def submit(
     record: Any,
     submitter: Mapping[str, Any],
@@ -176,6 +183,7 @@ async def submit(
     settings: Settings,
     search_index: SearchIndex,
     confirmed: bool = True,
+    base_version: int | None = None,
 ) -> Submitted:
     """Check and store a new process (``correcting`` None) or a correction of the published process
     ``correcting`` found; nothing is public until an editor approves it.
@@ -183,7 +191,9 @@ async def submit(
     Raise ValidationFailed with every problem, on the paths the API names ("segnalante.email",
     "privacy_accettata", "processo.title", "nota", "correzione_di"); RateLimited when the address
     sent too many. A new process that likely duplicates published ones is only stored when
-    ``confirmed``; otherwise the duplicates come back, for the sender to look at first.
+    ``confirmed``; otherwise the duplicates come back, for the sender to look at first. A correction
+    keeps ``base_version``, the version of the process its form showed (the current one by default),
+    so that editors see only what the sender changed.
     """
     errors: list[FieldError] = []
     try:
@@ -224,7 +234,7 @@ async def submit(
                 token_hash=token_digest(token),
                 kind="correzione" if correcting else "nuovo",
                 state="in_attesa",
-                data={"process": record, "note": note if correcting else None},
+                data=_data(record, note, correcting, base_version),
                 process=correcting.process["id"] if correcting else None,
                 submitter_name=person["name"],
                 submitter_body=person["body"],

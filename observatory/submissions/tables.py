@@ -1,6 +1,6 @@
 """Submissions: new processes and corrections sent through the public form or the API."""
 
-from piccolo.columns import JSON, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -29,7 +29,8 @@ class Submission(Table):
     #: in_attesa, modifiche_richieste, approvata, respinta, duplicato (see SUBMISSION_STATES).
     state = Varchar(length=24, default="in_attesa", index=True)
     #: {"process": the proposed process as a checked record in the import format
-    #: (``osservatorio/processi``), "note": the submitter's note or null}.
+    #: (``osservatorio/processi``), "note": the submitter's note or null, and for a correction
+    #: "base_version": the version of the process it was written against}.
     data = JSON(default="{}")
     #: For a correction: the process it corrects. After approval: the process it created or changed.
     process = ForeignKey(Process, null=True, on_delete=OnDelete.set_null)
@@ -57,6 +58,9 @@ class Submission(Table):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     #: When it last changed (amended or decided).
     updated_at = Timestamptz(default=TimestamptzNow())
+    #: 1 when sent, raised by every amendment and decision: the editor's form carries it, and an
+    #: approval of an older version is refused.
+    version = Integer(default=1)
 
 
 ALL_TABLES = (Submission,)
