@@ -76,6 +76,10 @@ def label_of(name: str) -> str | None:
     return OTHER_LABELS.get(name)
 
 
+def _secret(name: str) -> bool:
+    return any(secret in name for secret in SECRET_NAMES)
+
+
 def _kept_form(request: Request) -> list[tuple[str, str]] | None:
     """The pairs of the urlencoded form the request carried, when its body was read."""
     body = value_or_default(ScopeState.from_scope(request.scope).body, None)
@@ -121,7 +125,7 @@ def refused_post_response(request: Request, exc: Exception) -> Response:
     fields = [
         PostedField(name, value, label_of(name))
         for name, value in pairs
-        if name != "_csrf_token" and not any(secret in name for secret in SECRET_NAMES)
+        if name != "_csrf_token" and not _secret(name)
     ]
     cookies = []
     if fresh:
@@ -143,7 +147,7 @@ def refused_post_response(request: Request, exc: Exception) -> Response:
             "message": MESSAGES[status],
             "action": request.url.path,
             "fields": fields,
-            "secrets": sorted({name for name, _ in pairs if any(s in name for s in SECRET_NAMES)}),
+            "secrets": sorted({name for name, _ in pairs if _secret(name)}),
         },
         status_code=status,
         cookies=cookies,

@@ -174,10 +174,10 @@ async def _submit(
     return Redirect(f"/segnala/{submitted.token}?inviata=1", status_code=HTTP_303_SEE_OTHER)
 
 
-async def _correctable(slug: str) -> catalogue.ProcessLookup | Redirect | Template:
-    """The published process a correction is about, or the answer for an old, withdrawn or unknown slug."""
-    found = await catalogue.find_process(slug)
-    return unpublished_answer(found, "/processi/{}/correzione", HTTP_308_PERMANENT_REDIRECT) or found
+def _unpublished_answer(found: catalogue.ProcessLookup) -> Redirect | Template | None:
+    """The answer when ``found`` is not a published process to correct: an old slug redirects to
+    the current one's correction form, a withdrawn process is gone (410), an unknown one is 404."""
+    return unpublished_answer(found, "/processi/{}/correzione", HTTP_308_PERMANENT_REDIRECT)
 
 
 async def _tracking_page(
@@ -239,9 +239,10 @@ class SubmissionPages(Controller):
     @get("/processi/{slug:str}/correzione", name="correction_form")
     async def correction_form(self, slug: FromPath[str]) -> Template | Redirect:
         """The form prefilled with a published process, to propose a correction."""
-        found = await _correctable(slug)
-        if not isinstance(found, catalogue.ProcessLookup):
-            return found
+        found = await catalogue.find_process(slug)
+        answer = _unpublished_answer(found)
+        if answer is not None:
+            return answer
         values = await forms.record_values(to_record(found.process, PUBLIC_FIELDS))
         return await _form_page(None, values, process=found.process)
 
@@ -255,9 +256,9 @@ class SubmissionPages(Controller):
             return await _form_page(
                 form, _typed_values(form), kept_note=kept_note, **_withdrawn(found.withdrawn)
             )
-        found = await _correctable(slug)
-        if not isinstance(found, catalogue.ProcessLookup):
-            return found
+        answer = _unpublished_answer(found)
+        if answer is not None:
+            return answer
         return await _submit(request, form, found)
 
     @get("/segnala/{token:str}", name="tracking")
