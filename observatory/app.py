@@ -26,6 +26,7 @@ from observatory.accounts.tables import ROLES
 from observatory.catalogue import fields
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
+from observatory.catalogue.tables import LICENCE_URLS
 from observatory.curation.controllers import CurationPages
 from observatory.hardening import AddressHygieneMiddleware, hardened
 from observatory.resend import refused_post_response
@@ -45,7 +46,12 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
         euro=text.euro, italian_date=text.italian_date, years=text.years, replace_years=web.replace_years
     )
     env.globals.update(
-        version=__version__, current_staff=staff_in_template, staff_roles=ROLES, labels=fields.PATH_LABELS
+        version=__version__,
+        current_staff=staff_in_template,
+        staff_roles=ROLES,
+        labels=fields.PATH_LABELS,
+        choices=fields.PATH_CHOICES,
+        licence_urls=LICENCE_URLS,
     )
 
 

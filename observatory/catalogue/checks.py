@@ -64,6 +64,8 @@ class References:
     organisation_keys: dict[str, int]  # folded name → organisation id
     organisation_names: dict[int, str]  # organisation id → preferred name
     declared_organisations: dict[str, dict] = field(default_factory=dict)  # folded name → declaration
+    #: territory code → the codes of the units it lies in (C037006 → P237, R08, IT).
+    territory_within: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     async def load(cls) -> References:
@@ -77,9 +79,14 @@ class References:
             keys[fold(row["slug"])] = row["slug"]
         territory_names: dict[str, list[str]] = {}
         codes = set()
-        for row in await Territory.select(Territory.code, Territory.name_key):
+        within = {}
+        columns = (Territory.code, Territory.name_key, Territory.province_code, Territory.region_code)
+        for row in await Territory.select(*columns):
             codes.add(row["code"])
             territory_names.setdefault(row["name_key"], []).append(row["code"])
+            within[row["code"]] = tuple(
+                code for code in (row["province_code"], row["region_code"], "IT") if code != row["code"]
+            )
         organisation_keys = {
             row["name_key"]: row["organisation"]
             for row in await OrganisationName.select(OrganisationName.name_key, OrganisationName.organisation)
@@ -87,7 +94,9 @@ class References:
         names = {
             row["id"]: row["name"] for row in await Organisation.select(Organisation.id, Organisation.name)
         }
-        return cls(terms, term_keys, codes, territory_names, organisation_keys, names)
+        return cls(
+            terms, term_keys, codes, territory_names, organisation_keys, names, territory_within=within
+        )
 
 
 def blank(value: Any) -> bool:
@@ -170,6 +179,24 @@ def choice(declared: f.Field, value: Any, path: str, errors: list[FieldError]) -
             FieldError(path, f"valore sconosciuto «{value}». Valori ammessi: {', '.join(choices)}.")
         )
     return chosen
+
+
+def coordinate(value: Any, path: str, low: float, high: float, what: str, errors: list[FieldError]):
+    """A latitude or longitude in decimal degrees between ``low`` and ``high`` (a comma is a decimal
+    point too), rounded to fields.COORDINATE_DECIMALS places; None when empty."""
+    if blank(value):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        number = float(value if isinstance(value, int | float | Decimal) else str(value).replace(",", "."))
+    except ValueError:
+        errors.append(FieldError(path, f"«{value}» non è un numero in gradi decimali (esempio: 44.4938)."))
+        return None
+    if not low <= number <= high:
+        errors.append(FieldError(path, f"{what} deve essere compresa tra {low} e {high} gradi (in Italia)."))
+        return None
+    return round(number, f.COORDINATE_DECIMALS)
 
 
 def parse_amount(value: Any) -> Decimal:
@@ -338,8 +365,8 @@ def territory(refs: References, value: Any, path: str, errors: list[FieldError])
     return None
 
 
-def items(value: Any, path: str, errors: list[FieldError]) -> list:
-    """The items of a many-valued field: a list, or a text with items separated by "|"."""
+def items(value: Any, path: str, errors: list[FieldError], most: int = f.MAX_ITEMS) -> list:
+    """The items of a many-valued field (at most ``most``): a list, or a text with items separated by "|"."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
@@ -347,7 +374,7 @@ def items(value: Any, path: str, errors: list[FieldError]) -> list:
     if not isinstance(value, list):
         errors.append(FieldError(path, "deve essere un elenco."))
         return []
-    if len(value) > f.MAX_ITEMS:
-        errors.append(FieldError(path, f"troppi elementi: al massimo {f.MAX_ITEMS}."))
+    if len(value) > most:
+        errors.append(FieldError(path, f"troppi elementi: al massimo {most}."))
         return []
     return value

@@ -177,7 +177,13 @@ class CataloguePages(Controller):
 def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
     """Active filters with readable labels, each with the link that removes it."""
     prefixes = {name: f"{VOCABULARIES[d.vocabulary]}: " for name, d in FILTERS.items() if d.vocabulary}
-    prefixes |= {"stato": "Stato: ", "territorio": "Territorio: ", "ente": "Ente: ", "titolare": "Ente: "}
+    prefixes |= {
+        "stato": "Stato: ",
+        "intervento": "Intervento: ",
+        "territorio": "Territorio: ",
+        "ente": "Ente: ",
+        "titolare": "Ente: ",
+    }
     prefixes |= {"anno_da": "Dal ", "anno_a": "Al "}
     active = query.active_filters()
     chips = []

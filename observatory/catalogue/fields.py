@@ -17,13 +17,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from observatory.catalogue.tables import ORGANISATION_ROLES, PROCESS_STATES
+from observatory.catalogue.tables import (
+    LICENCES,
+    ORGANISATION_ROLES,
+    PROCESS_STATES,
+    PROJECT_STATES,
+    WORK_STATES,
+)
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 #: The most participants a process may count.
 MAX_COUNT = 100_000_000
-#: The most items a many-valued field may hold.
+#: The most items a many-valued field may hold, unless it says otherwise (``limit``).
 MAX_ITEMS = 100
+#: The most projects a process may list.
+MAX_PROJECTS = 1_000
+#: Decimal places kept of a latitude or longitude (about 10 cm).
+COORDINATE_DECIMALS = 6
 #: The most characters of a web address.
 MAX_URL = 1_000
 #: The most characters of an organisation's name.
@@ -48,6 +58,8 @@ DATE = "date"  #: a day
 URL = "url"  #: an http(s) address
 CUP = "cup"  #: a Codice Unico di Progetto
 TIMESTAMP = "timestamp"  #: a moment, in UTC
+LATITUDE = "latitude"  #: degrees north, WGS84, in Italy (with a longitude beside it)
+LONGITUDE = "longitude"  #: degrees east, WGS84, in Italy
 
 MANY_VALUED = frozenset({TERMS, NAMES, TERRITORIES, ROWS, ROLES})
 #: How a form asks for each type, unless a field says otherwise.
@@ -65,6 +77,8 @@ WIDGETS = {
     DATE: "date",
     URL: "url",
     CUP: "text",
+    LATITUDE: "coordinate",
+    LONGITUDE: "coordinate",
 }
 
 
@@ -83,7 +97,7 @@ class Field:
     #: Whether the public may propose it, in the form and the API of submissions; the others
     #: (slug, reporting source, editors' notes, timestamps) are set by the editorial office.
     public: bool = True
-    #: At most this many characters (text) or digits (numbers are bounded by their type).
+    #: At most this many characters (text), or rows (repeated rows; MAX_ITEMS if not said).
     limit: int | None = None
     #: The editors' vocabulary its terms come from ("tipo", "tematica"...).
     vocabulary: str | None = None
@@ -137,6 +151,36 @@ class Field:
 
 _DATE_HELP = "Giorno, mese e anno."
 _AMOUNT_HELP = "In euro, ad esempio 1.234.567,89."
+_LATITUDE_HELP = "In gradi decimali (WGS84), ad esempio 44.4938: si legge su qualsiasi mappa online."
+_LONGITUDE_HELP = "In gradi decimali (WGS84), ad esempio 11.3426."
+
+
+def _place(prefix: str = "") -> tuple[Field, ...]:
+    """The place of a process or of one of its projects: below the comune, down to a point."""
+    return (
+        Field(
+            "district",
+            "Quartiere o circoscrizione",
+            "District",
+            limit=200,
+            help=f"Se {prefix}riguarda una parte del comune: ad esempio «Navile» o «Circoscrizione I».",
+            section="chi-dove",
+            searched="about",
+        ),
+        Field(
+            "address",
+            "Indirizzo o luogo",
+            "Address or place",
+            limit=300,
+            help="Ad esempio «Piazza Fonderia» o «Parco Cavaioni».",
+            section="chi-dove",
+            searched="about",
+        ),
+        Field("latitude", "Latitudine", "Latitude", LATITUDE, help=_LATITUDE_HELP, section="chi-dove"),
+        Field("longitude", "Longitudine", "Longitude", LONGITUDE, help=_LONGITUDE_HELP, section="chi-dove"),
+    )
+
+
 #: Roles an organisation can have besides decision holder.
 OTHER_ROLES = MappingProxyType({key: label for key, label in ORGANISATION_ROLES.items() if key != "titolare"})
 
@@ -222,6 +266,7 @@ FIELDS: tuple[Field, ...] = (
         searched="about",
         facet="territorio",
     ),
+    *_place("il processo "),
     Field(
         "theme",
         "Ambito di intervento",
@@ -272,6 +317,17 @@ FIELDS: tuple[Field, ...] = (
         facet="stato",
     ),
     Field(
+        "work_state",
+        "Stato dell'intervento",
+        "State of the work",
+        CHOICE,
+        choices=WORK_STATES,
+        help="Se il processo riguarda un'opera o un progetto (un monitoraggio civico, un patto di cura): "
+        "a che punto è l'intervento, che può essere diverso dallo stato del processo.",
+        section="processo",
+        facet="intervento",
+    ),
+    Field(
         "phases",
         "Fasi del percorso",
         "Phases",
@@ -313,6 +369,38 @@ FIELDS: tuple[Field, ...] = (
         help="Che cosa ha prodotto: decisioni, opere, patti, servizi.",
         section="obiettivi",
         widget="textarea",
+        searched="body",
+    ),
+    Field(
+        "projects",
+        "Progetti e proposte",
+        "Projects and proposals",
+        ROWS,
+        limit=MAX_PROJECTS,
+        help="Ciò che il processo ha prodotto o selezionato: i progetti di un bilancio partecipativo, "
+        "le proposte di una co-progettazione.",
+        parts=(
+            Field("title", "Titolo del progetto", "Title", required=True, limit=300, searched="body"),
+            Field(
+                "description",
+                "Descrizione del progetto",
+                "Description",
+                limit=10_000,
+                widget="textarea",
+                searched="body",
+            ),
+            *(
+                Field(p.name, p.label, p.label_en, p.type, limit=p.limit, help=p.help, searched=p.searched)
+                for p in _place("il progetto ")
+            ),
+            Field("amount", "Importo", "Amount", AMOUNT, help=_AMOUNT_HELP),
+            Field("state", "Stato del progetto", "State", CHOICE, choices=PROJECT_STATES),
+            Field("votes", "Voti ricevuti", "Votes", COUNT, help="Se è stato votato e i voti sono noti."),
+            Field("link", "Pagina del progetto", "Web page", URL, limit=MAX_URL),
+        ),
+        item_label="Progetto",
+        shorthand="title",
+        section="progetti",
         searched="body",
     ),
     Field(
@@ -460,7 +548,14 @@ FIELDS: tuple[Field, ...] = (
         limit=500,
         help="Il nome dell'ente o della persona che segnala, come deve comparire nella scheda pubblica.",
         section="fonte",
-        searched="body",
+    ),
+    Field(
+        "credits",
+        "Autori e crediti",
+        "Credits",
+        limit=1_000,
+        help="Chi ha scritto o realizzato ciò che la scheda racconta: un gruppo, una scuola, un programma.",
+        section="fonte",
     ),
     Field(
         "quality_notes",
@@ -478,8 +573,27 @@ FIELDS: tuple[Field, ...] = (
         limit=10_000,
         widget="textarea",
     ),
-    Field("source_licence", "Fonte e licenza dei dati", "Source and licence", public=False, limit=2_000),
+    Field("source_licence", "Fonte e attribuzione", "Source and attribution", public=False, limit=2_000),
     Field("source_ref", "Riferimento nella fonte", "Reference in the source", public=False, limit=120),
+    Field(
+        "original_title",
+        "Titolo originale",
+        "Original title",
+        public=False,
+        limit=300,
+        help="Il titolo come lo scrive la fonte, se quello mostrato è stato corretto.",
+        searched="body",
+    ),
+    Field(
+        "licence",
+        "Licenza",
+        "Licence",
+        CHOICE,
+        public=False,
+        choices=LICENCES,
+        generated=True,
+        default="CC-BY-4.0",
+    ),
     Field("created_at", "Creato il", "Created", TIMESTAMP, public=False, generated=True),
     Field("updated_at", "Data ultima modifica", "Last changed", TIMESTAMP, public=False, generated=True),
     Field("published_at", "Pubblicato il", "Published", TIMESTAMP, public=False),
@@ -524,3 +638,7 @@ def walk(fields: tuple[Field, ...] = FIELDS, prefix: str = "") -> Iterator[tuple
 BY_PATH: Mapping[str, Field] = MappingProxyType(dict(walk()))
 #: Italian labels by dotted path, for templates (``labels["funding.cup"]``).
 PATH_LABELS: Mapping[str, str] = MappingProxyType({path: d.label for path, d in BY_PATH.items()})
+#: The allowed values of each choice field or part, with their labels, by dotted path.
+PATH_CHOICES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {path: d.choices for path, d in BY_PATH.items() if d.choices}
+)

@@ -40,7 +40,8 @@ _SUGGESTIONS = {f.NAMES: "enti", f.ROLES: "enti", f.TERRITORIES: "territori"}
 @dataclass(frozen=True)
 class Input:
     """One input. ``widget``: text, textarea, lines (one value a line), select, checkboxes,
-    checkbox, number, amount, date, url or email. Options come from a vocabulary or ``choices``."""
+    checkbox, number, amount, coordinate, date, url or email. Options come from a vocabulary or
+    ``choices``."""
 
     name: str
     label: str
@@ -135,6 +136,11 @@ SECTIONS: tuple[Section, ...] = (
     _section("chi-dove", "Chi decide e dove", "Gli enti coinvolti e i territori interessati."),
     _section("fasi", "Fasi", "Le tappe del percorso, nell'ordine in cui si sono svolte."),
     _section("obiettivi", "Obiettivi e risultati", ""),
+    _section(
+        "progetti",
+        "Progetti e proposte",
+        "Se il processo ha prodotto o selezionato progetti: uno per riga, con quello che ne sai.",
+    ),
     _section("partecipanti", "Partecipanti", "Come si è partecipato e chi ha partecipato."),
     _section("finanziamento", "Finanziamento", "Solo se il processo ha ricevuto un finanziamento."),
     _section(

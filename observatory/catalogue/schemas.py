@@ -77,6 +77,8 @@ _VALUES = {
     fields.DATE: datetime.date,
     fields.URL: str,
     fields.CUP: str,
+    fields.LATITUDE: float,
+    fields.LONGITUDE: float,
     fields.TIMESTAMP: datetime.datetime,
     fields.TERM: TermOut,
     fields.TERRITORIES: list[TerritoryRef],

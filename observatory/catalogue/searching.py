@@ -19,7 +19,17 @@ from observatory.search.query import SearchRequest, SearchResult, cards, more_li
 from observatory.web import Page
 
 #: Facets in the order a reader sees them (each is labelled as its field).
-FACET_ORDER = ("tipo", "ambito", "tematica", "territorio", "titolare", "stato", "livello", "fonte")
+FACET_ORDER = (
+    "tipo",
+    "ambito",
+    "tematica",
+    "territorio",
+    "titolare",
+    "stato",
+    "intervento",
+    "livello",
+    "fonte",
+)
 TOP_ORGANISATIONS = 15
 #: The most processes one organisation or territory page lists at a time.
 LIST_SIZE = 100

@@ -8,6 +8,7 @@ from piccolo.columns import (
     BigInt,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     Text,
@@ -19,6 +20,34 @@ from piccolo.table import Table
 
 TERRITORY_LEVELS = {"paese": "Paese", "regione": "Regione", "provincia": "Provincia", "comune": "Comune"}
 PROCESS_STATES = {"in_progetto": "In progetto", "in_corso": "In corso", "concluso": "Concluso"}
+#: The state of the work a process is about (the project a civic-monitoring report follows, the
+#: works a pact cares for): not the state of the process itself.
+WORK_STATES = {
+    "non_avviato": "Non avviato",
+    "in_corso": "In corso",
+    "in_difficolta": "In corso con difficoltà",
+    "bloccato": "Bloccato",
+    "concluso": "Concluso",
+}
+#: The state of a project or proposal of a process (a participatory budget's projects).
+PROJECT_STATES = {
+    "proposto": "Proposto",
+    "ammesso": "Ammesso al voto",
+    "non_ammesso": "Non ammesso",
+    "vincitore": "Vincitore",
+    "in_realizzazione": "In realizzazione",
+    "realizzato": "Realizzato",
+}
+#: The licences records are published under, by SPDX identifier.
+LICENCES = {
+    "CC-BY-4.0": "Creative Commons Attribuzione 4.0 (CC BY 4.0)",
+    "CC-BY-SA-4.0": "Creative Commons Attribuzione - Condividi allo stesso modo 4.0 (CC BY-SA 4.0)",
+}
+#: Where each licence is written in full.
+LICENCE_URLS = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/deed.it",
+    "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/deed.it",
+}
 ORGANISATION_ROLES = {
     "titolare": "Titolare della decisione",
     "promotore": "Promotore",
@@ -141,8 +170,18 @@ class Process(Table):
     end_year = Integer(null=True, default=None)
     #: Still going on (then end_year is NULL).
     ongoing = Boolean(default=False)
+    #: Quartiere or circoscrizione, below the comune.
+    district = Varchar(length=200, null=True, default=None)
+    #: Address or place ("Parco Cavaioni", "Piazza Fonderia").
+    address = Varchar(length=300, null=True, default=None)
+    #: Latitude of its place (WGS84), with longitude or not at all.
+    latitude = DoublePrecision(null=True, default=None)
+    #: Longitude of its place (WGS84).
+    longitude = DoublePrecision(null=True, default=None)
     #: in_progetto, in_corso or concluso; NULL when unknown.
     state = Varchar(length=12, null=True, default=None)
+    #: State of the work the process is about (WORK_STATES); NULL when unknown.
+    work_state = Varchar(length=16, null=True, default=None)
     #: Goals.
     goals = Text(null=True, default=None)
     #: Results.
@@ -169,6 +208,8 @@ class Process(Table):
     reporting_source = ForeignKey(Term, null=True)
     #: Public credit "Segnalato da".
     reported_by = Varchar(length=500, null=True, default=None)
+    #: Who wrote or carried out what the entry tells (a report's team, its school): a credit.
+    credits = Text(null=True, default=None)
     #: Notes on the quality certification (Tecnico di Garanzia).
     quality_notes = Text(null=True, default=None)
     #: Notes on the regional annual call.
@@ -177,6 +218,10 @@ class Process(Table):
     source_licence = Text(null=True, default=None)
     #: Key of the record in the source it was imported from ("monithon:757").
     source_ref = Varchar(length=120, null=True, default=None, index=True)
+    #: The title as the source wrote it, when the shown one was re-cased or repaired.
+    original_title = Varchar(length=300, null=True, default=None)
+    #: The licence of the record (LICENCES).
+    licence = Varchar(length=16, default="CC-BY-4.0")
     #: published or withdrawn; only published processes are public.
     publication = Varchar(length=12, default="published", index=True)
     #: Why a withdrawn process was withdrawn, shown on its 410 page.
@@ -273,6 +318,35 @@ class FundingPhase(Table):
     beneficiary = Varchar(length=500, null=True, default=None)
 
 
+class Project(Table):
+    """A project or proposal a process produced or selected (a participatory budget's projects)."""
+
+    #: The process.
+    process = ForeignKey(Process, null=False, index=True)
+    #: Order as entered.
+    position = Integer(default=0)
+    #: Title.
+    title = Varchar(length=300)
+    #: What it is.
+    description = Text(null=True, default=None)
+    #: Quartiere or circoscrizione.
+    district = Varchar(length=200, null=True, default=None)
+    #: Address or place.
+    address = Varchar(length=300, null=True, default=None)
+    #: Latitude (WGS84).
+    latitude = DoublePrecision(null=True, default=None)
+    #: Longitude (WGS84).
+    longitude = DoublePrecision(null=True, default=None)
+    #: Amount in euro cents.
+    amount_cents = BigInt(null=True, default=None)
+    #: One of PROJECT_STATES; NULL when unknown.
+    state = Varchar(length=16, null=True, default=None)
+    #: Votes received, when known.
+    votes = Integer(null=True, default=None)
+    #: Its page.
+    link = Varchar(length=1000, null=True, default=None)
+
+
 class Link(Table):
     """A labelled link of a process."""
 
@@ -287,7 +361,7 @@ class Link(Table):
 
 
 #: The table holding the rows of each repeated field of a process record (see fields.py).
-ROW_TABLES = {"phases": Phase, "funding.phases": FundingPhase, "links": Link}
+ROW_TABLES = {"phases": Phase, "projects": Project, "funding.phases": FundingPhase, "links": Link}
 
 ALL_TABLES = (
     Territory,
@@ -302,6 +376,7 @@ ALL_TABLES = (
     ProcessTerm,
     Phase,
     FundingPhase,
+    Project,
     Link,
 )
 

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from observatory.catalogue import checks as c
 from observatory.catalogue import fields as f
+from observatory.catalogue import places
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import ORGANISATION_KINDS
@@ -43,7 +44,7 @@ def _parts(declared: f.Field, value: dict, path: str, refs: References, errors: 
 def _rows(declared: f.Field, value: Any, path: str, refs: References, errors: list[FieldError]) -> list[dict]:
     rows = []
     names = ", ".join(part.name for part in declared.parts)
-    for i, item in enumerate(c.items(value, path, errors)):
+    for i, item in enumerate(c.items(value, path, errors, declared.limit or f.MAX_ITEMS)):
         row_path = f"{path}.{i + 1}"
         if isinstance(item, str) and declared.shorthand:
             item = {declared.shorthand: item} | {p.name: p.default for p in declared.parts if p.default}
@@ -98,6 +99,10 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
         return url
     if kind == f.CUP:
         return c.cup(value, path, errors)
+    if kind == f.LATITUDE:
+        return c.coordinate(value, path, *places.ITALY_LATITUDES, "la latitudine", errors)
+    if kind == f.LONGITUDE:
+        return c.coordinate(value, path, *places.ITALY_LONGITUDES, "la longitudine", errors)
     if kind == f.TIMESTAMP:
         return c.timestamp(value, path, errors)
     if kind == f.GROUP:
@@ -125,6 +130,37 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
 # --- the record ----------------------------------------------------------------------------------------
 
 
+def _check_point(place: dict, path: str, territories: list[str], refs: References, errors: list[FieldError]):
+    """A point has both coordinates, lies in an Italian comune, and that comune is among (or within)
+    the process's territories."""
+    latitude, longitude = place.get("latitude"), place.get("longitude")
+    if latitude is None and longitude is None:
+        return
+    if latitude is None or longitude is None:
+        missing = "latitude" if latitude is None else "longitude"
+        errors.append(FieldError(f"{path}{missing}", "un punto ha sia la latitudine sia la longitudine."))
+        return
+    comune = places.comune_at(latitude, longitude)
+    if comune is None:
+        errors.append(
+            FieldError(
+                f"{path}latitude",
+                f"il punto ({latitude}, {longitude}) non cade in nessun comune italiano: "
+                "controlla latitudine e longitudine.",
+            )
+        )
+        return
+    units = {comune.code, comune.region, "IT", *refs.territory_within.get(comune.code, ())}
+    if territories and not units.intersection(territories):
+        errors.append(
+            FieldError(
+                f"{path}latitude",
+                f"il punto ({latitude}, {longitude}) cade nel comune di {comune.name}, fuori dai territori "
+                "del processo: correggi il punto o aggiungi il territorio.",
+            )
+        )
+
+
 def validate_process(data: Any, refs: References) -> dict:
     """Check one process record; return its values or raise ValidationFailed with every problem."""
     if not isinstance(data, dict):
@@ -140,6 +176,10 @@ def validate_process(data: Any, refs: References) -> dict:
         errors.append(FieldError("end_year", "l'anno di chiusura non può precedere l'anno di avvio."))
     if values["ongoing"] and end:
         errors.append(FieldError("end_year", "un processo ancora in corso non ha anno di chiusura."))
+    _check_point(values, "", values["territories"], refs, errors)
+    for i, project in enumerate(values["projects"]):
+        _check_point(project, f"projects.{i + 1}.", values["territories"], refs, errors)
+    values["licence"] = values["licence"] or f.BY_NAME["licence"].default
     for link in values["links"]:
         link["label"] = link["label"] or urlparse(link["url"] or "").hostname  # a link shows its site
     funding = values["funding"] or {}

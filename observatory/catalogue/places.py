@@ -1,0 +1,135 @@
+"""Which comune a point lies in, from the boundaries of the Italian comuni shipped in data/.
+
+The boundaries are Openpolis's simplified TopoJSON of ISTAT's limits (``data/territori/confini/``,
+one file per region, CC BY 4.0). They are read once, on the first look-up. A point on a border, or
+just outside a boundary that simplification moved, belongs to the comune whose boundary is nearest,
+up to :data:`TOLERANCE_METRES`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+BOUNDARIES_DIR = Path(__file__).resolve().parent.parent / "data" / "territori" / "confini"
+#: How far outside a simplified boundary a point still counts as inside it.
+TOLERANCE_METRES = 300
+_METRES_PER_DEGREE = 111_320
+#: Italy's extent in degrees (south, north, west, east): the ranges a latitude and a longitude accept.
+ITALY_LATITUDES = (35.0, 47.5)
+ITALY_LONGITUDES = (6.0, 19.0)
+
+
+@dataclass(frozen=True)
+class Comune:
+    """A comune's boundary: rings of longitudes and latitudes, and the box around them."""
+
+    code: str  #: our territory code, "C037006"
+    name: str  #: "Bologna"
+    region: str  #: "R08"
+    rings: tuple[tuple[array, array], ...]  #: (longitudes, latitudes) of each ring, outer and holes
+    box: tuple[float, float, float, float]  #: west, south, east, north
+
+
+def _arcs(topology: dict) -> list[tuple[list[float], list[float]]]:
+    """The arcs of a quantized TopoJSON topology, in degrees."""
+    (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
+    decoded = []
+    for arc in topology["arcs"]:
+        x = y = 0
+        xs, ys = [], []
+        for dx, dy in arc:
+            x, y = x + dx, y + dy
+            xs.append(x * sx + tx)
+            ys.append(y * sy + ty)
+        decoded.append((xs, ys))
+    return decoded
+
+
+def _ring(arcs: list, indexes: list[int]) -> tuple[array, array]:
+    xs, ys = array("d"), array("d")
+    for index in indexes:
+        arc_x, arc_y = arcs[index] if index >= 0 else (arcs[~index][0][::-1], arcs[~index][1][::-1])
+        start = 1 if xs else 0  # consecutive arcs share their end points
+        xs.extend(arc_x[start:])
+        ys.extend(arc_y[start:])
+    return xs, ys
+
+
+@cache
+def comuni() -> tuple[Comune, ...]:
+    """Every comune's boundary (read from disk the first time)."""
+    found = []
+    for path in sorted(BOUNDARIES_DIR.glob("limits_R_*_municipalities.topo.json")):
+        topology = json.loads(path.read_text(encoding="utf-8"))
+        arcs = _arcs(topology)
+        for geometry in topology["objects"]["comuni"]["geometries"]:
+            if not geometry.get("arcs"):  # a comune merged since (Miagliano) has no shape
+                continue
+            polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
+            rings = tuple(_ring(arcs, ring) for polygon in polygons for ring in polygon)
+            xs = [x for ring in rings for x in ring[0]]
+            ys = [y for ring in rings for y in ring[1]]
+            properties = geometry["properties"]
+            found.append(
+                Comune(
+                    "C" + properties["com_istat_code"],
+                    properties["name"],
+                    "R" + properties["reg_istat_code"],
+                    rings,
+                    (min(xs), min(ys), max(xs), max(ys)),
+                )
+            )
+    return tuple(found)
+
+
+def _inside(comune: Comune, lon: float, lat: float) -> bool:
+    """Even-odd rule over every ring: holes (and islands of a multipolygon) count right."""
+    inside = False
+    for xs, ys in comune.rings:
+        j = len(xs) - 1
+        for i in range(len(xs)):
+            if (ys[i] > lat) != (ys[j] > lat) and lon < (xs[j] - xs[i]) * (lat - ys[i]) / (
+                ys[j] - ys[i]
+            ) + xs[i]:
+                inside = not inside
+            j = i
+    return inside
+
+
+def _distance_metres(comune: Comune, lon: float, lat: float) -> float:
+    """How far the point is from the comune's boundary (flat-earth approximation, fine at this scale)."""
+    kx = math.cos(math.radians(lat)) * _METRES_PER_DEGREE
+    ky = _METRES_PER_DEGREE
+    best = math.inf
+    for xs, ys in comune.rings:
+        for i in range(len(xs) - 1):
+            ax, ay = (xs[i] - lon) * kx, (ys[i] - lat) * ky
+            bx, by = (xs[i + 1] - lon) * kx, (ys[i + 1] - lat) * ky
+            dx, dy = bx - ax, by - ay
+            length = dx * dx + dy * dy
+            t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
+            best = min(best, math.hypot(ax + t * dx, ay + t * dy))
+    return best
+
+
+def comune_at(latitude: float, longitude: float) -> Comune | None:
+    """The comune the point lies in, or the nearest one within TOLERANCE_METRES; None at sea or abroad."""
+    margin = TOLERANCE_METRES / _METRES_PER_DEGREE * 2
+    candidates = [
+        comune
+        for comune in comuni()
+        if comune.box[0] - margin <= longitude <= comune.box[2] + margin
+        and comune.box[1] - margin <= latitude <= comune.box[3] + margin
+    ]
+    for comune in candidates:
+        if _inside(comune, longitude, latitude):
+            return comune
+    nearest = min(candidates, key=lambda c: _distance_metres(c, longitude, latitude), default=None)
+    if nearest is not None and _distance_metres(nearest, longitude, latitude) <= TOLERANCE_METRES:
+        return nearest
+    return None
