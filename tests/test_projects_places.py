@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from decimal import Decimal
 
@@ -179,3 +181,30 @@ async def test_submission_form_takes_projects_and_refuses_a_point_outside_keepin
         "vincitore",
     )
     assert (project["latitude"], project["longitude"]) == (44.4938, 11.3426)
+
+
+@pytest.mark.anyio
+async def test_projects_csv_has_one_row_per_project_of_the_processes_a_search_finds(empty_client, tmp_path):
+    client = empty_client
+    other = {"slug": "senza-progetti", "title": "Patto senza progetti", "territories": [BOLOGNA]}
+    report = run_in_app(client, transfer.import_file, write_import(tmp_path, [BUDGET, other]))
+    assert not report.problems
+    refresh_index(client)
+    response = await client.get("/progetti.csv", params={"q": "bilancio"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [row["title"] for row in rows] == [p["title"] for p in BUDGET["projects"]]
+    first = rows[0]
+    assert (first["process_slug"], first["position"], first["amount"]) == (
+        "bilancio-di-prova",
+        "1",
+        "136000.00",
+    )
+    assert (first["state"], first["state_label"], first["votes"]) == ("realizzato", "Realizzato", "1234")
+    assert first["licence"].startswith("Creative Commons Attribuzione 4.0")
+    assert rows[2]["amount"] == rows[2]["latitude"] == ""  # unknown is empty, never "None"
+    single = await client.get("/processi/bilancio-di-prova/progetti.csv")
+    assert single.content == response.content
+    assert (await client.get("/progetti.csv", params={"tipo": "inesistente"})).status_code == 400

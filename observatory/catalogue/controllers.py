@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec, spec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, Parameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import (
     HTTP_200_OK,
     HTTP_301_MOVED_PERMANENTLY,
@@ -22,7 +22,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from observatory.catalogue import indexing, searching, services
+from observatory.catalogue import exports, indexing, searching, services
 from observatory.catalogue.answers import unpublished_answer
 from observatory.catalogue.fields import MAX_YEAR, MIN_YEAR, TERRITORIES, VOCABULARIES, Field
 from observatory.catalogue.queries import (
@@ -51,6 +51,7 @@ from observatory.web import (
     Page,
     documented_query,
     error_answers,
+    error_page,
     list_page,
     page_links,
     page_number,
@@ -124,6 +125,27 @@ class CataloguePages(Controller):
         similar = await searching.similar_processes(_search_index(request), found.process["id"])
         return Template("process.html", context={"process": found.process, "similar": similar})
 
+    @get("/progetti.csv", name="projects_csv")
+    async def projects_csv(self, request: Request) -> Stream | Template:
+        """The projects of every process a search finds (the parameters of /processi), as CSV."""
+        try:
+            query = parse_process_query(_params(request), settings_of(request).page_size)
+            ids = await searching.matching_process_ids(_search_index(request), query)
+        except FilterError as exc:
+            return error_page(HTTP_400_BAD_REQUEST, exc.message)
+        return _csv_download(await exports.project_rows(ids), "progetti.csv")
+
+    @get("/processi/{slug:str}/progetti.csv", name="process_projects_csv")
+    async def process_projects_csv(
+        self, request: Request, slug: FromPath[str]
+    ) -> Stream | Template | Redirect:
+        """The projects of one process, as CSV."""
+        found = await services.find_process(slug)
+        if answer := unpublished_answer(found):
+            return answer
+        rows = await exports.project_rows([found.process["id"]])
+        return _csv_download(rows, f"progetti-{found.process['slug']}.csv")
+
     @get("/enti", name="organisations")
     async def organisations(self, request: Request) -> Template:
         """Organisations, searchable by name."""
@@ -172,6 +194,14 @@ class CataloguePages(Controller):
             settings_of(request).page_size,
         )
         return list_page("territory.html", request, found.page, territory=territory, levels=TERRITORY_LEVELS)
+
+
+def _csv_download(rows: list[dict], filename: str) -> Stream:
+    return Stream(
+        exports.csv_lines(rows),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> list[dict]:

@@ -15,7 +15,7 @@ from observatory.catalogue import fields, services
 from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
 from observatory.catalogue.tables import ORGANISATION_ROLES, Organisation, Term, Territory
 from observatory.search.index import IndexUnavailable, SearchIndex
-from observatory.search.query import SearchRequest, SearchResult, cards, more_like, run_search
+from observatory.search.query import SearchRequest, SearchResult, cards, matching_ids, more_like, run_search
 from observatory.web import Page
 
 #: Facets in the order a reader sees them (each is labelled as its field).
@@ -57,22 +57,35 @@ def _listed(card: dict) -> dict:
     return {**card, "state_label": state.get(card["state"]) if card["state"] else None}
 
 
-async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> SearchOutcome:
-    """Published processes matching the text and filters of ``query``, with facet counts.
-
-    Everything a results page shows (cards, facet labels) comes from the index; only a filter value
-    the index does not know is checked in the database, where an unknown one raises FilterError.
-    """
-    filters = {name: list(values) for name, values in query.filters.items() if values}
-    request = SearchRequest(
+def _request(query: ProcessQuery) -> SearchRequest:
+    return SearchRequest(
         text=query.q,
-        filters=filters,
+        filters={name: list(values) for name, values in query.filters.items() if values},
         year_from=query.anno_da,
         year_to=query.anno_a,
         sort=query.ordine,
         page=query.pagina,
         page_size=query.per_pagina,
     )
+
+
+async def matching_process_ids(search_index: SearchIndex, query: ProcessQuery) -> list[int]:
+    """The ids of every published process matching ``query``, in its order (no pages); an unknown
+    filter value raises FilterError."""
+    filters = {name: list(values) for name, values in query.filters.items() if values}
+    if filters:
+        await check_filters(filters)
+    return matching_ids(search_index, _request(query))
+
+
+async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> SearchOutcome:
+    """Published processes matching the text and filters of ``query``, with facet counts.
+
+    Everything a results page shows (cards, facet labels) comes from the index; only a filter value
+    the index does not know is checked in the database, where an unknown one raises FilterError.
+    """
+    request = _request(query)
+    filters = request.filters
     result = run_search(search_index, request)
     labels = {name: dict(result.labels.get(name, {})) for name in FILTERS}
     missing = {name: [v for v in values if v not in labels[name]] for name, values in filters.items()}

@@ -88,6 +88,26 @@ def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResul
     return result
 
 
+def _filtered(arrays: FacetArrays, request: SearchRequest, text_mask: np.ndarray):
+    """The mask of each active filter, the mask of the years, and what matches them all and the text."""
+    filter_masks = {name: arrays.mask_for(name, values) for name, values in request.filters.items() if values}
+    year_mask = arrays.year_mask(request.year_from, request.year_to)
+    final = text_mask & year_mask
+    for mask in filter_masks.values():
+        final &= mask
+    return filter_masks, year_mask, final
+
+
+def matching_ids(search_index: SearchIndex, request: SearchRequest) -> list[int]:
+    """The ids of every process matching ``request`` (text, filters, years), in its order: no page cut."""
+    searcher, arrays = search_index.searcher()
+    text_mask, _, scores = _text_match(searcher, arrays, request.text)
+    final = _filtered(arrays, request, text_mask)[2]
+    return [
+        int(arrays.pid[d]) for d in _sorted_page(arrays, final, scores, request.sort, 0, int(final.sum()))
+    ]
+
+
 def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> SearchResult:
     text_mask, query, scores = _text_match(searcher, arrays, request.text)
     corrected_from = corrected_text = suggestion = None
@@ -101,11 +121,7 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
                     text_mask, query, scores = corrected_mask, corrected_query, corrected_scores
                 else:
                     suggestion = correction
-    filter_masks = {name: arrays.mask_for(name, values) for name, values in request.filters.items() if values}
-    year_mask = arrays.year_mask(request.year_from, request.year_to)
-    final = text_mask & year_mask
-    for mask in filter_masks.values():
-        final &= mask
+    filter_masks, year_mask, final = _filtered(arrays, request, text_mask)
     facets = {}
     for name in arrays.values:
         base = text_mask & year_mask
