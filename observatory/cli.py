@@ -20,7 +20,10 @@ from observatory.settings import DATA_DIR, Settings
 from observatory.text import printable
 
 T = TypeVar("T")
-DEMO_FILES = (DATA_DIR / "demo" / "redazione.json", DATA_DIR / "demo" / "monithon.json")
+#: The demo catalogue, loaded in this order (README of observatory/data says where each comes from).
+DEMO_FILES = tuple(
+    DATA_DIR / "demo" / f"{name}.json" for name in ("redazione", "bologna", "palermo", "trento", "monithon")
+)
 
 
 def say(message: str, err: bool = False) -> None:

@@ -223,4 +223,5 @@ async def home_figures(search_index: SearchIndex, latest: int = 6) -> dict:
         "national": places.get("IT", 0),
         "latest": [_listed(card) for card in cards(search_index, await services.latest_published(latest))],
         "organisations": await Organisation.count(),
+        "projects": await services.project_figures(),
     }

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from piccolo.query import OrderByRaw
+from piccolo.query.functions.aggregate import Count, Sum
 
 from observatory.catalogue import fields
 from observatory.catalogue.fields import VOCABULARIES
@@ -28,6 +29,7 @@ from observatory.catalogue.tables import (
     ProcessOrganisation,
     ProcessTerm,
     ProcessTerritory,
+    Project,
     SlugRedirect,
     Term,
     Territory,
@@ -97,6 +99,35 @@ class ProcessLookup:
     process: dict | None = None
     redirect_to: str | None = None
     withdrawn: dict | None = None
+
+
+async def project_figures() -> dict:
+    """Projects of published processes, counted and summed by state (in PROJECT_STATES order, the
+    state unknown last): ``{"states": [{state, label, n, amount}], "n": total, "amount": total}``."""
+    rows = (
+        await Project.select(
+            Project.state, Count(Project.id, alias="n"), Sum(Project.amount_cents, alias="cents")
+        )
+        .where(Project.process.publication == "published")
+        .group_by(Project.state)
+    )
+    by_state = {row["state"]: row for row in rows}
+    choices = fields.BY_PATH["projects.state"].choices or {}
+    states = [
+        {
+            "state": state,
+            "label": label,
+            "n": by_state[state]["n"],
+            "amount": cents_to_decimal(by_state[state]["cents"]),
+        }
+        for state, label in [*choices.items(), (None, "Stato non indicato")]
+        if state in by_state
+    ]
+    return {
+        "states": states,
+        "n": sum(row["n"] for row in states),
+        "amount": sum((row["amount"] for row in states if row["amount"] is not None), Decimal(0)),
+    }
 
 
 def cents_to_decimal(cents: int | None) -> Decimal | None:
