@@ -123,7 +123,7 @@ def soup(response) -> BeautifulSoup:
 
 
 def heading_count(page: BeautifulSoup) -> int:
-    """The number at the start of the results heading ("594 processi")."""
+    """The number at the start of the results heading ("761 processi")."""
     return int(page.find(id="risultati").get_text(" ", strip=True).split()[0])
 
 

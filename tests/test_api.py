@@ -57,7 +57,7 @@ async def test_process_list_has_items_total_page_and_page_size(client):
     assert response.status_code == 200
     body = response.json()
     assert {"items", "total", "page", "page_size"} <= set(body)
-    assert body["total"] == len(demo_processes()) == 594
+    assert body["total"] == len(demo_processes()) == 761
     assert body["page"] == 1
     assert body["page_size"] == 20
     assert len(body["items"]) == 20
@@ -70,11 +70,11 @@ async def test_process_list_page_and_page_size_parameters(client):
     body = (await client.get("/api/v1/processi", params={"pagina": "3", "per_pagina": "7"})).json()
     assert (body["page"], body["page_size"], len(body["items"])) == (3, 7, 7)
     assert len((await client.get("/api/v1/processi", params={"per_pagina": "100"})).json()["items"]) == 100
-    last = (await client.get("/api/v1/processi", params={"pagina": "6", "per_pagina": "100"})).json()
-    assert len(last["items"]) == 94
-    beyond = await client.get("/api/v1/processi", params={"pagina": "7", "per_pagina": "100"})
+    last = (await client.get("/api/v1/processi", params={"pagina": "8", "per_pagina": "100"})).json()
+    assert len(last["items"]) == 61
+    beyond = await client.get("/api/v1/processi", params={"pagina": "9", "per_pagina": "100"})
     assert beyond.status_code == 200
-    assert beyond.json()["items"] == [] and beyond.json()["total"] == 594
+    assert beyond.json()["items"] == [] and beyond.json()["total"] == 761
 
 
 @pytest.mark.parametrize("size", ["0", "101", "-1", "dieci"])
@@ -404,7 +404,7 @@ async def test_renamed_process_old_slug_redirects_after_an_update_by_source_refe
     slugs = [item["slug"] for item in listed["items"]]
     assert "pista-ciclabile-su-siccu-cagliari" in slugs and original["slug"] not in slugs
     assert listed["total"] == len(slugs) == demo_count({"territorio": ["R20"]})
-    assert (await client.get("/api/v1/processi")).json()["total"] == 594
+    assert (await client.get("/api/v1/processi")).json()["total"] == 761
 
 
 async def test_renamed_process_old_slugs_keep_redirecting_after_two_renames(client):

@@ -271,15 +271,17 @@ async def test_editor_can_edit_a_submission_then_approve_it(client):
 
 
 async def test_approval_that_no_longer_validates_is_refused_and_changes_nothing(client):
-    tracking = await _submit(client, title=f"Bilancio {UNIQUE} di quartiere", kind="bilancio-partecipativo")
+    tracking = await _submit(
+        client, title=f"Consultazione {UNIQUE} di quartiere", kind="consultazione-pubblica"
+    )
     submission = _submission(client, tracking)
     await login_as(client, "amministratore")
-    term = run_in_app(client, lambda: Term.select().where(Term.slug == "bilancio-partecipativo").first())
+    term = run_in_app(client, lambda: Term.select().where(Term.slug == "consultazione-pubblica").first())
     assert (await _staff_post(client, f"/redazione/vocabolari/{term['id']}/elimina")).status_code == 303
     before = _count(client, Process)
     response = await _staff_post(client, f"/redazione/segnalazioni/{submission['id']}/approva")
     assert response.status_code == 400
-    assert "Tipo di processo (kind): Valore sconosciuto «bilancio-partecipativo»" in response.text
+    assert "Tipo di processo (kind): Valore sconosciuto «consultazione-pubblica»" in response.text
     assert _submission(client, tracking)["state"] == "in_attesa"
     assert _count(client, Process) == before
 

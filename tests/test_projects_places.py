@@ -130,6 +130,15 @@ async def test_process_page_shows_projects_and_places_and_search_finds_a_project
     summary = table.find_parent("section").select_one("p").get_text(" ", strip=True)
     assert "3 progetti, per un importo complessivo di € 166.000,50 (2 con l'importo indicato)" in summary
     assert "realizzato: 1" in summary and "ammesso al voto: 1" in summary
+    svg = page.select_one("figure.place-map svg")
+    assert (
+        svg["role"] == "img"
+        and svg.title.get_text() == "Mappa di Bologna: il luogo del processo e 1 progetto."
+    )
+    assert (
+        len(svg.select("circle.main")) == 1 and len(svg.select("circle.project")) == 1
+    )  # the others have no point
+    assert [p.title.get_text() for p in svg.select("path.comune")] == ["Bologna"]
     facts = page.select_one("#dove").find_parent("section").get_text(" ", strip=True)
     assert "Navile" in facts and "Piazza dell'Unità" in facts
     assert "Creative Commons Attribuzione 4.0" in page.select_one("#fonti").find_parent("section").get_text()
@@ -208,3 +217,25 @@ async def test_projects_csv_has_one_row_per_project_of_the_processes_a_search_fi
     single = await client.get("/processi/bilancio-di-prova/progetti.csv")
     assert single.content == response.content
     assert (await client.get("/progetti.csv", params={"tipo": "inesistente"})).status_code == 400
+
+
+@pytest.mark.anyio
+async def test_home_counts_projects_and_amounts_per_state(empty_client, tmp_path):
+    client = empty_client
+    more = BUDGET | {
+        "slug": "secondo",
+        "title": "Secondo bilancio",
+        "projects": [{"title": "Orto", "amount": "1000", "state": "realizzato"}],
+    }
+    report = run_in_app(client, transfer.import_file, write_import(tmp_path, [BUDGET, more]))
+    assert not report.problems
+    refresh_index(client)
+    page = soup(await client.get("/"))
+    section = page.select_one("#progetti").find_parent("section")
+    assert "4 progetti e proposte, per € 167.000,50 in tutto" in section.get_text(" ", strip=True)
+    rows = [[c.get_text(strip=True) for c in row.select("th, td")] for row in section.select("tbody tr")]
+    assert rows == [
+        ["Ammesso al voto", "1", "€ 30.000,50"],
+        ["Realizzato", "2", "€ 137.000,00"],
+        ["Stato non indicato", "1", ""],
+    ]

@@ -332,7 +332,7 @@ def test_reindex_swaps_generations_while_searches_keep_answering(cli, demo_db_ur
     before = search_index.current_generation()
     result = cli(demo_db_url, "reindex")
     assert result.exit_code == 0, result.output
-    assert "594 processi" in result.output
+    assert "761 processi" in result.output
     assert search_index.current_generation() != before
     assert run_search(search_index, request).total == total  # the open searcher moves over
 

@@ -539,7 +539,7 @@ async def test_duplicate_warning_finds_the_patti_then_sends_anyway(client):
 
 
 async def test_different_process_goes_straight_through(client):
-    response = await _submit(client, {"title": "Bilancio partecipativo delle scuole di Quokkaville"})
+    response = await _submit(client, {"title": "Laboratorio dei giardini di Quokkaville"})
     _token_of(response)
 
 

@@ -372,7 +372,7 @@ def test_export_of_the_demo_catalogue_holds_every_process_sorted(cli, demo_db_ur
     exported = _export(cli, demo_db_url, tmp_path)
     assert (exported["format"], exported["version"]) == ("osservatorio/processi", 1)
     slugs = [p["slug"] for p in exported["processes"]]
-    assert len(slugs) == 594 and slugs == sorted(slugs)
+    assert len(slugs) == 761 and slugs == sorted(slugs)
     assert [o["slug"] for o in exported["organisations"]] == sorted(
         o["slug"] for o in exported["organisations"]
     )
@@ -386,7 +386,7 @@ def test_export_then_import_into_an_empty_catalogue_gives_the_same_file(cli, bac
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     assert cli(demo_db_url, "export", str(first)).exit_code == 0
     result = _import_ok(cli, empty_db_url, first)
-    assert "594 processi creati" in result.output
+    assert "761 processi creati" in result.output
     assert cli(empty_db_url, "export", str(second)).exit_code == 0
     assert first.read_bytes() == second.read_bytes()
 
@@ -414,7 +414,7 @@ def test_reimport_replaces_the_fields_of_the_process(cli, demo_db_url, tmp_path)
     result = _import_ok(cli, demo_db_url, write_import(tmp_path, [changed]))
     assert "0 processi creati, 1 aggiornati" in result.output
     after = _by_slug(_export(cli, demo_db_url, tmp_path))
-    assert len(after) == 594
+    assert len(after) == 761
     assert after[PATTI]["title"] == "Patti in Piemonte"
     assert after[PATTI]["territories"] == [CHIERI]
     assert after[PATTI]["phases"] == [] and after[PATTI]["topics"] == []
@@ -471,12 +471,12 @@ def test_demo_refuses_to_load_into_a_catalogue_that_has_processes(cli, demo_db_u
 def test_demo_loads_into_an_empty_catalogue_and_force_reloads(cli, empty_db_url, tmp_path):
     result = cli(empty_db_url, "demo")
     assert result.exit_code == 0, result.output
-    assert "594 processi creati, 0 aggiornati" in result.output
-    assert len(_export(cli, empty_db_url, tmp_path)["processes"]) == 594
+    assert "761 processi creati, 0 aggiornati" in result.output
+    assert len(_export(cli, empty_db_url, tmp_path)["processes"]) == 761
     forced = cli(empty_db_url, "demo", "--force")
     assert forced.exit_code == 0, forced.output
-    assert "0 processi creati, 594 aggiornati" in forced.output
-    assert len(_export(cli, empty_db_url, tmp_path)["processes"]) == 594
+    assert "0 processi creati, 761 aggiornati" in forced.output
+    assert len(_export(cli, empty_db_url, tmp_path)["processes"]) == 761
 
 
 @pytest.mark.parametrize(

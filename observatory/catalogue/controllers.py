@@ -22,7 +22,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from observatory.catalogue import exports, indexing, searching, services
+from observatory.catalogue import exports, indexing, maps, searching, services, sources
 from observatory.catalogue.answers import unpublished_answer
 from observatory.catalogue.fields import MAX_YEAR, MIN_YEAR, TERRITORIES, VOCABULARIES, Field
 from observatory.catalogue.queries import (
@@ -123,7 +123,8 @@ class CataloguePages(Controller):
         if answer := unpublished_answer(found):
             return answer
         similar = await searching.similar_processes(_search_index(request), found.process["id"])
-        return Template("process.html", context={"process": found.process, "similar": similar})
+        context = {"process": found.process, "similar": similar, "map": maps.place_map(found.process)}
+        return Template("process.html", context=context)
 
     @get("/progetti.csv", name="projects_csv")
     async def projects_csv(self, request: Request) -> Stream | Template:
@@ -145,6 +146,16 @@ class CataloguePages(Controller):
             return answer
         rows = await exports.project_rows([found.process["id"]])
         return _csv_download(rows, f"progetti-{found.process['slug']}.csv")
+
+    @get("/dati", name="open_data")
+    async def open_data(self) -> Template:
+        """The open-data page: licences, sources with their counts, downloads."""
+        return Template("open_data.html", context=await _sources_context())
+
+    @get("/note-legali", name="legal")
+    async def legal(self) -> Template:
+        """Licences of the software and of the data, sources and their attribution."""
+        return Template("legal.html", context=await _sources_context())
 
     @get("/enti", name="organisations")
     async def organisations(self, request: Request) -> Template:
@@ -194,6 +205,13 @@ class CataloguePages(Controller):
             settings_of(request).page_size,
         )
         return list_page("territory.html", request, found.page, territory=territory, levels=TERRITORY_LEVELS)
+
+
+async def _sources_context() -> dict:
+    return {
+        "sources": await sources.published_by_source(),
+        "reference": [(s, 0) for s in sources.REFERENCE_SOURCES],
+    }
 
 
 def _csv_download(rows: list[dict], filename: str) -> Stream:
