@@ -502,3 +502,31 @@ async def test_withdrawing_or_reverting_a_process_changed_meanwhile_is_refused(c
     assert process_row(client, PATTI)["title"] == "Patti: titolo di Anna"
 
     assert (await client.post(f"{path}/ritira", data=shown, follow_redirects=False)).status_code == 303
+
+
+async def test_editor_changes_a_project_of_a_participatory_budget_and_the_revision_shows_it(client):
+    slug = "bilancio-partecipativo-bologna-2019-20"
+    process = process_row(client, slug)
+    await login_as(client)
+    form = soup(await client.get(f"/redazione/processi/{process['id']}/modifica"))
+    first_title = form.find(attrs={"name": "projects.1.title"})["value"]
+    assert first_title and form.find(attrs={"name": "projects.32.title"}) is not None
+    response = await _edit(
+        client, process["id"], **{"projects.1.amount": "12.345,67", "projects.1.state": "realizzato"}
+    )
+    assert response.status_code == 303, response.text
+    project = (await client.get(f"/api/v1/processi/{slug}")).json()["projects"][0]
+    assert (project["title"], str(project["amount"]), project["state"]) == (
+        first_title,
+        "12345.67",
+        "realizzato",
+    )
+    history = soup(await client.get(f"/redazione/processi/{process['id']}/versioni")).get_text(
+        " ", strip=True
+    )
+    assert "Progetti e proposte" in history
+    refused = await _edit(
+        client, process["id"], **{"projects.1.latitude": "45.4642", "projects.1.longitude": "9.19"}
+    )
+    assert refused.status_code == 400
+    assert "cade nel comune di Milano, fuori dai territori del processo" in refused.text
