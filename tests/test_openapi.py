@@ -35,7 +35,7 @@ CHECKS = (
     "response_schema_conformance",
 )
 #: Examples, coverage and fuzzing, each operation at most this many generated cases.
-MAX_EXAMPLES = 60
+MAX_EXAMPLES = 40
 
 
 def _config(cookie: str) -> SchemathesisConfig:
