@@ -99,7 +99,7 @@ def test_every_answer_is_one_the_schema_documents(demo_db_url, tmp_path):
     assert sorted(answered) == sorted(f"{o['method'].upper()} {o['path']}" for o in _operations(app))
     never_succeeded = [label for label, codes in answered.items() if not any(200 <= c < 300 for c in codes)]
     assert never_succeeded == []  # the run reached every success answer, a submission's included
-    assert sum(map(len, answered.values())) > 800  # 886 requests with this seed and bound
+    assert sum(map(len, answered.values())) > 650  # 745 requests with this seed and bound
 
 
 def _operations(app) -> list[dict]:
