@@ -14,7 +14,7 @@ and make a migration; show it on ``templates/process.html`` if the public page s
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from observatory.catalogue.tables import (
@@ -389,10 +389,7 @@ FIELDS: tuple[Field, ...] = (
                 widget="textarea",
                 searched="body",
             ),
-            *(
-                Field(p.name, p.label, p.label_en, p.type, limit=p.limit, help=p.help, searched=p.searched)
-                for p in _place("il progetto ")
-            ),
+            *(replace(part, section=None) for part in _place("il progetto ")),
             Field("amount", "Importo", "Amount", AMOUNT, help=_AMOUNT_HELP),
             Field("state", "Stato del progetto", "State", CHOICE, choices=PROJECT_STATES),
             Field("votes", "Voti ricevuti", "Votes", COUNT, help="Se è stato votato e i voti sono noti."),

@@ -54,7 +54,7 @@ def place_map(process: dict) -> PlaceMap | None:
     points = [point for point in points if point[0] is not None]
     if not points:
         return None
-    by_code = {comune.code: comune for comune in places.comuni()}
+    by_code = places.comuni_by_code()
     codes = [t["code"] for t in process["territories"] if t["code"] in by_code]
     for latitude, longitude, _, _ in points:
         if (found := places.comune_at(latitude, longitude)) is not None and found.code not in codes:

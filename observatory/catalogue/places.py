@@ -87,6 +87,12 @@ def comuni() -> tuple[Comune, ...]:
     return tuple(found)
 
 
+@cache
+def comuni_by_code() -> dict[str, Comune]:
+    """Every comune's boundary by territory code ("C037006")."""
+    return {comune.code: comune for comune in comuni()}
+
+
 def _inside(comune: Comune, lon: float, lat: float) -> bool:
     """Even-odd rule over every ring: holes (and islands of a multipolygon) count right."""
     inside = False
@@ -129,7 +135,9 @@ def comune_at(latitude: float, longitude: float) -> Comune | None:
     for comune in candidates:
         if _inside(comune, longitude, latitude):
             return comune
-    nearest = min(candidates, key=lambda c: _distance_metres(c, longitude, latitude), default=None)
-    if nearest is not None and _distance_metres(nearest, longitude, latitude) <= TOLERANCE_METRES:
-        return nearest
-    return None
+    distance, nearest = min(
+        ((_distance_metres(c, longitude, latitude), c) for c in candidates),
+        key=lambda pair: pair[0],
+        default=(None, None),
+    )
+    return nearest if distance is not None and distance <= TOLERANCE_METRES else None

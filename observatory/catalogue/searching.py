@@ -72,10 +72,10 @@ def _request(query: ProcessQuery) -> SearchRequest:
 async def matching_process_ids(search_index: SearchIndex, query: ProcessQuery) -> list[int]:
     """The ids of every published process matching ``query``, in its order (no pages); an unknown
     filter value raises FilterError."""
-    filters = {name: list(values) for name, values in query.filters.items() if values}
-    if filters:
-        await check_filters(filters)
-    return matching_ids(search_index, _request(query))
+    request = _request(query)
+    if request.filters:
+        await check_filters(request.filters)
+    return matching_ids(search_index, request)
 
 
 async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> SearchOutcome:
