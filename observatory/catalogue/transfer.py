@@ -16,6 +16,7 @@ from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Organisation, OrganisationName, Process, ProcessOrganisation
 from observatory.catalogue.validation import validate_organisation, validate_process
 from observatory.database import write_transaction
+from observatory.opendata.standard import record_validator, schema_errors
 from observatory.text import fold
 
 FORMAT_NAME = "osservatorio/processi"
@@ -66,12 +67,14 @@ class ImportReport:
 
 
 def read_import_file(path: Path) -> tuple[list[dict], list[Any]]:
-    """Organisation declarations and process records of a JSON or CSV import file."""
+    """Organisation declarations and process records of a JSON, JSON Lines or CSV import file."""
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ImportFileError(f"{path}: file troppo grande (al massimo {MAX_FILE_BYTES // 2**20} MB).")
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() == ".csv":
         return [], _records_from_csv(text)
+    if path.suffix.lower() == ".jsonl":
+        return [], _records_from_json_lines(path, text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -93,6 +96,21 @@ def read_import_file(path: Path) -> tuple[list[dict], list[Any]]:
     if not isinstance(organisations, list):
         raise ImportFileError(f"{path}: «organisations» deve essere un elenco.")
     return organisations, data["processes"]
+
+
+def _records_from_json_lines(path: Path, text: str) -> list[Any]:
+    """JSON Lines: one record a line; blank lines are skipped."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(
+                f"{path}: JSON non valido alla riga {number}, colonna {exc.colno}: {exc.msg}."
+            ) from None
+    return records
 
 
 def _records_from_csv(text: str) -> list[dict]:
@@ -144,14 +162,20 @@ def _record_label(record: Any) -> str:
 
 
 async def import_records(
-    organisations: list[Any], records: list[Any], skip_invalid: bool = False, dry_run: bool = False
+    organisations: list[Any],
+    records: list[Any],
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    against_schema: bool = False,
 ) -> ImportReport:
     """Validate every record first; then write all of them (or, with skip_invalid, the valid ones).
 
-    Nothing is written when a record is invalid and skip_invalid is off: the import is all or nothing,
-    in one transaction.
+    With ``against_schema`` (JSON files) a record must first validate against the published JSON
+    Schema (opendata/standard.py). Nothing is written when a record is invalid and skip_invalid is
+    off: the import is all or nothing, in one transaction.
     """
     refs = await References.load()
+    validator = record_validator(refs.terms) if against_schema else None
     report = ImportReport()
     declarations = []
     for number, data in enumerate(organisations, start=1):
@@ -170,8 +194,17 @@ async def import_records(
     for number, data in enumerate(records, start=1):
         try:
             values = validate_process(data, refs)
+            problems = []
         except ValidationFailed as failed:
-            report.problems.append(RecordProblem(number, _record_label(data), failed.errors))
+            problems = failed.errors
+        if validator is not None and not validator.is_valid(data):
+            detailed: dict[str, str] = {}
+            for error in problems:
+                detailed.setdefault(error.field, error.message)
+            departures = schema_errors(data, validator, detailed)
+            problems = departures + [e for e in problems if e.field not in {d.field for d in departures}]
+        if problems:
+            report.problems.append(RecordProblem(number, _record_label(data), problems))
             continue
         if values.get("slug") in slugs:
             report.problems.append(
@@ -218,7 +251,13 @@ async def _existing_process(values: dict) -> dict | None:
 async def import_file(path: Path, skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
     """Import a JSON or CSV file in the documented format."""
     organisations, records = read_import_file(path)
-    return await import_records(organisations, records, skip_invalid=skip_invalid, dry_run=dry_run)
+    return await import_records(
+        organisations,
+        records,
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        against_schema=path.suffix.lower() != ".csv",
+    )
 
 
 # --- export ----------------------------------------------------------------------------------
