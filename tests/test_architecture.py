@@ -14,7 +14,7 @@ import observatory
 
 PACKAGE = Path(observatory.__file__).parent
 #: The domains, each allowed to import only those after it (and the shared modules).
-LAYERS = ("submissions", "curation", "accounts", "catalogue", "search")
+LAYERS = ("submissions", "curation", "accounts", "opendata", "catalogue", "search")
 #: Modules every domain may use.
 SHARED = {"web", "database", "text", "digests", "settings", "piccolo_conf"}
 

@@ -13,10 +13,10 @@ from observatory.catalogue import fields, services
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.editing import add_organisation_names, resolve_organisation, save_process
 from observatory.catalogue.records import to_record
+from observatory.catalogue.standard import record_validator, schema_errors
 from observatory.catalogue.tables import Organisation, OrganisationName, Process, ProcessOrganisation
 from observatory.catalogue.validation import validate_organisation, validate_process
 from observatory.database import write_transaction
-from observatory.opendata.standard import record_validator, schema_errors
 from observatory.text import fold
 
 FORMAT_NAME = "osservatorio/processi"
@@ -171,7 +171,7 @@ async def import_records(
     """Validate every record first; then write all of them (or, with skip_invalid, the valid ones).
 
     With ``against_schema`` (JSON files) a record must first validate against the published JSON
-    Schema (opendata/standard.py). Nothing is written when a record is invalid and skip_invalid is
+    Schema (catalogue/standard.py). Nothing is written when a record is invalid and skip_invalid is
     off: the import is all or nothing, in one transaction.
     """
     refs = await References.load()

@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from observatory.catalogue import services
+from observatory.catalogue.standard import SCHEMA_PATH
 from observatory.catalogue.tables import Process
 from observatory.opendata import codebook as book
 from observatory.opendata.downloads import LICENCE_NOTICE, csv_stream, file_metadata, json_stream
 from observatory.opendata.freshness import CatalogueStamp
-from observatory.opendata.standard import SCHEMA_PATH
 
 #: Public address of the current archive; it redirects to the dated one.
 ARCHIVE_PATH = "/dati/osservatorio.zip"

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable, Mapping
 
 from observatory.catalogue import fields as f
+from observatory.catalogue.standard import SCHEMA_PATH
 from observatory.catalogue.tables import LICENCE_URLS, LICENCES
 from observatory.opendata.columns import BOOLEAN, DATETIME, SEPARATOR, Column, process_columns
-from observatory.opendata.standard import SCHEMA_PATH
 
 #: Headings of the codebook, in order.
 CODEBOOK_HEADINGS = (
