@@ -38,8 +38,8 @@ fmt: $(INSTALLED) ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint ## Run the whole test suite (PostgreSQL runs too when it answers)
-	$(BIN)/pytest
+test: lint ## Run the whole test suite on two cores (PostgreSQL runs too when it answers)
+	$(BIN)/pytest -n 2
 
 bench: $(INSTALLED) ## Run the benchmarks in bench/ (they print figures; they are not tests)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

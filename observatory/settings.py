@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,12 @@ DOCUMENTED_SETTINGS = {
     "and X-Forwarded-Proto are believed, separated by commas, or none (default: 127.0.0.1,::1)",
     "OBSERVATORY_BASE_URL": "public address, for absolute links (API, tracking links of submissions); "
     "https:// also marks the session cookie Secure (default: http://127.0.0.1:8000)",
+    "OBSERVATORY_PUBLISHER_NAME": "name of the body that publishes the catalogue: publisher and rights "
+    "holder in the DCAT-AP_IT catalogue (default: Osservatorio dei processi partecipativi)",
+    "OBSERVATORY_PUBLISHER_IPA": "IPA code of that body (indicepa.gov.it), the prefix of the dataset "
+    "identifiers (default: osservatorio, a placeholder)",
+    "OBSERVATORY_PUBLISHER_EMAIL": "contact address of the editorial office in the DCAT-AP_IT catalogue "
+    "(default: redazione@example.org, a placeholder)",
 }
 
 
@@ -70,6 +77,14 @@ def _number(variable: str, text: str, kind: type[int] | type[float], low: float,
     return value
 
 
+def _matching(variable: str, text: str, pattern: str, example: str) -> str:
+    """``text`` trimmed, when it matches ``pattern`` whole; ValueError naming ``variable`` if not."""
+    value = text.strip()
+    if not re.fullmatch(pattern, value):
+        raise ValueError(f"{variable}: {value!r} is not valid (for example {example})")
+    return value
+
+
 def _networks(variable: str, text: str) -> tuple[str, ...]:
     """Addresses or networks separated by commas ("none" for none); ValueError naming a wrong one."""
     if text.strip().lower() == "none":
@@ -104,6 +119,12 @@ class Settings:
     index_poll: float = 2.0
     #: Addresses and networks of the proxies whose forwarding headers are believed.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: The body that publishes the catalogue: publisher and rights holder of the open data.
+    publisher_name: str = "Osservatorio dei processi partecipativi"
+    #: Its code in the Indice della Pubblica Amministrazione, the prefix of dataset identifiers.
+    publisher_ipa: str = "osservatorio"
+    #: Where harvesters and re-users write to: the contact point of the datasets.
+    publisher_email: str = "redazione@example.org"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -126,4 +147,14 @@ class Settings:
             values["index_poll"] = _number("OBSERVATORY_INDEX_POLL", poll, float, 0.1, 3600)
         if proxies := env.get("OBSERVATORY_TRUSTED_PROXIES"):
             values["trusted_proxies"] = _networks("OBSERVATORY_TRUSTED_PROXIES", proxies)
+        if publisher := env.get("OBSERVATORY_PUBLISHER_NAME", "").strip():
+            values["publisher_name"] = publisher
+        if ipa := env.get("OBSERVATORY_PUBLISHER_IPA"):
+            values["publisher_ipa"] = _matching(
+                "OBSERVATORY_PUBLISHER_IPA", ipa, r"[A-Za-z0-9_.-]+", "c_l219"
+            )
+        if email := env.get("OBSERVATORY_PUBLISHER_EMAIL"):
+            values["publisher_email"] = _matching(
+                "OBSERVATORY_PUBLISHER_EMAIL", email, r"[^@\s]+@[^@\s]+\.[^@\s]+", "redazione@comune.it"
+            )
         return cls(**values)

@@ -62,7 +62,7 @@ class CatalogueStamp:
 _EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
-def _moment(value: datetime.datetime | str) -> datetime.datetime:
+def aggregate_moment(value: datetime.datetime | str) -> datetime.datetime:
     """An aggregate's moment: SQLite answers MAX() of a timestamp column with its text."""
     moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
@@ -78,7 +78,7 @@ async def catalogue_stamp() -> CatalogueStamp:
     processes = await Process.select(
         Count(Process.id, alias="n"), Max(Process.updated_at, alias="at")
     ).first()
-    moments = [_moment(m) for m in (outbox["at"], processes["at"]) if m is not None]
+    moments = [aggregate_moment(m) for m in (outbox["at"], processes["at"]) if m is not None]
     modified = max(moments, default=_EPOCH).replace(microsecond=0)
     return CatalogueStamp(outbox["n"], outbox["last"] or 0, processes["n"], modified)
 
