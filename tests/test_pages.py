@@ -2,6 +2,7 @@
 error pages, withdrawal, accessibility landmarks and escaping of content."""
 
 import datetime
+import json
 import re
 
 import pytest
@@ -684,7 +685,10 @@ async def test_content_with_html_is_shown_escaped_everywhere(client):
     for response in listings:
         assert response.status_code == 200
         parsed = soup(response)
-        assert parsed.find("script") is None, response.url
+        # the one script a page may carry is its JSON-LD, whose text stays JSON
+        scripts = parsed.find_all("script")
+        assert all(script.get("type") == "application/ld+json" for script in scripts), response.url
+        assert all(json.loads(script.string) for script in scripts), response.url
         assert parsed.find("img") is None, response.url
         assert not parsed.find_all(attrs={"onerror": True}), response.url
         assert SCRIPT not in response.text and IMG not in response.text
