@@ -29,6 +29,12 @@ from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.tables import LICENCE_URLS
 from observatory.curation.controllers import CurationPages
 from observatory.hardening import AddressHygieneMiddleware, hardened
+from observatory.opendata.bulk import BulkArchives
+from observatory.opendata.controllers import OpenDataPages
+from observatory.opendata.dcat_controllers import DcatCatalogue
+from observatory.opendata.feed_controllers import FeedPages
+from observatory.opendata.freshness import ConditionalGetMiddleware
+from observatory.opendata.structured import json_ld
 from observatory.resend import refused_post_response
 from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
@@ -45,6 +51,7 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     env.filters.update(
         euro=text.euro, italian_date=text.italian_date, years=text.years, replace_years=web.replace_years
     )
+    env.filters["json_ld"] = json_ld
     env.globals.update(
         version=__version__,
         current_staff=staff_in_template,
@@ -88,6 +95,9 @@ def create_app(settings: Settings) -> Litestar:
             ModerationPages,
             ModerationApi,
             CurationPages,
+            FeedPages,
+            OpenDataPages,
+            DcatCatalogue,
             create_static_files_router(
                 path="/static", directories=[PROJECT_DIR / "static"], include_in_schema=False
             ),
@@ -117,7 +127,7 @@ def create_app(settings: Settings) -> Litestar:
             IndexUnavailable: web.unavailable_response,
             Exception: refused_post_response,
         },
-        middleware=[AddressHygieneMiddleware(), StaffMiddleware()],
+        middleware=[AddressHygieneMiddleware(), StaffMiddleware(), ConditionalGetMiddleware()],
         on_startup=[open_database],
         on_shutdown=[close_database],
         debug=settings.debug,
@@ -125,6 +135,10 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.search_index = search_index
+    # the dated archives of the whole catalogue: derived files, like the index, of this instance alone
+    app.state.bulk_archives = BulkArchives(
+        settings.index_dir.with_name(settings.index_dir.name + "-downloads")
+    )
     app.asgi_handler = hardened(app.asgi_handler, https)
     return app
 

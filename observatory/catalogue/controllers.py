@@ -147,11 +147,6 @@ class CataloguePages(Controller):
         rows = await exports.project_rows([found.process["id"]])
         return _csv_download(rows, f"progetti-{found.process['slug']}.csv")
 
-    @get("/dati", name="open_data")
-    async def open_data(self) -> Template:
-        """The open-data page: licences, sources with their counts, downloads."""
-        return Template("open_data.html", context=await _sources_context())
-
     @get("/note-legali", name="legal")
     async def legal(self) -> Template:
         """Licences of the software and of the data, sources and their attribution."""

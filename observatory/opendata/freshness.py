@@ -35,7 +35,7 @@ COVERED = re.compile(
     r"|^/processi\.(csv|xlsx|json|jsonl|atom)$"
     r"|^/(processi/[^/]+/)?progetti\.csv$"
     r"|^/dati/.+"
-    r"|^/sitemap(-\d+)?\.xml$"
+    r"|^/sitemap\.xml$"
 )
 
 
