@@ -122,171 +122,112 @@ def _attribution(detail: Mapping[str, Any]) -> str:
     return detail.get("source_licence") or EDITORIAL_ATTRIBUTION
 
 
+def _text_column(declared: f.Field, description: str, read: Callable, **more: Any) -> Column:
+    """The text column named after the field itself."""
+    return Column(declared.name, declared.label, declared.label_en, STRING, description, read, **more)
+
+
+def _companion(
+    declared: f.Field, suffix: str, what: tuple[str, str], description: str, read: Callable, name: str = ""
+) -> Column:
+    """The column beside a field's own that holds another side of its values (labels, identifiers)."""
+    many = declared.type in (f.TERMS, f.NAMES, f.TERRITORIES)
+    return Column(
+        name or f"{declared.name}_{suffix}",
+        f"{declared.label} ({what[0]})",
+        f"{declared.label_en} ({what[1]})",
+        STRING,
+        description,
+        read,
+        many=many,
+    )
+
+
 def _columns_of(declared: f.Field) -> list[Column]:
     """The columns one field gives."""
     name, kind, help_text = declared.name, declared.type, declared.help
-    plain = Column(
-        name,
-        declared.label,
-        declared.label_en,
-        _TYPES.get(kind, STRING),
-        help_text,
-        _value(name),
-        required=declared.required or declared.generated,
-    )
-    if kind == f.CHOICE:
-        if name == "licence":
-            return [
-                Column(
-                    name,
-                    declared.label,
-                    declared.label_en,
-                    STRING,
-                    "Identificatore SPDX della licenza del record.",
-                    _value(name),
-                    required=True,
-                    choices=LICENCES,
-                ),
-                Column(
-                    "licence_url",
-                    "Testo della licenza",
-                    "Licence text",
-                    STRING,
-                    "Indirizzo del testo della licenza.",
-                    lambda d: LICENCE_URLS.get(d.get("licence")),
-                ),
-            ]
+    if name == "licence":
+        licence = _text_column(
+            declared,
+            "Identificatore SPDX della licenza del record.",
+            _value(name),
+            required=True,
+            choices=LICENCES,
+        )
+        url = Column(
+            "licence_url",
+            "Testo della licenza",
+            "Licence text",
+            STRING,
+            "Indirizzo del testo della licenza.",
+            lambda d: LICENCE_URLS.get(d.get("licence")),
+        )
+        return [licence, url]
+    if name == "source_licence":
+        attribution = "Chi citare riusando il record, e la licenza della sua fonte."
         return [
             Column(
-                name,
-                declared.label,
-                declared.label_en,
-                STRING,
-                help_text,
-                _value(name),
-                choices=declared.choices,
-            ),
-            Column(
-                f"{name}_label",
-                f"{declared.label} (etichetta)",
-                f"{declared.label_en} (label)",
-                STRING,
-                f"L'etichetta del valore di «{name}».",
-                _value(f"{name}_label"),
+                "attribution", "Attribuzione", "Attribution", STRING, attribution, _attribution, required=True
+            )
+        ]
+    label, labels = ("etichetta", "label"), ("etichette", "labels")
+    if kind == f.CHOICE:
+        return [
+            _text_column(declared, help_text, _value(name), choices=declared.choices),
+            _companion(
+                declared, "label", label, f"L'etichetta del valore di «{name}».", _value(f"{name}_label")
             ),
         ]
     if kind == f.TERM:
+        described = (
+            f"Termine del vocabolario «{declared.vocabulary}», per identificativo. {help_text}".strip()
+        )
         return [
-            Column(
-                name,
-                declared.label,
-                declared.label_en,
-                STRING,
-                f"Termine del vocabolario «{declared.vocabulary}», per identificativo. {help_text}".strip(),
-                _key(name, "slug"),
-                vocabulary=declared.vocabulary,
-            ),
-            Column(
-                f"{name}_label",
-                f"{declared.label} (etichetta)",
-                f"{declared.label_en} (label)",
-                STRING,
-                f"L'etichetta del termine di «{name}».",
-                _key(name, "label"),
+            _text_column(declared, described, _key(name, "slug"), vocabulary=declared.vocabulary),
+            _companion(
+                declared, "label", label, f"L'etichetta del termine di «{name}».", _key(name, "label")
             ),
         ]
     if kind == f.TERMS:
+        described = f"I termini del vocabolario «{declared.vocabulary}», per identificativo."
+        same_order = f"Le etichette dei termini di «{name}», nello stesso ordine."
         return [
-            Column(
-                name,
-                declared.label,
-                declared.label_en,
-                STRING,
-                f"I termini del vocabolario «{declared.vocabulary}», per identificativo.",
-                _keys(name, "slug"),
-                many=True,
-                vocabulary=declared.vocabulary,
-            ),
-            Column(
-                f"{name}_labels",
-                f"{declared.label} (etichette)",
-                f"{declared.label_en} (labels)",
-                STRING,
-                f"Le etichette dei termini di «{name}», nello stesso ordine.",
-                _keys(name, "label"),
-                many=True,
-            ),
+            _text_column(declared, described, _keys(name, "slug"), many=True, vocabulary=declared.vocabulary),
+            _companion(declared, "labels", labels, same_order, _keys(name, "label")),
         ]
     if kind == f.NAMES:
+        pages = "Gli identificativi degli enti (la loro pagina è /enti/<identificativo>)."
         return [
-            Column(
-                name,
-                declared.label,
-                declared.label_en,
-                STRING,
-                "I nomi degli enti.",
-                _keys(name, "name"),
-                many=True,
-            ),
-            Column(
-                f"{name}_ids",
-                f"{declared.label} (identificativi)",
-                f"{declared.label_en} (identifiers)",
-                STRING,
-                "Gli identificativi degli enti (la loro pagina è /enti/<identificativo>).",
-                _keys(name, "slug"),
-                many=True,
-            ),
+            _text_column(declared, "I nomi degli enti.", _keys(name, "name"), many=True),
+            _companion(declared, "ids", ("identificativi", "identifiers"), pages, _keys(name, "slug")),
         ]
     if kind == f.ROLES:
         return [
             Column(
                 column,
-                label,
+                f.OTHER_ROLES[role],
                 column.capitalize(),
                 STRING,
-                f"I nomi degli enti con il ruolo «{label}».",
+                f"I nomi degli enti con il ruolo «{f.OTHER_ROLES[role]}».",
                 _keys(name, "name", role),
                 many=True,
             )
             for role, column in ROLE_COLUMNS.items()
-            for label in [f.OTHER_ROLES[role]]
         ]
     if kind == f.TERRITORIES:
+        codes = (
+            "I codici ISTAT dei territori: IT (Italia), R01–R20 (regioni), P + 3 cifre (province e "
+            "unità sovracomunali), C + 6 cifre (comuni)."
+        )
+        names = "I nomi ISTAT dei territori, nello stesso ordine."
         return [
-            Column(
-                name,
-                declared.label,
-                declared.label_en,
-                STRING,
-                "I codici ISTAT dei territori: IT (Italia), R01–R20 (regioni), P + 3 cifre (province e "
-                "unità sovracomunali), C + 6 cifre (comuni).",
-                _keys(name, "code"),
-                many=True,
-            ),
-            Column(
-                "territory_names",
-                "Territori (nomi)",
-                "Territories (names)",
-                STRING,
-                "I nomi ISTAT dei territori, nello stesso ordine.",
-                _keys(name, "name"),
-                many=True,
-            ),
+            _text_column(declared, codes, _keys(name, "code"), many=True),
+            _companion(declared, "", ("nomi", "names"), names, _keys(name, "name"), name="territory_names"),
         ]
     if kind == f.ROWS:
         main = declared.shorthand or next(p.name for p in declared.parts if p.required)
-        return [
-            Column(
-                name,
-                declared.label,
-                declared.label_en,
-                STRING,
-                f"{declared.part(main).label} di ogni elemento; il resto è nei file JSON.",
-                _keys(name, main),
-                many=True,
-            ),
-        ]
+        described = f"{declared.part(main).label} di ogni elemento; il resto è nei file JSON."
+        return [_text_column(declared, described, _keys(name, main), many=True)]
     if kind == f.GROUP:
         return [
             Column(
@@ -300,19 +241,13 @@ def _columns_of(declared: f.Field) -> list[Column]:
             )
             for part in declared.parts
         ]
-    if name == "source_licence":
-        return [
-            Column(
-                "attribution",
-                "Attribuzione",
-                "Attribution",
-                STRING,
-                "Chi citare riusando il record, e la licenza della sua fonte.",
-                _attribution,
-                required=True,
-            )
-        ]
-    return [plain]
+    plain_type = _TYPES.get(kind, STRING)
+    required = declared.required or declared.generated
+    return [
+        Column(
+            name, declared.label, declared.label_en, plain_type, help_text, _value(name), required=required
+        )
+    ]
 
 
 def _process_url(base_url: str) -> Column:
