@@ -37,6 +37,7 @@ from jsonschema import Draft202012Validator
 from observatory.catalogue.services import cents_to_decimal
 from observatory.catalogue.tables import Organisation, Process, ProcessOrganisation, ProcessTerritory
 from observatory.cli import main
+from observatory.opendata import downloads
 from observatory.opendata.columns import COLUMN_NAMES, SEPARATOR
 from observatory.opendata.freshness import catalogue_stamp
 
@@ -437,3 +438,13 @@ async def test_an_organisation_search_download_matches_its_page(client):
         + row["implementers"]
         for row in rows
     )
+
+
+async def test_a_large_download_written_by_two_processes_is_the_same_file(client, monkeypatch):
+    alone = {path: (await client.get(path)).content for path in ("/processi.csv", "/processi.jsonl")}
+    whole = (await client.get("/processi.json")).json()
+    monkeypatch.setattr(downloads, "SPLIT_FROM", 100)  # the demo's 761 processes: split in two halves
+    for path, content in alone.items():
+        assert (await client.get(path)).content == content, path
+    split = (await client.get("/processi.json")).json()
+    assert split["processes"] == whole["processes"] and len(split["processes"]) == demo_count({})

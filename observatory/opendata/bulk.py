@@ -84,10 +84,10 @@ async def published_ids() -> list[int]:
     )
 
 
-async def _write_member(archive: zipfile.ZipFile, name: str, chunks: AsyncIterator[str]) -> None:
+async def _write_member(archive: zipfile.ZipFile, name: str, chunks: AsyncIterator[bytes]) -> None:
     with archive.open(name, "w", force_zip64=True) as member:
         async for chunk in chunks:
-            member.write(chunk.encode())
+            member.write(chunk)
 
 
 def _readme(base_url: str, day: str) -> str:
@@ -103,7 +103,7 @@ def _readme(base_url: str, day: str) -> str:
     )
 
 
-async def write_archive(target: Path, base_url: str, stamp: CatalogueStamp) -> None:
+async def write_archive(target: Path, base_url: str, database_url: str | None, stamp: CatalogueStamp) -> None:
     """Write the archive of the catalogue as it is now to ``target``."""
     vocabularies = await services.vocabularies()
     ids = await published_ids()
@@ -114,8 +114,8 @@ async def write_archive(target: Path, base_url: str, stamp: CatalogueStamp) -> N
     metadata = file_metadata(base_url, datetime.datetime.now(datetime.UTC))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("LEGGIMI.txt", _readme(base_url, day))
-        await _write_member(archive, "processi.csv", csv_stream(ids, base_url))
-        await _write_member(archive, "processi.json", json_stream(ids, metadata))
+        await _write_member(archive, "processi.csv", csv_stream(ids, base_url, database_url))
+        await _write_member(archive, "processi.json", json_stream(ids, metadata, database_url))
         archive.writestr(
             "codebook.csv", book.csv_text(book.codebook(vocabularies, base_url), book.CODEBOOK_HEADINGS)
         )
@@ -136,7 +136,7 @@ class BulkArchives:
         key = stamp.etag(ARCHIVE_PATH, b"").strip('"')
         return f"osservatorio-{stamp.modified.date().isoformat()}-{key}.zip"
 
-    async def current(self, base_url: str, stamp: CatalogueStamp) -> Path:
+    async def current(self, base_url: str, database_url: str | None, stamp: CatalogueStamp) -> Path:
         """The archive of the catalogue in state ``stamp``, built now if it is not there yet."""
         target = self.folder / self._stored_name(stamp)
         if target.exists():
@@ -146,7 +146,7 @@ class BulkArchives:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 draft = self.folder / f".{target.name}.{os.getpid()}.part"
                 try:
-                    await write_archive(draft, base_url, stamp)
+                    await write_archive(draft, base_url, database_url, stamp)
                     os.replace(draft, target)
                 finally:
                     draft.unlink(missing_ok=True)

@@ -283,13 +283,16 @@ def row_values(columns: tuple[Column, ...], detail: Mapping[str, Any]) -> list[A
 
 def cell_text(value: Any) -> str:
     """A value as a CSV cell: empty when unknown, decimals with a point, ISO dates, ``|``-joined lists."""
+    kind = type(value)
+    if kind is str:  # most cells: checked first, since a download writes millions of them
+        return value
     if value is None:
         return ""
-    if isinstance(value, list):
-        return SEPARATOR.join(cell_text(item) for item in value)
-    if isinstance(value, bool):
+    if kind is list:
+        return SEPARATOR.join(map(cell_text, value))
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, Decimal):
+    if kind is Decimal:
         return f"{value:f}"
     if isinstance(value, datetime.datetime):
         return value.astimezone(datetime.UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"

@@ -65,15 +65,15 @@ class OpenDataPages(Controller):
             ids = await _search_ids(request)
         except FilterError as exc:
             return error_page(HTTP_400_BAD_REQUEST, exc.message)
-        base_url = settings_of(request).base_url
+        base_url, database_url = settings_of(request).base_url, settings_of(request).database_url
         chunks: AsyncIterator
         if extension == "csv":
-            chunks = downloads.csv_stream(ids, base_url)
+            chunks = downloads.csv_stream(ids, base_url, database_url)
         elif extension == "jsonl":
-            chunks = downloads.jsonl_stream(ids)
+            chunks = downloads.jsonl_stream(ids, database_url)
         elif extension == "json":
             metadata = downloads.file_metadata(base_url, datetime.datetime.now(datetime.UTC))
-            chunks = downloads.json_stream(ids, metadata | {"search": _search_address(request)})
+            chunks = downloads.json_stream(ids, metadata | {"search": _search_address(request)}, database_url)
         else:
             entries = book.codebook(await services.vocabularies(), base_url)
             title = f"Processi partecipativi: {_search_address(request)}"
@@ -181,7 +181,8 @@ class OpenDataPages(Controller):
                 f"(l'indirizzo {ARCHIVE_PATH} porta sempre a quello attuale)."
             )
         archives: BulkArchives = request.app.state.bulk_archives
-        path = await archives.current(settings_of(request).base_url, stamp)
+        settings = settings_of(request)
+        path = await archives.current(settings.base_url, settings.database_url, stamp)
         return File(path, filename=current, media_type="application/zip")
 
 
