@@ -538,6 +538,13 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_server(database_url: str, index_dir: Path, log: Path) -> Iterator[str]:
     """``observatory serve`` (one worker) on a free loopback port; yield its base URL, always stop it."""
+    with server_process(database_url, index_dir, log) as (base, _server):
+        yield base
+
+
+@contextlib.contextmanager
+def server_process(database_url: str, index_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`running_server`, yielding the server process too (it serves: one worker, no fork)."""
     port = _free_port()
     env = {**os.environ, "OBSERVATORY_DATABASE_URL": database_url, "OBSERVATORY_INDEX_DIR": str(index_dir)}
     command = [sys.executable, "-m", "observatory", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -555,7 +562,7 @@ def running_server(database_url: str, index_dir: Path, log: Path) -> Iterator[st
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not answer in 60 s:\n{log.read_text()[-2000:]}")
             time.sleep(0.2)
-        yield base
+        yield base, server
     finally:
         server.terminate()
         try:

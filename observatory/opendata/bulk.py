@@ -112,7 +112,8 @@ async def write_archive(target: Path, base_url: str, database_url: str | None, s
         base_url, vocabularies, "processi.csv", stamp.modified.isoformat(), _members_resources(vocabularies)
     )
     metadata = file_metadata(base_url, datetime.datetime.now(datetime.UTC))
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # the fastest deflate: a third of the time of the default level, for an archive a fifth larger
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("LEGGIMI.txt", _readme(base_url, day))
         await _write_member(archive, "processi.csv", csv_stream(ids, base_url, database_url))
         await _write_member(archive, "processi.json", json_stream(ids, metadata, database_url))

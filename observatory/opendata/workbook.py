@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import pickle
 import sys
+import zlib
 from typing import Any, BinaryIO
 
 import xlsxwriter
@@ -89,4 +90,7 @@ def write_workbook(source: BinaryIO) -> int:
 
 
 if __name__ == "__main__":
+    # xlsxwriter deflates at zlib's default level (6) and has no setting for it; at level 1 the
+    # writer takes a third less time for a file a fifth larger. This process does nothing else.
+    zlib.Z_DEFAULT_COMPRESSION = 1
     write_workbook(sys.stdin.buffer)
