@@ -208,7 +208,10 @@ class FamilyPeak(threading.Thread):
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     if int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1]) == self.pid:
                         self.helpers.add(int(name))
-            total = status_kb(self.pid, "VmRSS")
+            try:
+                total = status_kb(self.pid, "VmRSS")
+            except (OSError, KeyError):
+                return  # the server has ended: the download fails, and says why
             for helper in self.helpers:
                 with contextlib.suppress(OSError, KeyError):  # it may have ended
                     # forked but not yet exec'd, it shares the server's pages: they are not more memory
