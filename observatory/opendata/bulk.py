@@ -41,6 +41,9 @@ def _members_resources(vocabularies: Mapping[str, list[dict]]) -> list[dict]:
 
     def table(name: str, title: str, headings: tuple[str, ...], types: dict[str, str]) -> dict:
         fields = [{"name": h, "type": types.get(h, "string")} for h in headings]
+        for described in fields:
+            if described["type"] == "boolean":
+                described |= book.FLAG_VALUES
         return {
             "name": name,
             "title": title,
@@ -52,16 +55,12 @@ def _members_resources(vocabularies: Mapping[str, list[dict]]) -> list[dict]:
             "schema": {"fields": fields, "missingValues": [""]},
         }
 
-    flags = {"trueValues": ["true"], "falseValues": ["false"]}
     codebook_table = table(
         "codebook",
         "Codebook: il significato di ogni colonna di processi.csv",
         book.CODEBOOK_HEADINGS,
         {"can_be_empty": "boolean", "many_values": "boolean"},
     )
-    for described in codebook_table["schema"]["fields"]:
-        if described["type"] == "boolean":
-            described |= flags
     return [
         codebook_table,
         table("vocabolari", "Vocabolari e valori ammessi", book.VOCABULARY_HEADINGS, {"position": "integer"}),

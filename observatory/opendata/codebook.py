@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from observatory.catalogue import fields as f
 from observatory.catalogue.standard import SCHEMA_PATH
 from observatory.catalogue.tables import LICENCE_URLS, LICENCES
-from observatory.opendata.columns import BOOLEAN, DATETIME, SEPARATOR, Column, process_columns
+from observatory.opendata.columns import BOOLEAN, DATETIME, SEPARATOR, Column, cell_text, process_columns
 
 #: Headings of the codebook, in order.
 CODEBOOK_HEADINGS = (
@@ -36,6 +36,8 @@ PACKAGE_LICENCES = [
     for code, title in LICENCES.items()
 ]
 PACKAGE_NAME = "osservatorio-processi"
+#: How the CSV files write a flag (columns.cell_text), as a Table Schema boolean field says it.
+FLAG_VALUES = {"trueValues": ["true"], "falseValues": ["false"]}
 
 
 def allowed_values(column: Column, vocabularies: Mapping[str, list[dict]]) -> list[tuple[str, str]]:
@@ -124,14 +126,8 @@ def csv_text(rows: Iterable[Mapping], headings: Iterable[str]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(headings)
     for row in rows:
-        writer.writerow([_cell(row[heading]) for heading in headings])
+        writer.writerow([cell_text(row[heading]) for heading in headings])
     return "\ufeff" + buffer.getvalue()
-
-
-def _cell(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
 
 
 def _table_field(column: Column, vocabularies: Mapping[str, list[dict]]) -> dict:
@@ -142,7 +138,7 @@ def _table_field(column: Column, vocabularies: Mapping[str, list[dict]]) -> dict
         "type": column.type,
     }
     if column.type == BOOLEAN:
-        described |= {"trueValues": ["true"], "falseValues": ["false"]}
+        described |= FLAG_VALUES
     if column.type == DATETIME:
         described["format"] = "%Y-%m-%dT%H:%M:%SZ"
     constraints: dict = {}
