@@ -5,12 +5,11 @@ tables, and the Frictionless Data Package descriptor. All of it derives from the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping
 
 from observatory.catalogue import fields as f
+from observatory.catalogue.exports import csv_lines
 from observatory.catalogue.standard import SCHEMA_PATH
 from observatory.catalogue.tables import LICENCE_URLS, LICENCES
 from observatory.opendata.columns import BOOLEAN, DATETIME, SEPARATOR, Column, cell_text, process_columns
@@ -121,13 +120,8 @@ def vocabulary_rows(vocabularies: Mapping[str, list[dict]]) -> list[dict]:
 
 def csv_text(rows: Iterable[Mapping], headings: Iterable[str]) -> str:
     """Rows as CSV in the downloads' dialect (BOM, comma, CRLF); lists and flags as cells say them."""
-    headings = list(headings)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headings)
-    for row in rows:
-        writer.writerow([cell_text(row[heading]) for heading in headings])
-    return "\ufeff" + buffer.getvalue()
+    headings = tuple(headings)
+    return "".join(csv_lines(({h: cell_text(row[h]) for h in headings} for row in rows), headings))
 
 
 def _table_field(column: Column, vocabularies: Mapping[str, list[dict]]) -> dict:
