@@ -128,9 +128,10 @@ def _print_report(report, limit: int = 200) -> None:
 @click.option("--dry-run", is_flag=True, help="Only validate: write nothing.")
 @click.pass_obj
 def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: bool) -> None:
-    """Import processes from a JSON or CSV file in the documented format.
+    """Import processes from a JSON, JSON Lines (.jsonl) or CSV file in the documented format.
 
-    Every record is validated first; nothing is written unless all are valid (or --skip-invalid).
+    Every record is validated first (JSON ones also against /dati/schema/processo-v1.json); nothing
+    is written unless all are valid (or --skip-invalid).
     """
     from observatory.catalogue.indexing import apply_pending
     from observatory.catalogue.transfer import ImportFileError, import_file

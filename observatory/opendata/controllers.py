@@ -65,7 +65,8 @@ class OpenDataPages(Controller):
             ids = await _search_ids(request)
         except FilterError as exc:
             return error_page(HTTP_400_BAD_REQUEST, exc.message)
-        base_url, database_url = settings_of(request).base_url, settings_of(request).database_url
+        settings = settings_of(request)
+        base_url, database_url = settings.base_url, settings.database_url
         chunks: AsyncIterator
         if extension == "csv":
             chunks = downloads.csv_stream(ids, base_url, database_url)
