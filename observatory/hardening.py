@@ -19,13 +19,8 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatory.text import has_control_characters, printable
-from observatory.web import ApiError
+from observatory.web import CONTENT_SECURITY_POLICY, ApiError
 
-#: The pages load their scripts, styles and images from this site only, and run no inline code.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 #: HSTS for an https site: a year, subdomains included.
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
@@ -62,8 +57,9 @@ def hardened(handler: ASGIApp, https: bool) -> ASGIApp:
         async def send_hardened(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer = MutableScopeHeaders.from_message(message)
+                framed = "frame-ancestors *" in (answer.get("content-security-policy") or "")
                 for name, value in headers.items():
-                    if name not in answer:
+                    if name not in answer and not (framed and name == "X-Frame-Options"):
                         answer[name] = value
                 allowed = answer.get("allow")
                 if allowed is not None and "GET" in allowed and "HEAD" not in allowed:

@@ -87,6 +87,19 @@ def euro(value: Decimal | None) -> str:
     return "" if value is None else f"€ {italian_amount(value)}"
 
 
+def whole(number: float) -> str:
+    """A whole number the Italian way: 12.345."""
+    return f"{round(number):,}".replace(",", ".")
+
+
+def euro_short(amount: float) -> str:
+    """An amount in euro, shortened: € 12,3 mln, € 1,2 mld, € 950.000."""
+    for size, word in ((1e9, "mld"), (1e6, "mln")):
+        if amount >= size:
+            return f"€ {amount / size:.1f} {word}".replace(".", ",")
+    return f"€ {whole(amount)}"
+
+
 def italian_date(value: datetime.date | datetime.datetime | None) -> str:
     """A date in words: 18 aprile 2020."""
     if value is None:

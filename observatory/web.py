@@ -85,7 +85,16 @@ MSGSPEC_MESSAGES = (
     (re.compile(r"^Object contains unknown field `(.+)`"), "campo sconosciuto «{}»."),
     (re.compile(r"^Object missing required field `(.+)`"), "manca il campo obbligatorio «{}»."),
 )
-YEAR_PARAMETERS = ("anno_da", "anno_a")
+#: The start-year filters of a process list (its year facet's links set them).
+START_YEAR_PARAMETERS = ("avvio_da", "avvio_a")
+
+#: The pages load their scripts, styles and images from this site only, and run no inline code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+#: The same for a page made to be embedded: any site may show it in a frame (no X-Frame-Options).
+EMBEDDABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
 
 
 def settings_of(request: Request) -> Settings:
@@ -367,10 +376,10 @@ def list_page(template: str, request: Request, page: Page, **context: Any) -> Te
 
 
 def replace_years(query_string: str, year_from: int, year_to: int) -> str:
-    """The query string with the year range replaced (and the page reset)."""
-    dropped = (*YEAR_PARAMETERS, "pagina")
+    """The query string with the range of start years replaced (and the page reset)."""
+    dropped = (*START_YEAR_PARAMETERS, "pagina")
     kept = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=False) if k not in dropped]
-    return urlencode([*kept, ("anno_da", str(year_from)), ("anno_a", str(year_to))])
+    return urlencode([*kept, ("avvio_da", str(year_from)), ("avvio_a", str(year_to))])
 
 
 # --- error pages --------------------------------------------------------------------------------------

@@ -199,6 +199,7 @@ def demo_matches(process: dict, params: dict[str, list[str]]) -> bool:
         "tipo": lambda values: process.get("kind") in values,
         "fonte": lambda values: process.get("reporting_source") in values,
         "stato": lambda values: process.get("state") in values,
+        "livello": lambda values: process.get("participation_level") in values,
         "tematica": lambda values: bool(set(process.get("topics") or []) & set(values)),
         "territorio": lambda values: any(
             set(values) & territory_ancestors()[code] for code in process.get("territories") or []

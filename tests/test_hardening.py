@@ -12,7 +12,7 @@ from helpers import PATTI, form_token
 from litestar.testing import AsyncTestClient
 
 from observatory.app import create_app
-from observatory.hardening import CONTENT_SECURITY_POLICY
+from observatory.web import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.anyio
 

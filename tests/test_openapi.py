@@ -207,7 +207,7 @@ async def test_every_query_parameter_the_api_reads_is_documented(client):
         assert all(p["description"] for p in parameters if p["in"] == "query"), path
         return [p["name"] for p in parameters if p["in"] == "query"]
 
-    listed = ["q", *FILTERS, "anno_da", "anno_a", "ordine", "pagina", "per_pagina"]
+    listed = ["q", *FILTERS, "anno_da", "anno_a", "avvio_da", "avvio_a", "ordine", "pagina", "per_pagina"]
     assert names("/api/v1/processi") == listed
     assert names("/api/v1/enti") == ["q", "pagina"]
     assert names("/api/v1/territori") == ["q", "livello"]

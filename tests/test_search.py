@@ -373,6 +373,7 @@ def _document(n: int) -> dict:
         "start_year": 2020,
         "end_year": None,
         "ongoing": True,
+        "investment": None,
         "updated": float(n),
         "title_key": f"p{n}",
     }

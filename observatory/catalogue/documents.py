@@ -72,9 +72,42 @@ def _texts(declared: fields.Field, value: Any) -> list[str]:
     return [str(value)]
 
 
-def _facet(declared: fields.Field, detail: dict, places: list[dict]) -> tuple[Any, dict[str, str]]:
+def territorial_scale(territories: list[dict], ancestors: dict[str, list[dict]]) -> str | None:
+    """How far a process reaches (a key of fields.TERRITORIAL_SCALES), from its own territories.
+
+    A process of the whole country is national, not in every region; one in five comuni of one
+    province reaches "piu_comuni", once.
+    """
+    if not territories:
+        return None
+    codes = [t["code"] for t in territories]
+    if "IT" in codes:
+        return "nazionale"
+    chains = {code: [above["code"] for above in ancestors.get(code, [])] + [code] for code in codes}
+    regions = {next((c for c in chain if c.startswith("R")), None) for chain in chains.values()}
+    provinces = {next((c for c in chain if c.startswith("P")), None) for chain in chains.values()}
+    if len(regions) > 1:
+        return "piu_regioni"
+    if any(code.startswith("R") for code in codes):
+        return "regionale"
+    if len(provinces) > 1 or any(code.startswith("P") for code in codes):
+        return "provinciale"
+    return "piu_comuni" if len(codes) > 1 else "comunale"
+
+
+def _value_at(detail: dict, path: str) -> Any:
+    """The value at a dotted path of a process's detail ("funding.programme"); None inside nothing."""
+    value: Any = detail
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _facet(declared: fields.Field, value: Any, places: list[dict]) -> tuple[Any, dict[str, str]]:
     """A facet's value (or values) in a process, and their labels."""
-    value = detail[declared.name]
+    if declared.type == fields.TEXT:
+        value = " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+        return value, ({value: value} if value else {})
     if declared.type == fields.TERM:
         return (value["slug"] if value else None), ({value["slug"]: value["label"]} if value else {})
     if declared.type == fields.CHOICE:
@@ -83,10 +116,7 @@ def _facet(declared: fields.Field, detail: dict, places: list[dict]) -> tuple[An
         return [t["slug"] for t in value], {t["slug"]: t["label"] for t in value}
     if declared.type == fields.TERRITORIES:
         return list(dict.fromkeys(p["code"] for p in places)), {p["code"]: p["name"] for p in places}
-    organisations = value if declared.type == fields.NAMES else detail["decision_holders"] + value
-    return list(dict.fromkeys(o["slug"] for o in organisations)), {
-        o["slug"]: o["name"] for o in organisations
-    }
+    return list(dict.fromkeys(o["slug"] for o in value)), {o["slug"]: o["name"] for o in value}
 
 
 def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict[str, list[str]]) -> dict:
@@ -111,14 +141,21 @@ def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict
     labels = [term["label"] for d in about for term in _terms(detail[d.name])]
     body = [text for d in fields.FIELDS if d.searched == "body" for text in _texts(d, detail[d.name])]
     facets: dict[str, Any] = {"single": {}, "many": {}, "labels": {}, "parents": parents}
-    for declared in (d for d in fields.FIELDS if d.facet):
-        value, value_labels = _facet(declared, detail, places)
-        facets["many" if declared.many else "single"][declared.facet] = value
+    derived = {
+        "territorial_scale": territorial_scale(detail["territories"], ancestors),
+        # the facet of organisations counts every organisation, decision holders included
+        "organisations": organisations,
+    }
+    for name, (path, declared) in fields.FACETED.items():
+        value = derived[path] if path in derived else _value_at(detail, path)
+        value, value_labels = _facet(declared, value, places)
+        facets["many" if declared.many else "single"][name] = value
         facets["labels"][declared.facet] = value_labels
     facets |= {
         "start_year": detail["start_year"],
         "end_year": detail["end_year"],
         "ongoing": detail["ongoing"],
+        "investment": _investment(detail),
         "updated": detail["updated_at"].timestamp(),
         "title_key": fold(detail["title"]),
     }
@@ -132,6 +169,12 @@ def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict
         "card": card_for(detail),
         "start_year": detail["start_year"] if detail["start_year"] is not None else 0,
     }
+
+
+def _investment(detail: dict) -> float | None:
+    """The process's total investment in euro, when its funding says it."""
+    amount = _value_at(detail, "funding.total_investment")
+    return None if amount is None else float(amount)
 
 
 def _terms(value: Any) -> list[dict]:

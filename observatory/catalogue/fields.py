@@ -452,6 +452,7 @@ FIELDS: tuple[Field, ...] = (
                 help="Ad esempio: PON Città Metropolitane 2014-2020.",
                 column="funding_programme",
                 searched="body",
+                facet="programma",
             ),
             Field(
                 "fund",
@@ -461,6 +462,7 @@ FIELDS: tuple[Field, ...] = (
                 help="Ad esempio: FESR.",
                 column="funding_fund",
                 searched="body",
+                facet="fondo",
             ),
             Field("total_investment", "Investimento totale", "Total investment", AMOUNT, help=_AMOUNT_HELP),
             Field("cofinancing", "Cofinanziamento", "Co-financing", AMOUNT, help=_AMOUNT_HELP),
@@ -596,6 +598,28 @@ FIELDS: tuple[Field, ...] = (
     Field("published_at", "Pubblicato il", "Published", TIMESTAMP, public=False),
 )
 
+#: How far a process reaches, from its territories (the facet ``scala``; see documents.territorial_scale).
+TERRITORIAL_SCALES = {
+    "nazionale": "Nazionale",
+    "piu_regioni": "Più regioni",
+    "regionale": "Regionale",
+    "provinciale": "Provinciale o di più province",
+    "piu_comuni": "Più comuni di una provincia",
+    "comunale": "Comunale",
+}
+#: Facets no stored field holds: the index derives them from other fields of the process.
+DERIVED_FACETS: tuple[Field, ...] = (
+    Field(
+        "territorial_scale",
+        "Scala territoriale",
+        "Territorial scale",
+        CHOICE,
+        public=False,
+        choices=TERRITORIAL_SCALES,
+        facet="scala",
+    ),
+)
+
 #: Fields by name.
 BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
 #: Names of the fields the public may propose, in record order.
@@ -638,4 +662,13 @@ PATH_LABELS: Mapping[str, str] = MappingProxyType({path: d.label for path, d in 
 #: The allowed values of each choice field or part, with their labels, by dotted path.
 PATH_CHOICES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {path: d.choices for path, d in BY_PATH.items() if d.choices}
+)
+#: What the index counts and /processi filters by, by facet name: the dotted path of the value each
+#: facet reads in a process's detail ("funding.programme"), and its field.
+FACETED: Mapping[str, tuple[str, Field]] = MappingProxyType(
+    {
+        declared.facet: (path, declared)
+        for path, declared in [*walk(), *walk(DERIVED_FACETS)]
+        if declared.facet
+    }
 )

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 from observatory.catalogue.fields import (
     CHOICE,
-    FIELDS,
+    FACETED,
     MAX_YEAR,
     MIN_YEAR,
     TERM,
     TERMS,
     TERRITORIES,
+    TEXT,
     VOCABULARIES,
 )
 from observatory.catalogue.tables import Organisation, Term, Territory
@@ -31,8 +32,15 @@ SORTS = {
     "anno_asc": "Anno di avvio (dal meno recente)",
 }
 MAX_PAGE_SIZE = 100
+#: The year filters: active in [anno_da, anno_a], started in [avvio_da, avvio_a].
+YEAR_FILTERS = {
+    "anno_da": "Anno da",
+    "anno_a": "Anno a",
+    "avvio_da": "Avviati dal",
+    "avvio_a": "Avviati fino al",
+}
 #: The filters, by their parameter name, with the field each filters by.
-FILTERS = {declared.facet: declared for declared in FIELDS if declared.facet}
+FILTERS = {name: declared for name, (_, declared) in FACETED.items()}
 
 
 class FilterError(ValueError):
@@ -46,12 +54,15 @@ class FilterError(ValueError):
 
 @dataclass
 class ProcessQuery:
-    """What a reader asked a process list for: text, filters (parameter → values), years, sort, page."""
+    """What a reader asked a process list for: text, filters (parameter → values), years (active in
+    ``anno_da``–``anno_a``, started in ``avvio_da``–``avvio_a``), sort, page."""
 
     filters: dict[str, list[str]] = field(default_factory=dict)
     q: str = ""
     anno_da: int | None = None
     anno_a: int | None = None
+    avvio_da: int | None = None
+    avvio_a: int | None = None
     ordine: str = "recenti"
     pagina: int = 1
     per_pagina: int = 20
@@ -63,10 +74,9 @@ class ProcessQuery:
     def active_filters(self) -> list[tuple[str, str]]:
         """(parameter, value) pairs of every filter in use, years included."""
         pairs = [(name, value) for name in FILTERS for value in self.values(name)]
-        if self.anno_da is not None:
-            pairs.append(("anno_da", str(self.anno_da)))
-        if self.anno_a is not None:
-            pairs.append(("anno_a", str(self.anno_a)))
+        for name in YEAR_FILTERS:
+            if (year := getattr(self, name)) is not None:
+                pairs.append((name, str(year)))
         return pairs
 
 
@@ -80,18 +90,23 @@ def _parse_int(name: str, raw: str, low: int, high: int, label: str) -> int:
 def parse_process_query(params: dict[str, list[str]], default_page_size: int) -> ProcessQuery:
     """Read list parameters (each possibly repeated) into a ProcessQuery, or raise FilterError."""
     query = ProcessQuery(per_pagina=default_page_size)
-    for name in FILTERS:
-        values = [v.strip() for raw in params.get(name, []) for v in raw.split(",") if v.strip()]
+    for name, declared in FILTERS.items():
+        given = params.get(name, [])
+        # a text may hold commas ("POR FESR, FSE"): several texts are several parameters
+        split = [[raw] if declared.type == TEXT else raw.split(",") for raw in given]
+        values = [" ".join(v.split()) for parts in split for v in parts if v.strip()]
         if values:
             query.filters[name] = list(dict.fromkeys(values))
     if "territorio" in query.filters:
         query.filters["territorio"] = [code.upper() for code in query.filters["territorio"]]
-    for name, label in (("anno_da", "Anno da"), ("anno_a", "Anno a")):
+    for name, label in YEAR_FILTERS.items():
         raw = next((v for v in params.get(name, []) if v.strip()), None)
         if raw is not None:
             setattr(query, name, _parse_int(name, raw, MIN_YEAR, MAX_YEAR, label))
     if query.anno_da and query.anno_a and query.anno_a < query.anno_da:
         raise FilterError("anno_a", "Anno a: non può precedere «Anno da».")
+    if query.avvio_da and query.avvio_a and query.avvio_a < query.avvio_da:
+        raise FilterError("avvio_a", "Avviati fino al: non può precedere «Avviati dal».")
     query.q = " ".join(" ".join(params.get("q", [])).split())
     if len(query.q) > MAX_SEARCH_TEXT:
         raise FilterError("q", f"Ricerca: al massimo {MAX_SEARCH_TEXT} caratteri.")
@@ -122,6 +137,8 @@ async def _known(declared, values: list[str]) -> tuple[list[str], str]:
         return list(
             choices
         ), f"{declared.label}: valore sconosciuto «{{}}». Valori ammessi: {', '.join(choices)}."
+    if declared.type == TEXT:  # any text may be asked for: one no process has finds nothing
+        return values, ""
     if declared.type == TERRITORIES:
         known = (
             await Territory.select(Territory.code).where(Territory.code.is_in(values)).output(as_list=True)

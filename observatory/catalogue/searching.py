@@ -15,7 +15,16 @@ from observatory.catalogue import fields, services
 from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
 from observatory.catalogue.tables import ORGANISATION_ROLES, Organisation, Term, Territory
 from observatory.search.index import IndexUnavailable, SearchIndex
-from observatory.search.query import SearchRequest, SearchResult, cards, matching_ids, more_like, run_search
+from observatory.search.query import (
+    SearchRequest,
+    SearchResult,
+    Tallies,
+    cards,
+    matching_ids,
+    more_like,
+    run_search,
+    run_tallies,
+)
 from observatory.web import Page
 
 #: Facets in the order a reader sees them (each is labelled as its field).
@@ -24,6 +33,7 @@ FACET_ORDER = (
     "ambito",
     "tematica",
     "territorio",
+    "scala",
     "titolare",
     "stato",
     "intervento",
@@ -50,6 +60,10 @@ class SearchOutcome:
     filter_labels: dict[tuple[str, str], str] = field(default_factory=dict)
     #: Every facet's counts: facet → value → how many processes of the search have it.
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Territory code → the code of the territory it is inside (None for IT).
+    parents: dict[str, str | None] = field(default_factory=dict)
+    #: Facet → value → label, for every value the index knows.
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _listed(card: dict) -> dict:
@@ -63,6 +77,8 @@ def _request(query: ProcessQuery) -> SearchRequest:
         filters={name: list(values) for name, values in query.filters.items() if values},
         year_from=query.anno_da,
         year_to=query.anno_a,
+        started_from=query.avvio_da,
+        started_to=query.avvio_a,
         sort=query.ordine,
         page=query.pagina,
         page_size=query.per_pagina,
@@ -108,7 +124,25 @@ async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> Se
             if name in labels
         },
         counts=result.facets,
+        parents=result.parents,
+        labels=result.labels,
     )
+
+
+async def tally_processes(
+    search_index: SearchIndex, query: ProcessQuery, summed: tuple[str, ...], split: tuple[str, str]
+) -> Tallies:
+    """The figures of every published process matching ``query`` (see search.query.run_tallies);
+    an unknown filter value raises FilterError, as a search does."""
+    request = _request(query)
+    tallies = run_tallies(search_index, request, summed, split)
+    missing = {
+        name: [v for v in values if v not in tallies.labels.get(name, {})]
+        for name, values in request.filters.items()
+    }
+    if any(missing.values()):
+        await check_filters(missing)
+    return tallies
 
 
 async def _add_database_labels(labels: dict[str, dict[str, str]], missing: dict[str, list[str]]) -> None:

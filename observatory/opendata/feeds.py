@@ -73,6 +73,10 @@ async def latest_changed(process_ids: list[int], limit: int = FEED_SIZE) -> list
     return [row["id"] for row in latest]
 
 
+#: How a feed's title says each year filter.
+YEAR_WORDS = {"anno_da": "dal ", "anno_a": "al ", "avvio_da": "avviati dal ", "avvio_a": "avviati fino al "}
+
+
 def feed_title(query: ProcessQuery, labels: dict[tuple[str, str], str]) -> str:
     """ "Processi partecipativi", then what the search asks for ("«orti», Piemonte, dal 2015")."""
     said = [f"«{query.q}»"] if query.q else []
@@ -80,7 +84,7 @@ def feed_title(query: ProcessQuery, labels: dict[tuple[str, str], str]) -> str:
         if name in FILTERS:
             said.append(labels.get((name, value), value))
         else:
-            said.append(("dal " if name == "anno_da" else "al ") + value)
+            said.append(YEAR_WORDS[name] + value)
     return f"{TITLE} — {', '.join(said)}" if said else TITLE
 
 

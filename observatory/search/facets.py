@@ -27,6 +27,7 @@ class SegmentFacets:
         self.start_year = np.full(size, -1, dtype=np.int32)
         self.end_year = np.full(size, -1, dtype=np.int32)
         self.ongoing = np.zeros(size, dtype=bool)
+        self.investment = np.full(size, np.nan, dtype=np.float64)
         self.updated = np.zeros(size, dtype=np.float64)
         self.title_keys: list[str] = [""] * size
         self.labels: dict[str, dict[str, str]] = {}
@@ -57,6 +58,8 @@ class SegmentFacets:
             if facets["end_year"] is not None:
                 self.end_year[docnum] = facets["end_year"]
             self.ongoing[docnum] = facets["ongoing"]
+            if facets["investment"] is not None:
+                self.investment[docnum] = facets["investment"]
             self.updated[docnum] = facets["updated"]
             self.title_keys[docnum] = facets["title_key"]
         self.single = {}
@@ -100,6 +103,7 @@ class FacetArrays:
         self.start_year = np.full(size, -1, dtype=np.int32)
         self.end_year = np.full(size, -1, dtype=np.int32)
         self.ongoing = np.zeros(size, dtype=bool)
+        self.investment = np.full(size, np.nan, dtype=np.float64)  #: euro; NaN where not known
         self.updated = np.zeros(size, dtype=np.float64)
         self.title_rank = np.zeros(size, dtype=np.int64)
         self.labels: dict[str, dict[str, str]] = {}  # facet → value → label
@@ -144,6 +148,7 @@ class FacetArrays:
             arrays.start_year[offset:end] = part.start_year
             arrays.end_year[offset:end] = part.end_year
             arrays.ongoing[offset:end] = part.ongoing
+            arrays.investment[offset:end] = part.investment
             arrays.updated[offset:end] = part.updated
             titles[offset:end] = part.title_keys
             for name, values in part.labels.items():
@@ -202,6 +207,18 @@ class FacetArrays:
             bins = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
         return {self.values[name][i]: int(n) for i, n in enumerate(bins) if n}
 
+    def sums(self, name: str, mask: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+        """The sum of ``weights`` over the documents in ``mask`` with each value of the single-valued
+        facet ``name`` (documents whose weight is NaN add nothing)."""
+        if name not in self.single:
+            return {}
+        known = mask & ~np.isnan(weights) & (self.single[name] >= 0)
+        totals = np.bincount(
+            self.single[name][known], weights=weights[known], minlength=len(self.values[name])
+        )
+        counted = np.bincount(self.single[name][known], minlength=len(self.values[name]))
+        return {self.values[name][i]: float(totals[i]) for i in np.flatnonzero(counted)}
+
     def year_mask(self, year_from: int | None, year_to: int | None) -> np.ndarray:
         """Processes active in [year_from, year_to], with the database's rules."""
         mask = np.ones(self.size, dtype=bool)
@@ -211,4 +228,13 @@ class FacetArrays:
             mask &= ends | open_ended
         if year_to is not None:
             mask &= (self.start_year >= 0) & (self.start_year <= year_to)
+        return mask
+
+    def start_mask(self, started_from: int | None, started_to: int | None) -> np.ndarray:
+        """Processes started in [started_from, started_to] (all of them when neither is given)."""
+        mask = np.ones(self.size, dtype=bool)
+        if started_from is not None:
+            mask &= self.start_year >= started_from
+        if started_to is not None:
+            mask &= (self.start_year >= 0) & (self.start_year <= started_to)
         return mask

@@ -24,6 +24,8 @@ class SearchRequest:
     filters: dict[str, list[str]] = field(default_factory=dict)
     year_from: int | None = None
     year_to: int | None = None
+    started_from: int | None = None
+    started_to: int | None = None
     sort: str = "rilevanza"
     page: int = 1
     page_size: int = 20
@@ -32,7 +34,8 @@ class SearchRequest:
         filters = tuple(
             sorted((name, tuple(sorted(values))) for name, values in self.filters.items() if values)
         )
-        return (self.text, filters, self.year_from, self.year_to, self.sort, self.page, self.page_size)
+        years = (self.year_from, self.year_to, self.started_from, self.started_to)
+        return (self.text, filters, years, self.sort, self.page, self.page_size)
 
 
 @dataclass
@@ -92,6 +95,7 @@ def _filtered(arrays: FacetArrays, request: SearchRequest, text_mask: np.ndarray
     """The mask of each active filter, the mask of the years, and what matches them all and the text."""
     filter_masks = {name: arrays.mask_for(name, values) for name, values in request.filters.items() if values}
     year_mask = arrays.year_mask(request.year_from, request.year_to)
+    year_mask &= arrays.start_mask(request.started_from, request.started_to)
     final = text_mask & year_mask
     for mask in filter_masks.values():
         final &= mask
@@ -108,27 +112,108 @@ def matching_ids(search_index: SearchIndex, request: SearchRequest) -> list[int]
     ]
 
 
-def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> SearchResult:
-    text_mask, query, scores = _text_match(searcher, arrays, request.text)
-    corrected_from = corrected_text = suggestion = None
-    if query is not None and text_mask.sum() < SUGGEST_BELOW:
-        correction = spelling.correction(searcher, arrays, request.text)
+@dataclass
+class TextMatch:
+    """What a text matches (every document when there is none), after any spelling correction."""
+
+    mask: np.ndarray
+    query: object | None = None
+    scores: np.ndarray | None = None
+    suggestion: str | None = None
+    corrected_from: str | None = None
+    corrected_text: str | None = None
+
+
+def _matched(searcher, arrays: FacetArrays, text: str) -> TextMatch:
+    """The text's matches; a text that finds nothing is replaced by its correction when one finds
+    more, and one that finds little gets the correction as a suggestion."""
+    mask, query, scores = _text_match(searcher, arrays, text)
+    found = TextMatch(mask, query, scores)
+    if query is not None and mask.sum() < SUGGEST_BELOW:
+        correction = spelling.correction(searcher, arrays, text)
         if correction is not None:
             corrected_mask, corrected_query, corrected_scores = _text_match(searcher, arrays, correction)
-            if corrected_mask.sum() > text_mask.sum():
-                if not text_mask.any():  # nothing found: show what the corrected words find
-                    corrected_from, corrected_text = request.text, correction
-                    text_mask, query, scores = corrected_mask, corrected_query, corrected_scores
-                else:
-                    suggestion = correction
-    filter_masks, year_mask, final = _filtered(arrays, request, text_mask)
+            if corrected_mask.sum() > mask.sum():
+                if not mask.any():  # nothing found: show what the corrected words find
+                    corrected = (corrected_query, corrected_scores, None, text, correction)
+                    return TextMatch(corrected_mask, *corrected)
+                found.suggestion = correction
+    return found
+
+
+def _facet_counts(arrays: FacetArrays, base: np.ndarray, filter_masks: dict[str, np.ndarray]) -> dict:
+    """Every facet's counts: each counted over ``base`` and every filter but its own, so that a
+    facet shows what choosing another of its values would find."""
     facets = {}
     for name in arrays.values:
-        base = text_mask & year_mask
+        counted = base.copy()
         for other, mask in filter_masks.items():
             if other != name:
-                base &= mask
-        facets[name] = arrays.counts(name, base)
+                counted &= mask
+        facets[name] = arrays.counts(name, counted)
+    return facets
+
+
+@dataclass
+class Tallies:
+    """The figures of everything a search finds: its facet counts (as the search reports them),
+    processes by start year, and investment summed by the values of some facets."""
+
+    total: int
+    facets: dict[str, dict[str, int]]
+    labels: dict[str, dict[str, str]]
+    parents: dict[str, str | None]
+    started: dict[int, int]  #: start year → processes
+    started_ongoing: dict[int, int]  #: start year → processes with the value ``split`` names
+    without_start: int  #: processes with no start year
+    investment: dict[str, dict[str, float]]  #: facet → value → euro
+    invested: float  #: euro over every process that says it
+    with_investment: int  #: processes that say their investment
+    corrected_from: str | None = None
+    corrected_text: str | None = None
+
+
+def run_tallies(
+    search_index: SearchIndex, request: SearchRequest, summed: tuple[str, ...], split: tuple[str, str]
+) -> Tallies:
+    """The figures of what ``request`` finds (its page and sort ignored), from the facet arrays:
+    investment summed by each value of the facets ``summed``, start years told apart by a value
+    of a single-valued facet (``split``: facet, value). Cached per index generation like searches."""
+    searcher, arrays = search_index.searcher()
+    key = ("tallies", summed, split, request.text, request.cache_key()[1:3])
+    cached = search_index.cached_result(searcher, key)
+    if cached is not None:
+        return cached
+    matched = _matched(searcher, arrays, request.text)
+    filter_masks, year_mask, final = _filtered(arrays, request, matched.mask)
+    known = final & (arrays.start_year >= 0)
+    started = np.bincount(arrays.start_year[known]) if known.any() else np.zeros(0, dtype=np.int64)
+    facet, value = split
+    ongoing = np.bincount(arrays.start_year[known & arrays.mask_for(facet, [value])], minlength=started.size)
+    invested = final & ~np.isnan(arrays.investment)
+    tallies = Tallies(
+        total=int(final.sum()),
+        facets=_facet_counts(arrays, matched.mask & year_mask, filter_masks),
+        labels=arrays.labels,
+        parents=arrays.parents,
+        started={int(y): int(n) for y, n in enumerate(started) if n},
+        started_ongoing={int(y): int(n) for y, n in enumerate(ongoing) if n},
+        without_start=int((final & (arrays.start_year < 0)).sum()),
+        investment={name: arrays.sums(name, final, arrays.investment) for name in summed},
+        invested=float(arrays.investment[invested].sum()),
+        with_investment=int(invested.sum()),
+        corrected_from=matched.corrected_from,
+        corrected_text=matched.corrected_text,
+    )
+    search_index.cache_result(searcher, key, tallies)
+    return tallies
+
+
+def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> SearchResult:
+    matched = _matched(searcher, arrays, request.text)
+    text_mask, query, scores = matched.mask, matched.query, matched.scores
+    filter_masks, year_mask, final = _filtered(arrays, request, text_mask)
+    facets = _facet_counts(arrays, text_mask & year_mask, filter_masks)
     years_of = arrays.start_year[final & (arrays.start_year >= 0)]
     year_counts = np.bincount(years_of) if years_of.size else np.array([], dtype=np.int64)
     years = {int(y): int(n) for y, n in enumerate(year_counts) if n}
@@ -149,9 +234,9 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
         decades=decades,
         years=years,
         highlights={int(arrays.pid[d]): text for d, text in highlights.items()},
-        suggestion=suggestion,
-        corrected_from=corrected_from,
-        corrected_text=corrected_text,
+        suggestion=matched.suggestion,
+        corrected_from=matched.corrected_from,
+        corrected_text=matched.corrected_text,
     )
 
 
