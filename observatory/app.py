@@ -38,6 +38,7 @@ from observatory.opendata.structured import json_ld
 from observatory.resend import refused_post_response
 from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
+from observatory.statistics.controllers import StatisticsPages
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
 from observatory.submissions.moderation_controllers import ModerationApi, ModerationPages
 
@@ -49,7 +50,12 @@ CSRF_EXEMPT = ["^/api/v1/segnalazioni$"]
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.filters.update(
-        euro=text.euro, italian_date=text.italian_date, years=text.years, replace_years=web.replace_years
+        euro=text.euro,
+        euro_short=text.euro_short,
+        whole=text.whole,
+        italian_date=text.italian_date,
+        years=text.years,
+        replace_years=web.replace_years,
     )
     env.filters["json_ld"] = json_ld
     env.globals.update(
@@ -98,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
             FeedPages,
             OpenDataPages,
             DcatCatalogue,
+            StatisticsPages,
             create_static_files_router(
                 path="/static", directories=[PROJECT_DIR / "static"], include_in_schema=False
             ),

@@ -22,9 +22,18 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from observatory.catalogue import exports, indexing, maps, searching, services, sources
+from observatory.catalogue import (
+    choropleths,
+    exports,
+    geography,
+    indexing,
+    maps,
+    searching,
+    services,
+    sources,
+)
 from observatory.catalogue.answers import unpublished_answer
-from observatory.catalogue.fields import MAX_YEAR, MIN_YEAR, TERRITORIES, VOCABULARIES, Field
+from observatory.catalogue.fields import MAX_YEAR, MIN_YEAR, TERRITORIES, TEXT, VOCABULARIES, Field
 from observatory.catalogue.queries import (
     FILTERS,
     MAX_PAGE_SIZE,
@@ -74,7 +83,8 @@ def _search_index(request: Request) -> SearchIndex:
 
 def _hidden_params(query: ProcessQuery) -> list[tuple[str, str]]:
     """Filters the facet form has no input for, carried along when it is submitted."""
-    return [("ente", value) for value in query.values("ente")]
+    shown = {*searching.FACET_ORDER, "anno_da", "anno_a"}
+    return [(name, value) for name, value in query.active_filters() if name not in shown]
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -199,7 +209,33 @@ class CataloguePages(Controller):
             page_number(request),
             settings_of(request).page_size,
         )
-        return list_page("territory.html", request, found.page, territory=territory, levels=TERRITORY_LEVELS)
+        drawn = _territory_map(territory, found)
+        return list_page(
+            "territory.html", request, found.page, territory=territory, levels=TERRITORY_LEVELS, map=drawn
+        )
+
+
+def _territory_map(territory: dict, found: searching.SearchOutcome) -> choropleths.Choropleth | None:
+    """A region by its provinces (with its comuni as points), a province by its comuni; None otherwise."""
+    code = territory["code"]
+    drawing = geography.inside(code)
+    if drawing is None:
+        return None
+    parents = found.parents
+    if code.startswith("R"):
+        title, what = f"Processi per provincia in {territory['name']}", "le province della regione"
+        what += "; i cerchi sono i comuni con processi, più grandi dove ce ne sono di più"
+    else:
+        title, what = f"Processi per comune in {territory['name']}", "i comuni della provincia"
+    return choropleths.choropleth(
+        drawing,
+        found.counts.get("territorio", {}),
+        lambda inner: f"/territori/{inner}",
+        title,
+        f"La mappa di {territory['name']} con {what}: più è scuro il colore, più processi vi si sono svolti.",
+        found.labels.get("territorio", {}),
+        within=(lambda comune: parents.get(parents.get(comune)) == code) if code.startswith("R") else None,
+    )
 
 
 async def _sources_context() -> dict:
@@ -228,6 +264,8 @@ def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> lis
         "titolare": "Ente: ",
     }
     prefixes |= {"anno_da": "Dal ", "anno_a": "Al "}
+    prefixes |= {"avvio_da": "Avviati dal ", "avvio_a": "Avviati fino al "}
+    prefixes |= {"programma": "Programma: ", "fondo": "Fondo: ", "scala": "Scala: "}
     active = query.active_filters()
     chips = []
     for name, value in active:
@@ -257,12 +295,19 @@ def _filter_parameter(name: str, declared: Field) -> spec.Parameter:
         what = "ISTAT codes (IT, R01, P201, C001272): a territory includes everything inside it"
     elif declared.choices:
         what = f"one of {', '.join(declared.choices)}"
+    elif declared.type == TEXT:
+        what = "the exact text, as the processes have it"
     else:
         what = "slugs of organisations (see /api/v1/enti)"
     values = Schema(type=OpenAPIType.STRING, enum=list(declared.choices) if declared.choices else None)
     return query_parameter(
         name,
-        f"{declared.label_en}: {what}. Repeat it or separate values with commas: any of them matches.",
+        f"{declared.label_en}: {what}. "
+        + (
+            "Repeat it for several texts: any of them matches."
+            if declared.type == TEXT
+            else "Repeat it or separate values with commas: any of them matches."
+        ),
         Schema(type=OpenAPIType.ARRAY, items=values),
     )
 
@@ -279,6 +324,8 @@ PROCESS_LIST_PARAMETERS = (
     *(_filter_parameter(name, declared) for name, declared in FILTERS.items()),
     _year_parameter("anno_da", "Processes still running in this year or later."),
     _year_parameter("anno_a", "Processes started in this year or earlier (not before anno_da)."),
+    _year_parameter("avvio_da", "Processes that started in this year or later."),
+    _year_parameter("avvio_a", "Processes that started in this year or earlier (not before avvio_da)."),
     query_parameter(
         "ordine",
         "Sort order: rilevanza (by default with q), recenti (by default without), titolo, anno, anno_asc.",
@@ -310,9 +357,9 @@ class CatalogueApi(Controller):
     async def processes(self, request: Request) -> ProcessSearchOut:
         """Published processes: full-text ``q`` and the same filters as /processi (repeat a parameter
         for several values: OR inside a filter, AND across filters): ambito, tematica, tipo, territorio,
-        ente, titolare, stato, livello, fonte, anno_da, anno_a; ordine (rilevanza, recenti, titolo, anno,
-        anno_asc), pagina, per_pagina (at most 100). Facet counts, highlights and spelling suggestions
-        come with the page."""
+        ente, titolare, stato, livello, fonte, scala, programma, fondo, anno_da, anno_a, avvio_da,
+        avvio_a; ordine (rilevanza, recenti, titolo, anno, anno_asc), pagina, per_pagina (at most 100).
+        Facet counts, highlights and spelling suggestions come with the page."""
         try:
             query = parse_process_query(_params(request), settings_of(request).page_size)
             found = await searching.search_processes(_search_index(request), query)

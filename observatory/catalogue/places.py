@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,7 +36,7 @@ class Comune:
     box: tuple[float, float, float, float]  #: west, south, east, north
 
 
-def _arcs(topology: dict) -> list[tuple[list[float], list[float]]]:
+def arcs(topology: dict) -> list[tuple[list[float], list[float]]]:
     """The arcs of a quantized TopoJSON topology, in degrees."""
     (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
     decoded = []
@@ -50,7 +51,8 @@ def _arcs(topology: dict) -> list[tuple[list[float], list[float]]]:
     return decoded
 
 
-def _ring(arcs: list, indexes: list[int]) -> tuple[array, array]:
+def ring(arcs: Sequence | Mapping, indexes: list[int]) -> tuple[array, array]:
+    """A ring of a TopoJSON geometry: its arcs (by index) joined, a negative index ~i being arc i reversed."""
     xs, ys = array("d"), array("d")
     for index in indexes:
         arc_x, arc_y = arcs[index] if index >= 0 else (arcs[~index][0][::-1], arcs[~index][1][::-1])
@@ -66,14 +68,14 @@ def comuni() -> tuple[Comune, ...]:
     found = []
     for path in sorted(BOUNDARIES_DIR.glob("limits_R_*_municipalities.topo.json")):
         topology = json.loads(path.read_text(encoding="utf-8"))
-        arcs = _arcs(topology)
+        decoded = arcs(topology)
         for geometry in topology["objects"]["comuni"]["geometries"]:
             if not geometry.get("arcs"):  # a comune merged since (Miagliano) has no shape
                 continue
             polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
-            rings = tuple(_ring(arcs, ring) for polygon in polygons for ring in polygon)
-            xs = [x for ring in rings for x in ring[0]]
-            ys = [y for ring in rings for y in ring[1]]
+            rings = tuple(ring(decoded, indexes) for polygon in polygons for indexes in polygon)
+            xs = [x for outline in rings for x in outline[0]]
+            ys = [y for outline in rings for y in outline[1]]
             properties = geometry["properties"]
             found.append(
                 Comune(
