@@ -44,7 +44,7 @@ test: lint ## Run the whole test suite on two cores (PostgreSQL runs too when it
 bench: $(INSTALLED) ## Run the benchmarks in bench/ (they print figures; they are not tests)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-browser: ## Install Debian's Chromium for tests/test_browser.py (apt-get: needs root)
+browser: ## Install Debian's Chromium for the browser and accessibility tests (apt-get: needs root)
 	@if [ -x /usr/bin/chromium ]; then echo "/usr/bin/chromium is already installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 

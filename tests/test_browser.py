@@ -1,136 +1,13 @@
 """End to end in a real browser: a municipality submits a process, an editor approves it, a visitor
-finds it by searching.
-
-Debian's Chromium (``/usr/bin/chromium``, ``apt-get install chromium``) is driven by Playwright for
-Python; no browser is downloaded. Without it the test is skipped, unless
-OBSERVATORY_TEST_BROWSER=required (as in .ci/run), which makes a missing browser an error.
-"""
+finds it by searching (Debian's Chromium driven by Playwright: see browsing.py)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+from browsing import PASSWORD, TIMEOUT_MS
 
-import pytest
+pytest_plugins = ["browsing"]
 
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_REQUIRED = os.environ.get("OBSERVATORY_TEST_BROWSER", "") == "required"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "una password per il browser"
 TITLE = "Giardino condiviso vortiquello di Chieri"
-TIMEOUT_MS = 30_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server stopped at start-up:\n{server.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"the server did not answer at {url} within {seconds} s")
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium; the test is skipped without it (an error when it is required)."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (make browser) to run the browser test"
-        if BROWSER_REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture
-def server(chromium, demo_db_url, tmp_path):
-    """`observatory serve` on a free port over a copy of the demo catalogue, with an editor created
-    by `observatory create-staff`; yields the base URL."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OBSERVATORY_DATABASE_URL": demo_db_url,
-        "OBSERVATORY_INDEX_DIR": str(tmp_path / "index"),
-        "OBSERVATORY_SECRET_KEY": "browser-test-secret",
-        "OBSERVATORY_BASE_URL": base_url,
-        "OBSERVATORY_STAFF_PASSWORD": PASSWORD,
-    }
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "observatory",
-            "create-staff",
-            "rita",
-            "--name",
-            "Rita Redattrice",
-            "--role",
-            "redattore",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert created.returncode == 0, created.stderr
-    process = subprocess.Popen(
-        [sys.executable, "-m", "observatory", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_until_up(base_url + "/", process)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def browser(chromium):
-    """Headless Chromium driven by Playwright (start it after the server: Playwright's sync API keeps
-    an event loop running in this thread)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_a_municipality_submits_an_editor_approves_and_a_visitor_finds_it(server, browser):

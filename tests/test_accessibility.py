@@ -1,0 +1,161 @@
+"""Every main page through axe-core in Chromium: no violation of WCAG 2.1 A and AA, 1280 and 390 px wide.
+
+axe is vendored in tests/data/axe-core (see its README). It is run with ``page.evaluate``, which the
+pages' strict Content Security Policy does not govern: the pages are checked exactly as they are served.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from browsing import PASSWORD, TIMEOUT_MS, launched, serving
+
+pytest_plugins = ["browsing"]
+
+AXE = Path(__file__).parent / "data" / "axe-core" / "axe.min.js"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WIDTHS = (1280, 390)
+SHOWN_TARGETS = 3
+STAFF = (("rita", "Rita Redattrice", "redattore"), ("ada", "Ada Amministratrice", "amministratore"))
+ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/registro")
+
+
+class FirstLink(NamedTuple):
+    """The page the first link matching ``selector`` on the page ``path`` leads to."""
+
+    path: str
+    selector: str
+
+
+PAGES = (
+    ("home", "/"),
+    ("processi", "/processi"),
+    ("processi-ricerca", "/processi?q=bilancio+partecipativo"),
+    ("processi-territorio", "/processi?territorio=R08"),
+    ("processo", FirstLink("/processi", "article.card .card-title a")),
+    ("enti", "/enti"),
+    ("ente", FirstLink("/enti", "ul.list a[href^='/enti/']")),
+    ("territori", "/territori"),
+    ("regione", "/territori/R01"),
+    ("provincia", "/territori/P201"),
+    ("comune", "/territori/C001272"),
+    ("statistiche", "/statistiche"),
+    ("statistiche-filtrate", "/statistiche?territorio=R08&q=scuola"),
+    ("grafico", "/statistiche/regioni?tipo=monitoraggio-civico"),
+    ("grafico-incorporato", "/statistiche/anni?incorpora=1"),
+    ("mappa", "/mappa"),
+    ("mappa-province", "/mappa?dettaglio=provincia&stato=concluso"),
+    ("dati", "/dati"),
+    ("codebook", "/dati/codebook"),
+    ("segnala", "/segnala"),
+    ("note-legali", "/note-legali"),
+    ("accesso", "/redazione/accesso"),
+    ("redazione-coda", "/redazione"),
+    (
+        "redazione-segnalazione",
+        FirstLink("/redazione", "a[href^='/redazione/segnalazioni/']"),
+    ),
+    ("redazione-processi", "/redazione/processi"),
+    ("redazione-modifica", FirstLink("/redazione/processi", "a[href$='/modifica']")),
+    ("redazione-versioni", FirstLink("/redazione/processi", "a[href$='/versioni']")),
+    ("redazione-vocabolari", "/redazione/vocabolari"),
+    ("redazione-registro", "/redazione/registro"),
+)
+
+
+def _user(path: str) -> str | None:
+    """Who loads ``path``: a visitor outside the staff area and on its login page, else an editor, or an
+    administrator on the pages only administrators see."""
+    if not path.startswith("/redazione") or path.startswith("/redazione/accesso"):
+        return None
+    return "ada" if path.startswith(ADMIN_ONLY) else "rita"
+
+
+@pytest.fixture(scope="module")
+def site(chromium, backend, tmp_path_factory):
+    """One server for the module over a copy of the demo catalogue, with an editor and an administrator."""
+    index_dir = tmp_path_factory.mktemp("accessibility") / "index"
+    with serving(backend.clone("demo", index_dir), index_dir, STAFF) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def page_for(site, chromium):
+    """One browser for the module; ``page_for(user)`` is a page of that user (None: a visitor), logged in
+    on first use and reused after."""
+    with launched(chromium) as browser:
+        pages = {}
+        _submit_one(browser, site)
+
+        def page_for(user: str | None):
+            if user not in pages:
+                page = browser.new_context(viewport={"width": WIDTHS[0], "height": 900}).new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                if user:
+                    page.goto(site + "/redazione/accesso")
+                    page.fill("#username", user)
+                    page.fill("#password", PASSWORD)
+                    page.get_by_role("button", name="Entra").click()
+                    page.wait_for_url(site + "/redazione")
+                pages[user] = page
+            return pages[user]
+
+        yield page_for
+
+
+def _submit_one(browser, site: str) -> None:
+    """A visitor sends a submission, so that the moderation queue has one to review."""
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(site + "/segnala")
+    page.fill("#campo-title", "Orti condivisi per il controllo dell'accessibilità")
+    page.fill("#campo-territories", "Chieri (TO)")
+    page.fill("#campo-nome", "Lucia Bianchi")
+    page.fill("#campo-ente", "Comune di Chieri")
+    page.fill("#campo-email", "lucia.bianchi@comune.chieri.example")
+    page.check("#campo-privacy")
+    page.get_by_role("button", name="Invia la segnalazione").click()
+    if page.locator("#duplicati").count():
+        page.get_by_role("button", name="Invia comunque").first.click()
+    page.wait_for_selector("text=Segnalazione ricevuta")
+    page.close()
+
+
+def _violations(page) -> list[str]:
+    """axe's WCAG 2.1 A and AA violations on ``page``, each as its id, impact, help and first targets."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG,
+    )
+    found = []
+    for violation in results["violations"]:
+        nodes = violation["nodes"]
+        found.append(
+            f"{violation['id']} ({violation['impact']}, {len(nodes)} elements): {violation['help']}"
+            f" <{violation['helpUrl']}>"
+        )
+        found += [f"    {' '.join(node['target'])}: {node['html'][:300]}" for node in nodes[:SHOWN_TARGETS]]
+    return found
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, id=name) for name, path in PAGES])
+def test_the_page_has_no_wcag_violation(page_for, site, path):
+    page = page_for(_user(path if isinstance(path, str) else path.path))
+    if isinstance(path, FirstLink):
+        page.goto(site + path.path)
+        links = page.locator(path.selector)
+        assert links.count(), f"no link matches {path.selector} on {path.path}"
+        path = links.first.get_attribute("href")
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    response = page.goto(site + path)
+    assert response.status == 200, f"{path} answers {response.status}"
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        if found := _violations(page):
+            problems += [f"{path} at {width} px wide:", *found]
+    assert not problems, "axe finds WCAG 2.1 A/AA violations:\n" + "\n".join(problems)
