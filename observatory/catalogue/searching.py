@@ -247,14 +247,13 @@ async def organisation_counts(search_index: SearchIndex) -> dict[str, int]:
 async def home_figures(search_index: SearchIndex, latest: int = 6) -> dict:
     """Figures for the home page: totals, by theme area, by region, the latest published."""
     found = await search_processes(search_index, ProcessQuery(per_pagina=1))
-    places = found.counts.get("territorio", {})
     by_facet = {facet["name"]: facet["options"] for facet in found.facets}
     regions = [o for o in by_facet["territorio"] if o["value"].startswith("R")]
     return {
         "total": found.page.total,
         "by_theme": [{"slug": o["value"], "label": o["label"], "n": o["count"]} for o in by_facet["ambito"]],
         "by_region": [{"code": o["value"], "name": o["label"], "n": o["count"]} for o in regions],
-        "national": places.get("IT", 0),
+        "national": found.counts.get("scala", {}).get("nazionale", 0),
         "latest": [_listed(card) for card in cards(search_index, await services.latest_published(latest))],
         "organisations": await Organisation.count(),
         "projects": await services.project_figures(),
