@@ -84,15 +84,22 @@ def _scaled(bars: list[Bar]) -> list[Bar]:
 
 
 def _facet_bars(
-    tallies: Tallies, query: ProcessQuery, name: str, values: list[str] | None = None
-) -> list[Bar]:
-    """A bar for each value of facet ``name`` (``values`` in that order, or by count)."""
+    tallies: Tallies,
+    query: ProcessQuery,
+    name: str,
+    values: list[str] | None = None,
+    ordered: bool = False,
+    most: int | None = None,
+) -> tuple[list[Bar], int]:
+    """Bars for the values of facet ``name`` that have processes (among ``values``, or all), most
+    frequent first unless ``ordered``; only the first ``most`` become bars. Also how many had any."""
     counts = tallies.facets.get(name, {})
     labels = tallies.labels.get(name, {}) | dict((FILTERS[name].choices or {}).items())
+    counted = [value for value in (counts if values is None else values) if counts.get(value)]
+    if not ordered:
+        counted.sort(key=lambda v: (-counts[v], labels.get(v, v)))
     chosen = set(query.values(name))
-    if values is None:
-        values = sorted(counts, key=lambda v: (-counts[v], labels.get(v, v)))
-    return [
+    bars = [
         Bar(
             value=value,
             label=labels.get(value, value),
@@ -101,17 +108,16 @@ def _facet_bars(
             href=search_href(query, **{name: value}),
             selected=value in chosen,
         )
-        for value in values
-        if counts.get(value)
+        for value in counted[:most]
     ]
+    return bars, len(counted)
 
 
 def _facet_chart(tallies, query, name: str, title: str, description: str, note=None, values=None) -> Chart:
-    bars = _facet_bars(tallies, query, name, values)
     most = MOST_BARS.get(name)
-    if most and len(bars) > most:
-        description += f" Sono mostrati i {most} più frequenti su {whole(len(bars))}."
-        bars = bars[:most]
+    bars, counted = _facet_bars(tallies, query, name, values, ordered=values is not None, most=most)
+    if most and counted > most:
+        description += f" Sono mostrati i {most} più frequenti su {whole(counted)}."
     return Chart(name, title, description, _scaled(bars), note=note)
 
 
@@ -146,8 +152,8 @@ def _years(tallies: Tallies, query: ProcessQuery) -> Chart:
 
 
 def _regions(tallies: Tallies, query: ProcessQuery) -> Chart:
-    bars = _facet_bars(tallies, query, "territorio")
-    bars = [bar for bar in bars if bar.value.startswith("R")]
+    regions = [code for code in tallies.facets.get("territorio", {}) if code.startswith("R")]
+    bars, _ = _facet_bars(tallies, query, "territorio", regions)
     national = tallies.facets.get("scala", {}).get("nazionale", 0)
     if national:
         bars.insert(
@@ -179,17 +185,15 @@ def _inside(tallies: Tallies, query: ProcessQuery) -> Chart | None:
     code = chosen[0]
     name = tallies.labels.get("territorio", {}).get(code, code)
     inner = [v for v in tallies.facets.get("territorio", {}) if tallies.parents.get(v) == code]
-    bars = _facet_bars(tallies, query, "territorio")
-    bars = [bar for bar in bars if bar.value in set(inner)]
     if code.startswith("R"):
         slug, title, what = "province", f"Processi per provincia: {name}", "in ogni provincia della regione"
     else:
         slug, title, what = "comuni", f"Processi per comune: {name}", "in ogni comune della provincia"
     description = f"Quanti processi si sono svolti {what}; un processo in più territori conta in ognuno."
     most = MOST_BARS.get(slug)
-    if most and len(bars) > most:
-        description += f" Sono mostrati i {most} con più processi su {whole(len(bars))}."
-        bars = bars[:most]
+    bars, counted = _facet_bars(tallies, query, "territorio", inner, most=most)
+    if most and counted > most:
+        description += f" Sono mostrati i {most} con più processi su {whole(counted)}."
     return Chart(slug, title, description, _scaled(bars))
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -32,13 +34,14 @@ def _query(request: Request) -> ProcessQuery:
 
 
 async def _context(request: Request, query: ProcessQuery) -> dict:
-    """What every statistics page shows: the charts, the filters with their options and chips."""
+    """What every statistics page shows: the tallies, the filters with their options and chips."""
     search_index = _search_index(request)
     tallies = await searching.tally_processes(search_index, query, charts.SUMMED, charts.ONGOING)
-    found = await searching.search_processes(search_index, _one_result(query))
+    found = await searching.search_processes(
+        search_index, replace(query, ordine="recenti", pagina=1, per_pagina=1)
+    )
     return {
         "query": query,
-        "statistics": charts.statistics(tallies, query),
         "found": found,
         "tallies": tallies,
         "search_href": charts.search_href(query),
@@ -46,18 +49,6 @@ async def _context(request: Request, query: ProcessQuery) -> dict:
         "selected": _chips(query, found),
         "hidden": [(name, value) for name, value in query.active_filters() if name in HIDDEN],
     }
-
-
-def _one_result(query: ProcessQuery) -> ProcessQuery:
-    return ProcessQuery(
-        filters=query.filters,
-        q=query.q,
-        anno_da=query.anno_da,
-        anno_a=query.anno_a,
-        avvio_da=query.avvio_da,
-        avvio_a=query.avvio_a,
-        per_pagina=1,
-    )
 
 
 def _chips(query: ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
@@ -89,6 +80,7 @@ class StatisticsPages(Controller):
             context = await _context(request, query)
         except FilterError as exc:
             return _refused(exc)
+        context["statistics"] = charts.statistics(context["tallies"], query)
         return Template("statistics.html", context=context)
 
     @get("/statistiche/{slug:str}", name="statistics_chart")
@@ -99,6 +91,7 @@ class StatisticsPages(Controller):
             context = await _context(request, query)
         except FilterError as exc:
             return _refused(exc)
+        context["statistics"] = charts.statistics(context["tallies"], query)
         chart = context["statistics"].chart(slug)
         if chart is None:
             raise NotFoundException(f"Nessun grafico «{slug}».")
