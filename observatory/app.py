@@ -23,7 +23,7 @@ from observatory.accounts.guards import (
     staff_in_template,
 )
 from observatory.accounts.tables import ROLES
-from observatory.catalogue import fields
+from observatory.catalogue import fields, geography
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.tables import LICENCE_URLS
@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> Litestar:
         except Exception:  # pages that need no index must still be served; the repair retries
             logger.exception("The search index could not be opened: searches answer 503 until it is repaired")
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
+        background.append(asyncio.create_task(asyncio.to_thread(geography.prepare)))
 
     async def close_database(app: Litestar) -> None:
         for task in background:

@@ -172,3 +172,15 @@ def test_every_comune_of_the_list_has_a_point_and_torino_its_population():
     latitude, longitude, population = points[TORINO]
     assert 45.0 < latitude < 45.1 and 7.6 < longitude < 7.7
     assert population > 800_000
+
+
+def test_prepare_draws_every_map_a_visitor_can_ask_for():
+    """Start-up draws them all, so no territory page waits for its first drawing."""
+    geography.prepare()
+    drawn = geography._inside.cache_info()
+    codes = [code for code in geography._territories() if code[0] in "RP"]
+    assert drawn.currsize == len(codes) == 20 + 107
+    assert italy.cache_info().currsize == 2
+    misses = drawn.misses
+    inside("P201"), inside("R01")
+    assert geography._inside.cache_info().misses == misses

@@ -318,3 +318,13 @@ def comune_points() -> dict[str, tuple[float, float, int]]:
             row["codice"]: (float(row["lat"]), float(row["lng"]), int(row["popolazione"]))
             for row in csv.DictReader(handle)
         }
+
+
+def prepare() -> None:
+    """Draw every map once (Italy at both levels, each region and province, about 3 s of work), so that
+    no visitor waits for a first drawing; run at start-up, in a thread."""
+    italy("regione")
+    italy("provincia")
+    comune_points()
+    for code in _territories():
+        inside(code)
