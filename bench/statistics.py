@@ -130,11 +130,18 @@ def add_funding(database_file: Path, sources: int) -> None:
 
 def prepare_catalogue(size: int, seed: int, folder: Path) -> Catalogue:
     """The catalogue of ``size`` processes with their funding, indexed, in ``folder``: reused when a
-    previous run completed it."""
+    previous run completed it (its index rebuilt when an older version wrote it)."""
     catalogue = Catalogue(folder / f"catalogue-{size}-{seed}")
     complete = catalogue.folder / "complete"
     if complete.exists():
         print(f"reusing the catalogue in {catalogue.folder}")
+        search_index = SearchIndex(catalogue.index_dir)
+        live = search_index.current_generation()
+        if live is None or search_index.is_outdated(live):  # written by an older version
+            database.configure(catalogue.database_url)
+            started = time.perf_counter()
+            indexed = asyncio.run(rebuild(search_index))
+            print(f"  index of {indexed:,} rebuilt in {time.perf_counter() - started:.1f} s")
         return catalogue
     catalogue.folder.mkdir(parents=True, exist_ok=True)
     for leftover in catalogue.folder.glob("osservatorio.db*"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 from conftest import make_settings
 from helpers import CHIERI, PATTI, database_count, refresh_index, run_in_app, soup
@@ -18,7 +19,7 @@ from observatory.catalogue.validation import validate_process
 from observatory.database import write_transaction
 from observatory.search.analysis import STOP_WORDS, italian_analyzer
 from observatory.search.index import SearchIndex, write_documents
-from observatory.search.query import SearchRequest, run_search
+from observatory.search.query import SearchRequest, parse_text, run_search
 
 pytestmark = pytest.mark.anyio
 
@@ -364,7 +365,33 @@ def test_concurrent_index_writers_lose_no_update(tmp_path):
     assert int(arrays.live.sum()) == 60
 
 
-def _document(n: int) -> dict:
+def test_posting_columns_give_the_postings_and_scores_whoosh_gives(tmp_path):
+    """Common terms are read from the segments' posting columns: the same documents, weights and
+    scores as Whoosh's own blocks, over several segments with deletions."""
+    search_index = SearchIndex(tmp_path / "index")
+    search_index.folder.mkdir()
+    name, ix = search_index.new_generation()
+    write_documents(ix, [_document(n, body=f"scuola {'scuola ' * (n % 3)}comune") for n in range(300)])
+    write_documents(ix, [_document(n, body="scuola pubblica") for n in range(300, 420)], deleted=[5, 6])
+    ix.close()
+    search_index.publish_generation(name)
+    searcher, arrays = search_index.searcher()
+    scorer = arrays.scorer
+    assert [columns is not None for columns in scorer._columns] == [True] * len(scorer._columns)
+    assert any(columns.postings("body", "scuol") is not None for columns in scorer._columns)
+    query = parse_text(searcher.schema, "scuola processo")
+    mask, scores = scorer.evaluate(query)
+    found = {int(arrays.pid[d]) for d in np.flatnonzero(mask & arrays.live)}
+    assert found == set(range(420)) - {5, 6}
+    scorer._columns = [None] * len(scorer._columns)  # Whoosh's blocks alone
+    scorer._postings.clear()
+    whoosh_mask, whoosh_scores = scorer.evaluate(query)
+    assert (whoosh_mask == mask).all()
+    assert np.allclose(whoosh_scores, scores)
+    assert len(np.unique(scores[mask & arrays.live].round(4))) >= 3  # term frequency and length count
+
+
+def _document(n: int, body: str = "") -> dict:
     facets = {
         "single": {"tipo": None},
         "many": {"territorio": []},
@@ -381,7 +408,7 @@ def _document(n: int) -> dict:
         "pid": str(n),
         "title": f"Processo {n}",
         "about": "",
-        "body": "",
+        "body": body,
         "spell": "",
         "facets": facets,
         "card": {"slug": f"p{n}", "title": f"Processo {n}"},

@@ -28,7 +28,7 @@ from observatory.catalogue import outbox, services
 from observatory.catalogue.documents import documents_for
 from observatory.catalogue.outbox import Position
 from observatory.catalogue.tables import Process
-from observatory.search.index import IndexCodec, IndexUnavailable, SearchIndex, write_documents
+from observatory.search.index import WRITER_OPTIONS, IndexUnavailable, SearchIndex, write_documents
 
 logger = logging.getLogger("observatory.indexing")
 BATCH = 500
@@ -149,7 +149,7 @@ async def _fill_generation(search_index: SearchIndex, procs: int) -> int:
 
 async def _fill(ix, ids: list[int], procs: int) -> None:
     options = {"procs": procs, "multisegment": True} if procs > 1 and len(ids) > PARALLEL_FROM else {}
-    writer = ix.writer(codec=IndexCodec(), **options)
+    writer = ix.writer(**WRITER_OPTIONS, **options)
     try:
         for start in range(0, len(ids), BATCH):
             for document in await documents_for(ids[start : start + BATCH]):

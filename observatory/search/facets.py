@@ -13,12 +13,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from observatory.search.postings import PostingColumns
 from observatory.search.scoring import TextScorer
 from observatory.search.spelling import SpellingWords
 
 
 class SegmentFacets:
-    """The facet data of one index segment, with value ids local to it."""
+    """The facet data of one index segment, with value ids local to it, and its posting columns."""
 
     def __init__(self, reader):
         size = self.size = reader.doc_count_all()
@@ -73,14 +74,15 @@ class SegmentFacets:
         }
         self.values = {name: list(mapping) for name, mapping in ids.items()}
         self._lengths: dict[str, np.ndarray] = {}
+        #: The postings of the segment's common terms (None when it was written without them).
+        self.columns = PostingColumns.of(reader)
 
     def lengths(self, reader, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname`` (Whoosh keeps it approximate, in one byte)."""
         if fieldname not in self._lengths:
-            length = reader.doc_field_length
-            self._lengths[fieldname] = np.fromiter(
-                (length(d, fieldname, 1) or 1 for d in range(self.size)), dtype=np.float32, count=self.size
-            )
+            # every segment is written and read with index.IndexCodec, whose per-document reader
+            # (kept private by Whoosh's segment reader) gives the whole column at once
+            self._lengths[fieldname] = reader._perdoc.field_lengths(fieldname)
         return self._lengths[fieldname]
 
 

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 from whoosh import index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
@@ -27,13 +28,14 @@ from whoosh.util.numeric import byte_to_length
 
 from observatory.search.analysis import ItalianAnalyzer, ItalianPositions, italian_analyzer, spelling_analyzer
 from observatory.search.facets import FacetArrays, SegmentFacets
+from observatory.search.postings import PostingColumnsWriter
 
 RESULT_CACHE_SIZE = 512
 #: Searched fields and their weights: "about" holds the names of bodies (and their other names),
 #: of territories (and the units above them) and of vocabulary terms.
 TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "8"
+INDEX_FORMAT = "9"
 
 
 class LengthArrayPerDocReader(W3PerDocReader):
@@ -48,24 +50,59 @@ class LengthArrayPerDocReader(W3PerDocReader):
     def __init__(self, storage, segment):
         super().__init__(storage, segment)
         self._length_bytes: dict[str, bytes] = {}
+        # Open every column file now, not at its first use: a searcher whose generation is then
+        # deleted (a repair, a rebuild) goes on reading from the files it holds open.
+        prefix, suffix = segment.make_filename("."), W3Codec.COLUMN_EXT
+        for name in storage.list():
+            if name.startswith(prefix) and name.endswith(suffix):
+                column = name[len(prefix) : -len(suffix)]
+                self._colfiles[column] = self._get_column_file(column)
+        for column in list(self._colfiles):
+            if column.startswith("_") and column.endswith("_len"):
+                self._length_bytes_of(column[1:-4])
 
-    def doc_field_length(self, docnum, fieldname, default=0):
+    def _length_bytes_of(self, fieldname: str) -> bytes:
         data = self._length_bytes.get(fieldname)
         if data is None:
             column = self._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
             data = column._dbfile.get(column._basepos, column._count) if column is not None else b""
             self._length_bytes[fieldname] = data
+        return data
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        data = self._length_bytes_of(fieldname)
         if docnum > self._doccount:
             raise IndexError(f"Asked for docnum {docnum} of {self._doccount}")
         lbyte = data[docnum] if docnum < len(data) else 0
         return self._LENGTHS[lbyte] if lbyte else None
 
+    def field_lengths(self, fieldname: str) -> np.ndarray:
+        """Every document's length in ``fieldname`` at once (1 where it has none), for scoring."""
+        data = np.frombuffer(self._length_bytes_of(fieldname), dtype=np.uint8)[: self._doccount]
+        lengths = np.ones(self._doccount, dtype=np.float32)
+        lengths[: data.size] = _LENGTH_TABLE[data]
+        return lengths
+
+
+#: byte_to_length of each length byte, 1 for 0 (no length).
+_LENGTH_TABLE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float32)
+_LENGTH_TABLE[0] = 1
+
 
 class IndexCodec(W3Codec):
-    """Whoosh 3's codec, reading field lengths with LengthArrayPerDocReader."""
+    """Whoosh 3's codec, reading field lengths with LengthArrayPerDocReader and writing the text
+    fields' posting columns beside each segment (see :mod:`observatory.search.postings`)."""
 
     def per_document_reader(self, storage, segment):
         return LengthArrayPerDocReader(storage, segment)
+
+    def field_writer(self, storage, segment):
+        return PostingColumnsWriter(self, storage, segment, frozenset(TEXT_FIELDS))
+
+
+#: How every writer writes: with IndexCodec, each segment in its own files (not assembled into
+#: one), which numpy maps in place (posting columns) and Whoosh reads without copying them first.
+WRITER_OPTIONS = {"codec": IndexCodec(), "compound": False}
 
 
 def _text_field(analyzer: ItalianAnalyzer, **options) -> TEXT:
@@ -299,7 +336,7 @@ class SearchIndex:
 
 def write_documents(ix, documents: Iterable[dict], deleted: Iterable[int] = ()) -> None:
     """Add or replace documents and delete others in one commit, waiting for the write lock."""
-    writer = ix.writer(timeout=30.0, delay=0.05, codec=IndexCodec())
+    writer = ix.writer(timeout=30.0, delay=0.05, **WRITER_OPTIONS)
     try:
         for pid in deleted:
             writer.delete_by_term("pid", str(pid))

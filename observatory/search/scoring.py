@@ -11,6 +11,8 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher
 from whoosh.reading import TermNotFound
 
+from observatory.search.postings import PostingColumns
+
 #: Posting lists kept decoded per searcher, counted in postings (about 12 bytes each).
 POSTINGS_CACHE_SIZE = 4_000_000
 #: BM25F parameters, Whoosh's defaults.
@@ -24,7 +26,8 @@ class TextScorer:
     Whoosh's BM25F formula (posting weights, field lengths, idf, query boosts), giving a mask of
     the matching documents and a dense array of scores. Other nodes (phrases, ranges) are left to
     Whoosh's own matchers. Decoded posting lists are cached for the life of the searcher.
-    ``segments`` holds each segment's facets.SegmentFacets, leaf reader and docnum offset.
+    ``segments`` holds each segment's facets.SegmentFacets (with its posting columns), leaf reader
+    and docnum offset. Common terms are read from the posting columns, others from Whoosh's blocks.
     """
 
     def __init__(self, searcher, size: int, segments: list[tuple[object, object, int]]):
@@ -32,6 +35,7 @@ class TextScorer:
         self.size = size
         self._segments = segments
         self._leaves = [(leaf, offset) for _, leaf, offset in segments]
+        self._columns: list[PostingColumns | None] = [segment.columns for segment, _, _ in segments]
         self._lengths: dict[str, np.ndarray] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached = 0
@@ -117,7 +121,12 @@ class TextScorer:
                 self._postings.move_to_end(key)
                 return self._postings[key]
         docs, weights = [], []
-        for reader, offset in self._leaves:
+        for (reader, offset), columns in zip(self._leaves, self._columns, strict=True):
+            columned = columns.postings(fieldname, text) if columns is not None else None
+            if columned is not None:
+                docs.append(columned[0].astype(np.int64) + offset)
+                weights.append(columned[1])
+                continue
             try:
                 matcher = reader.postings(fieldname, text)
             except TermNotFound:
