@@ -76,13 +76,13 @@ def create_app(settings: Settings) -> Litestar:
     background: list[asyncio.Task] = []
 
     async def open_database(app: Litestar) -> None:
+        background.append(asyncio.create_task(geography.prepare()))
         await database.start(engine)
         try:
             await open_index(search_index)  # rebuilt when it cannot be served; pending changes applied
         except Exception:  # pages that need no index must still be served; the repair retries
             logger.exception("The search index could not be opened: searches answer 503 until it is repaired")
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
-        background.append(asyncio.create_task(asyncio.to_thread(geography.prepare)))
 
     async def close_database(app: Litestar) -> None:
         for task in background:

@@ -3,6 +3,7 @@ inside their drawing, points land where they should. Pure: no database, no web."
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 import math
@@ -174,13 +175,11 @@ def test_every_comune_of_the_list_has_a_point_and_torino_its_population():
     assert population > 800_000
 
 
-def test_prepare_draws_every_map_a_visitor_can_ask_for():
+def test_prepare_draws_every_map_a_visitor_can_ask_for_in_another_process():
     """Start-up draws them all, so no territory page waits for its first drawing."""
-    geography.prepare()
-    drawn = geography._inside.cache_info()
-    codes = [code for code in geography._territories() if code[0] in "RP"]
-    assert drawn.currsize == len(codes) == 20 + 107
-    assert italy.cache_info().currsize == 2
-    misses = drawn.misses
-    inside("P201"), inside("R01")
-    assert geography._inside.cache_info().misses == misses
+    asyncio.run(geography.prepare())
+    prepared = geography._PREPARED
+    assert len(prepared) == 2 + 20 + 107
+    assert prepared["P201"] == geography._inside("P201") and len(prepared["P201"].areas) == 312
+    assert inside("P201") is prepared["P201"] and italy("provincia") is prepared["provincia"]
+    assert {area.code for area in italy("regione").areas} == {f"R{n:02}" for n in range(1, 21)}

@@ -7,6 +7,7 @@ anywhere inside it, each once; the table beside the map (``rows``) says the same
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,14 +130,11 @@ def choropleth(
 
 def _markers(drawing, counts, href, names, within) -> list[Marker]:
     located = geography.comune_points()
-    comuni = sorted(
-        (
-            code
-            for code, n in counts.items()
-            if code.startswith("C") and n and code in located and within(code)
-        ),
-        key=lambda code: (-counts[code], code),
-    )[:MOST_POINTS]
+    candidates = [(n, code) for code, n in counts.items() if n and code[0] == "C" and code in located]
+    comuni = [
+        code
+        for _, code in heapq.nsmallest(MOST_POINTS, ((-n, code) for n, code in candidates if within(code)))
+    ]
     most = max((counts[code] for code in comuni), default=1)
     markers = []
     for code in comuni:

@@ -11,10 +11,14 @@ otherwise: see :func:`unmatched`). Each drawing is computed once per process.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import math
+import multiprocessing
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -277,9 +281,20 @@ def _drawing(arcs: list[Line], shapes: list[tuple[str, str, list[list[int]]]]) -
     return Drawing(WIDTH, projection.height, tuple(areas), projection)
 
 
-@cache
+#: Drawings computed by :func:`prepare`, by level ("regione", "provincia") or territory code.
+_PREPARED: dict[str, Drawing | None] = {}
+_preparing = threading.Lock()
+
+
 def italy(level: str) -> Drawing:
     """Italy by region ("regione", 20 areas) or by province ("provincia", 107 areas)."""
+    if level in _PREPARED:
+        return _PREPARED[level]
+    return _italy(level)
+
+
+@cache
+def _italy(level: str) -> Drawing:
     if level == "regione":
         geometries, arcs = _topology(REGIONS_FILE, "regions")
         return _drawing(arcs, _shapes(geometries, lambda properties: "R" + properties["reg_istat_code"]))
@@ -294,6 +309,8 @@ def inside(code: str) -> Drawing | None:
     for one with no outlines."""
     if code not in _territories() or code[0] not in "RP":
         return None
+    if code in _PREPARED:
+        return _PREPARED[code]
     return _inside(code)
 
 
@@ -310,6 +327,27 @@ def _inside(code: str) -> Drawing | None:
     return _drawing(arcs, shapes) if shapes else None
 
 
+def every_drawing() -> dict[str, Drawing | None]:
+    """Italy at both levels and every region and province inside: about 3 s of work."""
+    drawings: dict[str, Drawing | None] = {level: _italy(level) for level in ("regione", "provincia")}
+    drawings.update((code, _inside(code)) for code in _territories() if code[0] in "RP")
+    return drawings
+
+
+async def prepare() -> None:
+    """Compute every drawing in another process (on another core, without holding this one's
+    interpreter), so that no visitor waits for a first drawing; until they arrive, a map is drawn
+    when asked. Done once per process, whatever the number of applications started in it."""
+    if _PREPARED or not _preparing.acquire(blocking=False):
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        _PREPARED.update(await asyncio.get_running_loop().run_in_executor(pool, every_drawing))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _preparing.release()
+
+
 @cache
 def comune_points() -> dict[str, tuple[float, float, int]]:
     """Where each comune lies and how many live there: code → (latitude, longitude, population)."""
@@ -318,13 +356,3 @@ def comune_points() -> dict[str, tuple[float, float, int]]:
             row["codice"]: (float(row["lat"]), float(row["lng"]), int(row["popolazione"]))
             for row in csv.DictReader(handle)
         }
-
-
-def prepare() -> None:
-    """Draw every map once (Italy at both levels, each region and province, about 3 s of work), so that
-    no visitor waits for a first drawing; run at start-up, in a thread."""
-    italy("regione")
-    italy("provincia")
-    comune_points()
-    for code in _territories():
-        inside(code)
