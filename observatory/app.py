@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 from jinja2 import Environment
@@ -68,21 +69,33 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     )
 
 
+async def _prepare_maps() -> None:
+    await geography.prepare()
+    gc.freeze()
+
+
 def create_app(settings: Settings) -> Litestar:
-    """Build the application for ``settings`` (database, templates, routes, error pages)."""
+    """Build the application for ``settings`` (database, templates, routes, error pages).
+
+    What start-up loads and keeps (the index's arrays, the maps, the templates, the libraries) is
+    moved out of the garbage collector's reach once loaded (``gc.freeze``, undone at shutdown): a
+    full collection over it paused a request for about 100 ms at 100,000 processes. Those objects
+    are still freed when nothing refers to them.
+    """
     engine = database.configure(settings.database_url)
     https = settings.base_url.startswith("https://")
     search_index = SearchIndex(settings.index_dir)
     background: list[asyncio.Task] = []
 
     async def open_database(app: Litestar) -> None:
-        background.append(asyncio.create_task(geography.prepare()))
+        background.append(asyncio.create_task(_prepare_maps()))
         await database.start(engine)
         try:
             await open_index(search_index)  # rebuilt when it cannot be served; pending changes applied
         except Exception:  # pages that need no index must still be served; the repair retries
             logger.exception("The search index could not be opened: searches answer 503 until it is repaired")
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
+        gc.freeze()
 
     async def close_database(app: Litestar) -> None:
         for task in background:
@@ -90,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
         await asyncio.gather(*background, return_exceptions=True)
         search_index.close()
         await database.stop(engine)
+        gc.unfreeze()
 
     app = Litestar(
         route_handlers=[
