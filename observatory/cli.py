@@ -344,6 +344,8 @@ def search_command(
         say(f"Nessun risultato per «{found.corrected_from}»: risultati per «{found.text}».")
     elif found.suggestion:
         say(f"Forse cercavi: {found.suggestion}")
+    if found.partial:
+        say("Nessun processo contiene tutte le parole: ecco quelli che ne contengono di più.")
     say(f"{found.page.total} processi.")
     for number, item in enumerate(found.page.items, start=1):
         years = item["start_year"] or ""

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 from conftest import make_settings
-from helpers import CHIERI, PATTI, database_count, refresh_index, run_in_app, soup
+from helpers import CHIERI, PATTI, card_slugs, database_count, refresh_index, run_in_app, soup
 
 from observatory.app import create_app
 from observatory.catalogue import services
@@ -157,6 +157,45 @@ async def test_empty_result_page_helps_the_reader(client):
     assert response.status_code == 200
     assert "Nessun processo corrisponde" in page.select_one(".empty").get_text()
     assert page.select_one(".empty a[href='/processi']") is not None
+
+
+async def _all_slugs(client, **params) -> set[str]:
+    found, page = set(), 1
+    while True:
+        result = await search_api(client, per_pagina=100, pagina=page, **params)
+        found |= set(slugs(result))
+        if page * 100 >= result["total"]:
+            return found
+        page += 1
+
+
+async def test_words_never_in_one_process_find_those_with_most_of_them(client):
+    words = ["amianto", "bologna", "scuola"]
+    assert (await search_api(client, q="bilancio partecipativo bologna"))["partial"] is False
+    having = {word: await _all_slugs(client, q=word) for word in words}
+    assert not set.intersection(*having.values())  # no process has all three
+    result = await search_api(client, q=" ".join(words), per_pagina=100)
+    assert result["partial"] is True
+    assert result["total"] == len(set.union(*having.values()))
+
+    def count(slug: str) -> int:
+        return sum(slug in having[word] for word in words)
+
+    counts = [count(slug) for slug in slugs(result)]
+    assert counts == sorted(counts, reverse=True)  # most words first
+    assert counts[0] == max(map(count, set.union(*having.values()))) == 2
+    page = soup(await client.get("/processi", params={"q": " ".join(words)}))
+    notice = page.select_one("p.notice[role=status]").get_text()
+    assert notice == "Nessun processo contiene tutte le parole: ecco quelli che ne contengono di più."
+    assert card_slugs(page)[0] == slugs(result)[0]
+
+
+async def test_a_filter_applies_to_the_processes_with_most_of_the_words(client):
+    words = "amianto bologna scuola"
+    unfiltered = await _all_slugs(client, q=words)
+    filtered = await search_api(client, q=words, territorio="R08", per_pagina=100)
+    assert filtered["partial"] is True and 0 < filtered["total"] < len(unfiltered)
+    assert set(slugs(filtered)) <= unfiltered & await _all_slugs(client, territorio="R08")
 
 
 # --- facets ----------------------------------------------------------------------------------

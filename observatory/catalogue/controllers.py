@@ -391,6 +391,7 @@ class CatalogueApi(Controller):
                 "highlights": found.highlights,
                 "suggestion": found.suggestion,
                 "corrected_from": found.corrected_from,
+                "partial": found.partial,
             },
             ProcessSearchOut,
         )

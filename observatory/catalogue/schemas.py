@@ -178,6 +178,8 @@ class ProcessSearchOut(msgspec.Struct):
     highlights: dict[str, str]
     suggestion: str | None = None
     corrected_from: str | None = None
+    #: True when no process has every word of ``query``: the items have some of them, most first.
+    partial: bool = False
 
 
 class OrganisationOut(msgspec.Struct):

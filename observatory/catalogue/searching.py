@@ -56,6 +56,8 @@ class SearchOutcome:
     highlights: dict[str, str] = field(default_factory=dict)
     suggestion: str | None = None
     corrected_from: str | None = None
+    #: No process has every word of the text: these have some of them, the most words first.
+    partial: bool = False
     #: (filter, value) → the value's label, for the active filters.
     filter_labels: dict[tuple[str, str], str] = field(default_factory=dict)
     #: Every facet's counts: facet → value → how many processes of the search have it.
@@ -118,6 +120,7 @@ async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> Se
         highlights={slug_of[i]: html for i, html in result.highlights.items() if i in slug_of},
         suggestion=result.suggestion,
         corrected_from=result.corrected_from,
+        partial=result.partial,
         filter_labels={
             (name, value): labels[name].get(value, value)
             for name, value in query.active_filters()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import MultifieldParser, WildcardPlugin
 
@@ -54,6 +55,8 @@ class SearchResult:
     suggestion: str | None = None
     corrected_from: str | None = None
     corrected_text: str | None = None
+    #: No process has every word: these have some of them, the most words first.
+    partial: bool = False
 
 
 def parse_text(schema: Schema, text: str):
@@ -122,11 +125,13 @@ class TextMatch:
     suggestion: str | None = None
     corrected_from: str | None = None
     corrected_text: str | None = None
+    partial: bool = False
 
 
 def _matched(searcher, arrays: FacetArrays, text: str) -> TextMatch:
     """The text's matches; a text that finds nothing is replaced by its correction when one finds
-    more, and one that finds little gets the correction as a suggestion."""
+    more, and one that finds little gets the correction as a suggestion. When neither finds a
+    process with every word, the processes with most of the words (:func:`_most_words`)."""
     mask, query, scores = _text_match(searcher, arrays, text)
     found = TextMatch(mask, query, scores)
     if query is not None and mask.sum() < SUGGEST_BELOW:
@@ -138,7 +143,24 @@ def _matched(searcher, arrays: FacetArrays, text: str) -> TextMatch:
                     corrected = (corrected_query, corrected_scores, None, text, correction)
                     return TextMatch(corrected_mask, *corrected)
                 found.suggestion = correction
+    if query is not None and not mask.any():
+        return _most_words(arrays, query) or found
     return found
+
+
+def _most_words(arrays: FacetArrays, query) -> TextMatch | None:
+    """The processes with at least one of the query's required parts (its words, its phrases),
+    ranked by how many they have, then by relevance; None for a query of one part."""
+    if type(query) is not wq.And or len(query.subqueries) < 2:
+        return None
+    parts = [arrays.scorer.evaluate(part) for part in query.subqueries]
+    words = np.sum([part_mask & arrays.live for part_mask, _ in parts], axis=0, dtype=np.float32)
+    mask = words > 0
+    if not mask.any():
+        return None
+    relevance = np.sum([part_scores for _, part_scores in parts], axis=0, dtype=np.float32)
+    scores = (words + relevance / (relevance.max() + 1)) * mask  # every word more ranks first
+    return TextMatch(mask, wq.Or(query.subqueries), scores, partial=True)
 
 
 def _facet_counts(arrays: FacetArrays, base: np.ndarray, filter_masks: dict[str, np.ndarray]) -> dict:
@@ -171,6 +193,7 @@ class Tallies:
     with_investment: int  #: processes that say their investment
     corrected_from: str | None = None
     corrected_text: str | None = None
+    partial: bool = False
 
 
 def run_tallies(
@@ -204,6 +227,7 @@ def run_tallies(
         with_investment=int(invested.sum()),
         corrected_from=matched.corrected_from,
         corrected_text=matched.corrected_text,
+        partial=matched.partial,
     )
     search_index.cache_result(searcher, key, tallies)
     return tallies
@@ -237,6 +261,7 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
         suggestion=matched.suggestion,
         corrected_from=matched.corrected_from,
         corrected_text=matched.corrected_text,
+        partial=matched.partial,
     )
 
 

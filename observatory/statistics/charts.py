@@ -231,6 +231,8 @@ class Statistics:
     charts: list[Chart] = field(default_factory=list)
     corrected_from: str | None = None
     corrected_text: str | None = None
+    #: No process has every word of the text: the charts count those with some of them.
+    partial: bool = False
 
     def chart(self, slug: str) -> Chart | None:
         return next((chart for chart in self.charts if chart.slug == slug), None)
@@ -304,6 +306,7 @@ def statistics(tallies: Tallies, query: ProcessQuery) -> Statistics:
         charts=[chart for chart in charts if chart is not None],
         corrected_from=tallies.corrected_from,
         corrected_text=tallies.corrected_text,
+        partial=tallies.partial,
     )
 
 
