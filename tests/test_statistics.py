@@ -329,3 +329,16 @@ async def test_territory_pages_show_their_own_map(client):
     comuni = province.select("svg.choropleth a.area")
     assert len(comuni) > 300 and "/territori/C001272" in {a["href"] for a in comuni}
     assert province.select(".map .chart-data tbody tr")
+
+
+@pytest.mark.anyio
+async def test_statistics_and_the_map_count_the_processes_with_most_of_the_words(client):
+    """No process has amianto, bologna and scuola: every view counts those with some of them."""
+    params = {"q": "amianto bologna scuola"}
+    found = (await client.get("/api/v1/processi", params=params)).json()
+    assert found["partial"] is True
+    notice = "Nessun processo contiene tutte le parole: contiamo quelli che ne contengono almeno una."
+    for path in ("/statistiche", "/statistiche/regioni", "/mappa"):
+        page = soup(await client.get(path, params=params))
+        assert notice in [p.get_text() for p in page.select("p.notice[role=status]")], path
+        assert f"{found['total']} processi" in page.select_one("p.lead").get_text(), path
