@@ -344,6 +344,8 @@ def search_command(
         say(f"Nessun risultato per «{found.corrected_from}»: risultati per «{found.text}».")
     elif found.suggestion:
         say(f"Forse cercavi: {found.suggestion}")
+    if found.fuzzy:
+        say("Risultati anche per: " + ", ".join(found.fuzzy))
     if found.partial:
         say("Nessun processo contiene tutte le parole: ecco quelli che ne contengono di più.")
     say(f"{found.page.total} processi.")

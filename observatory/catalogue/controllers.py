@@ -392,6 +392,7 @@ class CatalogueApi(Controller):
                 "suggestion": found.suggestion,
                 "corrected_from": found.corrected_from,
                 "partial": found.partial,
+                "fuzzy": found.fuzzy,
             },
             ProcessSearchOut,
         )

@@ -180,6 +180,8 @@ class ProcessSearchOut(msgspec.Struct):
     corrected_from: str | None = None
     #: True when no process has every word of ``query``: the items have some of them, most first.
     partial: bool = False
+    #: Words of the catalogue within a typo or two of the words of ``query`` that found processes.
+    fuzzy: list[str] = []
 
 
 class OrganisationOut(msgspec.Struct):

@@ -58,6 +58,8 @@ class SearchOutcome:
     corrected_from: str | None = None
     #: No process has every word of the text: these have some of them, the most words first.
     partial: bool = False
+    #: Words within a typo of the text's words that found processes too ("Risultati anche per").
+    fuzzy: list[str] = field(default_factory=list)
     #: (filter, value) → the value's label, for the active filters.
     filter_labels: dict[tuple[str, str], str] = field(default_factory=dict)
     #: Every facet's counts: facet → value → how many processes of the search have it.
@@ -121,6 +123,7 @@ async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> Se
         suggestion=result.suggestion,
         corrected_from=result.corrected_from,
         partial=result.partial,
+        fuzzy=result.fuzzy,
         filter_labels={
             (name, value): labels[name].get(value, value)
             for name, value in query.active_filters()

@@ -16,6 +16,7 @@ import numpy as np
 from observatory.search.postings import PostingColumns
 from observatory.search.scoring import TextScorer
 from observatory.search.spelling import SpellingWords
+from observatory.search.typos import Deletions
 
 
 class SegmentFacets:
@@ -76,6 +77,8 @@ class SegmentFacets:
         self._lengths: dict[str, np.ndarray] = {}
         #: The postings of the segment's common terms (None when it was written without them).
         self.columns = PostingColumns.of(reader)
+        #: The segment's words by their deletions, for typo tolerance.
+        self.deletions = Deletions.of(reader)
 
     def lengths(self, reader, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname`` (Whoosh keeps it approximate, in one byte)."""
@@ -113,6 +116,15 @@ class FacetArrays:
         self.scorer: TextScorer | None = None
         self._reader = None
         self._spelling: SpellingWords | None = None
+        self._deletions: list[Deletions] = []
+
+    def close_words(self, word: str, edits: int) -> dict[str, int]:
+        """The words of every segment within ``edits`` typos of ``word``, with their distance."""
+        found: dict[str, int] = {}
+        for deletions in self._deletions:
+            for candidate, distance in deletions.close_words(word, edits).items():
+                found[candidate] = min(distance, found.get(candidate, distance))
+        return found
 
     @property
     def spelling(self) -> SpellingWords:
@@ -178,6 +190,7 @@ class FacetArrays:
             arrays.values[name] = list(ids)
             arrays.many[name] = (np.concatenate(many_docs), np.concatenate(many_values))
         arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
+        arrays._deletions = [part.deletions for part, _, _ in parts]
         arrays.scorer = TextScorer(
             searcher, arrays.size, [(part, leaf, offset) for part, leaf, offset in parts]
         )

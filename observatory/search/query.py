@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,7 +10,8 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import MultifieldParser, WildcardPlugin
 
-from observatory.search import snippets, spelling
+from observatory.search import snippets, spelling, typos
+from observatory.search.analysis import ItalianAnalyzer, italian_analyzer
 from observatory.search.facets import FacetArrays
 from observatory.search.index import TEXT_FIELDS, SearchIndex
 
@@ -57,6 +59,8 @@ class SearchResult:
     corrected_text: str | None = None
     #: No process has every word: these have some of them, the most words first.
     partial: bool = False
+    #: Words within a typo of the text's words that found processes too ("Risultati anche per").
+    fuzzy: list[str] = field(default_factory=list)
 
 
 def parse_text(schema: Schema, text: str):
@@ -66,17 +70,91 @@ def parse_text(schema: Schema, text: str):
     return parser.parse(text)
 
 
-def _text_match(searcher, arrays: FacetArrays, text: str):
+@dataclass
+class TextMatch:
+    """What a text matches (every document when there is none), after any spelling correction."""
+
+    mask: np.ndarray
+    query: object | None = None
+    scores: np.ndarray | None = None
+    suggestion: str | None = None
+    corrected_from: str | None = None
+    corrected_text: str | None = None
+    partial: bool = False
+    #: Words of the catalogue within a typo of the text's words that found processes.
+    fuzzy: list[str] = field(default_factory=list)
+
+
+#: Query text that is not plain words (phrases, groups, operators, fields) is matched as typed.
+_SYNTAX = re.compile(r'["():]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b')
+#: How much a fuzzy match of a word counts beside an exact one (which always ranks above it).
+FUZZY_WEIGHT = np.float32(0.5)
+_WORDS = ItalianAnalyzer(stem=False, minsize=1)  # the query's words as the vocabulary spells them
+_STEMS = italian_analyzer()
+
+
+def _word_query(stem: str):
+    """A stem in every text field, each with its boost (as the query parser builds it)."""
+    return wq.Or([wq.Term(name, stem, boost=boost) for name, boost in TEXT_FIELDS.items()])
+
+
+def _text_match(searcher, arrays: FacetArrays, text: str) -> TextMatch:
     """Documents matching ``text`` as a mask, the query, and the relevance score of every document.
 
     Whole posting lists are matched and scored at once in numpy (see TextScorer), so a common word
-    costs a few array operations instead of one Python call per matching document.
+    costs a few array operations instead of one Python call per matching document. Plain words
+    also match the catalogue's words within a typo or two (:func:`_forgiving_match`).
     """
     if not text.strip():
-        return arrays.live.copy(), None, None
+        return TextMatch(arrays.live.copy())
+    if not _SYNTAX.search(text):
+        words = [token.text for token in _WORDS(text)]
+        if words:
+            return _forgiving_match(arrays, list(dict.fromkeys(words)))
     query = parse_text(searcher.schema, text)
     mask, scores = arrays.scorer.evaluate(query)
-    return mask & arrays.live, query, scores
+    return TextMatch(mask & arrays.live, query, scores)
+
+
+def _forgiving_match(arrays: FacetArrays, words: list[str]) -> TextMatch:
+    """Every word must match, exactly (its stem) or within its allowed typos (typos.allowed_edits);
+    documents ranked by how many words they match exactly, then by relevance, a fuzzy match
+    counting FUZZY_WEIGHT of an exact one. ``fuzzy`` lists the close words that found something."""
+    scorer, live = arrays.scorer, arrays.live
+    mask, exact_words = live.copy(), np.zeros(arrays.size, dtype=np.float32)
+    relevance = np.zeros(arrays.size, dtype=np.float32)
+    parts, close_matches = [], {}
+    for word in words:
+        stems = list(dict.fromkeys(token.text for token in _STEMS(word)))
+        exact = wq.And([_word_query(stem) for stem in stems]) if len(stems) > 1 else _word_query(stems[0])
+        exact_mask, exact_scores = scorer.evaluate(exact)
+        word_mask, word_query = exact_mask, exact
+        close = {}
+        for candidate in sorted(arrays.close_words(word, typos.allowed_edits(word))):
+            candidate_stems = [token.text for token in _STEMS(candidate)]
+            if len(candidate_stems) == 1 and candidate_stems[0] not in stems:
+                close.setdefault(candidate_stems[0], candidate)
+        if close:
+            fuzzy = wq.Or([_word_query(stem) for stem in close])
+            fuzzy_mask, fuzzy_scores = scorer.evaluate(fuzzy)
+            word_mask = exact_mask | fuzzy_mask
+            relevance += FUZZY_WEIGHT * fuzzy_scores * ~exact_mask
+            word_query = wq.Or([exact, fuzzy])
+            close_matches[word] = close
+        mask &= word_mask
+        exact_words += exact_mask
+        relevance += exact_scores
+        parts.append((word_query, word_mask, exact_mask))
+    fuzzy_found = []
+    for (_, _, exact_mask), word in zip(parts, words, strict=True):
+        for stem, candidate in close_matches.get(word, {}).items():
+            if (scorer.evaluate(_word_query(stem))[0] & mask & ~exact_mask).any():
+                fuzzy_found.append(candidate)
+    top = relevance[mask].max() if mask.any() else 0
+    scores = (exact_words + relevance / (top + 1)) * mask  # more exact words first, then relevance
+    queries = [word_query for word_query, _, _ in parts]
+    query = queries[0] if len(queries) == 1 else wq.And(queries)
+    return TextMatch(mask, query, scores, fuzzy=fuzzy_found)
 
 
 def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResult:
@@ -108,40 +186,27 @@ def _filtered(arrays: FacetArrays, request: SearchRequest, text_mask: np.ndarray
 def matching_ids(search_index: SearchIndex, request: SearchRequest) -> list[int]:
     """The ids of every process matching ``request`` (text, filters, years), in its order: no page cut."""
     searcher, arrays = search_index.searcher()
-    text_mask, _, scores = _text_match(searcher, arrays, request.text)
-    final = _filtered(arrays, request, text_mask)[2]
+    matched = _text_match(searcher, arrays, request.text)
+    final, scores = _filtered(arrays, request, matched.mask)[2], matched.scores
     return [
         int(arrays.pid[d]) for d in _sorted_page(arrays, final, scores, request.sort, 0, int(final.sum()))
     ]
-
-
-@dataclass
-class TextMatch:
-    """What a text matches (every document when there is none), after any spelling correction."""
-
-    mask: np.ndarray
-    query: object | None = None
-    scores: np.ndarray | None = None
-    suggestion: str | None = None
-    corrected_from: str | None = None
-    corrected_text: str | None = None
-    partial: bool = False
 
 
 def _matched(searcher, arrays: FacetArrays, text: str) -> TextMatch:
     """The text's matches; a text that finds nothing is replaced by its correction when one finds
     more, and one that finds little gets the correction as a suggestion. When neither finds a
     process with every word, the processes with most of the words (:func:`_most_words`)."""
-    mask, query, scores = _text_match(searcher, arrays, text)
-    found = TextMatch(mask, query, scores)
-    if query is not None and mask.sum() < SUGGEST_BELOW:
+    found = _text_match(searcher, arrays, text)
+    mask, query = found.mask, found.query
+    if query is not None and mask.sum() < SUGGEST_BELOW and not found.fuzzy:
         correction = spelling.correction(searcher, arrays, text)
         if correction is not None:
-            corrected_mask, corrected_query, corrected_scores = _text_match(searcher, arrays, correction)
-            if corrected_mask.sum() > mask.sum():
+            corrected = _text_match(searcher, arrays, correction)
+            if corrected.mask.sum() > mask.sum():
                 if not mask.any():  # nothing found: show what the corrected words find
-                    corrected = (corrected_query, corrected_scores, None, text, correction)
-                    return TextMatch(corrected_mask, *corrected)
+                    corrected.corrected_from, corrected.corrected_text = text, correction
+                    return corrected
                 found.suggestion = correction
     if query is not None and not mask.any():
         return _most_words(arrays, query) or found
@@ -262,6 +327,7 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
         corrected_from=matched.corrected_from,
         corrected_text=matched.corrected_text,
         partial=matched.partial,
+        fuzzy=matched.fuzzy,
     )
 
 
