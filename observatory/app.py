@@ -69,11 +69,6 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     )
 
 
-async def _prepare_maps() -> None:
-    await geography.prepare()
-    gc.freeze()
-
-
 def create_app(settings: Settings) -> Litestar:
     """Build the application for ``settings`` (database, templates, routes, error pages).
 
@@ -88,7 +83,7 @@ def create_app(settings: Settings) -> Litestar:
     background: list[asyncio.Task] = []
 
     async def open_database(app: Litestar) -> None:
-        background.append(asyncio.create_task(_prepare_maps()))
+        geography.prepare(on_ready=gc.freeze)
         await database.start(engine)
         try:
             await open_index(search_index)  # rebuilt when it cannot be served; pending changes applied

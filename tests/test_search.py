@@ -126,10 +126,43 @@ async def test_comune_name_finds_processes_tagged_with_it(client):
 async def test_a_misspelt_word_finds_the_processes_of_the_word_meant_and_says_so(client):
     result = await search_api(client, q="cagliri")
     assert result["fuzzy"] == ["cagliari"] and result["corrected_from"] is None
-    assert result["total"] == (await search_api(client, q="cagliari"))["total"] > 0
+    assert result["total"] > 0 and await _all_slugs(client, q="cagliri") <= await _all_slugs(
+        client, q="cagliari"
+    )
     assert all("cagliari" in str(item).casefold() for item in result["items"][:3])
     page = soup(await client.get("/processi", params={"q": "cagliri"}))
     assert "Risultati anche per: cagliari" in [p.get_text() for p in page.select("p.notice")]
+
+
+@pytest.mark.parametrize(
+    "word, typed",
+    [
+        ("amianto", "amainto"),  # two letters swapped, in a rare word
+        ("amianto", "amiano"),  # one dropped
+        ("amianto", "ammianto"),  # one doubled
+        ("amianto", "amiamto"),  # one wrong
+        ("scuola", "scoula"),  # the same in a common word
+        ("scuola", "scula"),
+        ("scuola", "scuolla"),
+        ("scuola", "scuoka"),
+        ("partecipazione", "partceipaziome"),  # two typos in a word of 9 letters or more
+    ],
+)
+async def test_a_typo_of_each_kind_finds_the_process_in_the_top_3(client, word, typed):
+    meant = await search_api(client, q=word)
+    found = await search_api(client, q=typed)
+    assert slugs(meant)[0] in slugs(found)[:3]
+    assert word in found["fuzzy"]
+
+
+async def test_the_last_word_also_matches_as_the_beginning_of_a_word(client):
+    typing = await search_api(client, q="bilancio parteci")
+    assert "bilancio-partecipativo-bologna-2017" in slugs(typing)[:5]
+    assert any(word.startswith("partecip") for word in typing["fuzzy"])
+    other_order = await search_api(client, q="parteci bilancio")  # not the last word: typos only
+    assert not any(word.startswith("partecip") for word in other_order["fuzzy"])
+    assert "bilancio" in (await search_api(client, q="bilan"))["fuzzy"]
+    assert (await search_api(client, q="bi"))["fuzzy"] == []  # too short to complete
 
 
 async def test_an_exact_match_ranks_above_the_matches_within_a_typo(client):
@@ -139,13 +172,14 @@ async def test_an_exact_match_ranks_above_the_matches_within_a_typo(client):
     assert slugs(result)[0] == "consulta-dei-giovani-di-cagliri"
     assert result["fuzzy"] == ["cagliari"]
     meant = await search_api(client, q="cagliari", per_pagina=100)
-    assert slugs(meant)[-1] == "consulta-dei-giovani-di-cagliri"  # the other way round, last
+    exactly = (await search_api(client, q='"cagliari"'))["total"]  # quoted: matched as typed
+    assert slugs(meant).index("consulta-dei-giovani-di-cagliri") >= exactly  # after every exact match
 
 
 async def test_a_word_too_short_for_typos_is_corrected_when_it_finds_nothing(client):
     result = await search_api(client, q="orzi")  # four letters: matched exactly only
     assert result["corrected_from"] == "orzi" and result["query"] == "orti"
-    assert result["total"] > 0 and result["fuzzy"] == []
+    assert result["total"] > 0 and all(word.startswith("orti") for word in result["fuzzy"])
 
 
 async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(client):
@@ -188,7 +222,7 @@ async def _all_slugs(client, **params) -> set[str]:
 
 
 async def test_words_never_in_one_process_find_those_with_most_of_them(client):
-    words = ["orti", "bari", "asl"]  # short words: matched exactly
+    words = ['"orti"', '"bari"', '"asl"']  # quoted: matched as typed, without typos or completions
     assert (await search_api(client, q="bilancio partecipativo bologna"))["partial"] is False
     having = {word: await _all_slugs(client, q=word) for word in words}
     assert not set.intersection(*having.values())  # no process has all three
@@ -209,7 +243,7 @@ async def test_words_never_in_one_process_find_those_with_most_of_them(client):
 
 
 async def test_a_filter_applies_to_the_processes_with_most_of_the_words(client):
-    words = "orti bari asl"
+    words = '"orti" "bari" "asl"'
     unfiltered = await _all_slugs(client, q=words)
     filtered = await search_api(client, q=words, territorio="R16", per_pagina=100)
     assert filtered["partial"] is True and 0 < filtered["total"] < len(unfiltered)

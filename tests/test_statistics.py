@@ -334,7 +334,7 @@ async def test_territory_pages_show_their_own_map(client):
 @pytest.mark.anyio
 async def test_statistics_and_the_map_count_the_processes_with_most_of_the_words(client):
     """No process has orti, bari and asl: every view counts those with some of them."""
-    params = {"q": "orti bari asl"}
+    params = {"q": '"orti" "bari" "asl"'}
     found = (await client.get("/api/v1/processi", params=params)).json()
     assert found["partial"] is True
     notice = "Nessun processo contiene tutte le parole: contiamo quelli che ne contengono almeno una."

@@ -11,14 +11,13 @@ otherwise: see :func:`unmatched`). Each drawing is computed once per process.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import math
 import multiprocessing
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -284,6 +283,7 @@ def _drawing(arcs: list[Line], shapes: list[tuple[str, str, list[list[int]]]]) -
 #: Drawings computed by :func:`prepare`, by level ("regione", "provincia") or territory code.
 _PREPARED: dict[str, Drawing | None] = {}
 _preparing = threading.Lock()
+_job: Future | None = None
 
 
 def italy(level: str) -> Drawing:
@@ -334,18 +334,26 @@ def every_drawing() -> dict[str, Drawing | None]:
     return drawings
 
 
-async def prepare() -> None:
-    """Compute every drawing in another process (on another core, without holding this one's
-    interpreter), so that no visitor waits for a first drawing; until they arrive, a map is drawn
-    when asked. Done once per process, whatever the number of applications started in it."""
-    if _PREPARED or not _preparing.acquire(blocking=False):
-        return
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        _PREPARED.update(await asyncio.get_running_loop().run_in_executor(pool, every_drawing))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        _preparing.release()
+def prepare(on_ready: Callable[[], None] | None = None) -> None:
+    """Start computing every drawing in another process (on another core, without holding this
+    one's interpreter), so that no visitor waits for a first drawing; until they arrive, a map is
+    drawn when asked. Started once per process, however many applications start and stop in it;
+    ``on_ready`` is called (in another thread) once the drawings are in."""
+    with _preparing:
+        global _job
+        if _job is not None:
+            return
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _job = pool.submit(every_drawing)
+
+    def arrived(job: Future) -> None:
+        pool.shutdown(wait=False)
+        if job.exception() is None:
+            _PREPARED.update(job.result())
+            if on_ready is not None:
+                on_ready()
+
+    _job.add_done_callback(arrived)
 
 
 @cache

@@ -16,7 +16,7 @@ import numpy as np
 from observatory.search.postings import PostingColumns
 from observatory.search.scoring import TextScorer
 from observatory.search.spelling import SpellingWords
-from observatory.search.typos import Deletions
+from observatory.search.typos import MOST_COMPLETIONS, Deletions
 
 
 class SegmentFacets:
@@ -125,6 +125,11 @@ class FacetArrays:
             for candidate, distance in deletions.close_words(word, edits).items():
                 found[candidate] = min(distance, found.get(candidate, distance))
         return found
+
+    def completions(self, prefix: str) -> list[str]:
+        """The words of every segment that begin with ``prefix``, the shortest first."""
+        found = {word for deletions in self._deletions for word in deletions.completions(prefix)}
+        return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
 
     @property
     def spelling(self) -> SpellingWords:

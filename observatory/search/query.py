@@ -110,16 +110,18 @@ def _text_match(searcher, arrays: FacetArrays, text: str) -> TextMatch:
     if not _SYNTAX.search(text):
         words = [token.text for token in _WORDS(text)]
         if words:
-            return _forgiving_match(arrays, list(dict.fromkeys(words)))
+            return _forgiving_match(arrays, list(dict.fromkeys(words)), words[-1])
     query = parse_text(searcher.schema, text)
     mask, scores = arrays.scorer.evaluate(query)
     return TextMatch(mask & arrays.live, query, scores)
 
 
-def _forgiving_match(arrays: FacetArrays, words: list[str]) -> TextMatch:
+def _forgiving_match(arrays: FacetArrays, words: list[str], typing: str) -> TextMatch:
     """Every word must match, exactly (its stem) or within its allowed typos (typos.allowed_edits);
-    documents ranked by how many words they match exactly, then by relevance, a fuzzy match
-    counting FUZZY_WEIGHT of an exact one. ``fuzzy`` lists the close words that found something."""
+    the last word, maybe still being typed (``typing``), may also be the beginning of a word (bilan:
+    bilancio). Documents are ranked by how many words they match exactly, then by relevance, a
+    fuzzy match counting FUZZY_WEIGHT of an exact one. ``fuzzy`` lists the close words that found
+    something."""
     scorer, live = arrays.scorer, arrays.live
     mask, exact_words = live.copy(), np.zeros(arrays.size, dtype=np.float32)
     relevance = np.zeros(arrays.size, dtype=np.float32)
@@ -130,7 +132,10 @@ def _forgiving_match(arrays: FacetArrays, words: list[str]) -> TextMatch:
         exact_mask, exact_scores = scorer.evaluate(exact)
         word_mask, word_query = exact_mask, exact
         close = {}
-        for candidate in sorted(arrays.close_words(word, typos.allowed_edits(word))):
+        candidates = sorted(arrays.close_words(word, typos.allowed_edits(word)))
+        if word == typing:
+            candidates += arrays.completions(word)
+        for candidate in candidates:
             candidate_stems = [token.text for token in _STEMS(candidate)]
             if len(candidate_stems) == 1 and candidate_stems[0] not in stems:
                 close.setdefault(candidate_stems[0], candidate)

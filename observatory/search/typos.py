@@ -11,6 +11,8 @@ with one binary search. The distance of each candidate is then checked with rapi
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 from rapidfuzz.distance import OSA
 
@@ -18,6 +20,10 @@ from rapidfuzz.distance import OSA
 MIN_LENGTH = 5
 #: Words this long or longer may have two typos.
 TWO_EDITS_FROM = 9
+#: The last word of a query, being typed, also matches the words it begins from this length.
+PREFIX_FROM = 3
+#: At most this many words complete it, the shortest first.
+MOST_COMPLETIONS = 50
 
 
 def allowed_edits(word: str) -> int:
@@ -60,6 +66,19 @@ class Deletions:
         """The dictionary of a segment reader's ``spell`` words."""
         words = [term.decode("utf-8") for term, _ in reader.iter_field("spell")]
         return cls(words)
+
+    def completions(self, prefix: str) -> list[str]:
+        """The vocabulary's words that begin with ``prefix`` (not the prefix itself), the shortest
+        first, at most MOST_COMPLETIONS of them."""
+        if len(prefix) < PREFIX_FROM:
+            return []
+        found = []
+        for word in self.words[bisect_left(self.words, prefix) :]:  # Whoosh lists terms sorted
+            if not word.startswith(prefix):
+                break
+            if word != prefix:
+                found.append(word)
+        return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
 
     def close_words(self, word: str, edits: int) -> dict[str, int]:
         """The vocabulary's words within ``edits`` of ``word`` (not the word itself), with their
