@@ -16,7 +16,7 @@ import numpy as np
 from observatory.search.postings import PostingColumns
 from observatory.search.scoring import TextScorer
 from observatory.search.spelling import SpellingWords
-from observatory.search.typos import MOST_COMPLETIONS, Deletions
+from observatory.search.typos import MOST_COMPLETIONS, PREFIX_FROM, Deletions
 
 
 class SegmentFacets:
@@ -77,8 +77,14 @@ class SegmentFacets:
         self._lengths: dict[str, np.ndarray] = {}
         #: The postings of the segment's common terms (None when it was written without them).
         self.columns = PostingColumns.of(reader)
-        #: The segment's words by their deletions, for typo tolerance.
-        self.deletions = Deletions.of(reader)
+        self._deletions: Deletions | None = None
+
+    def deletions(self, reader) -> Deletions:
+        """The segment's words by their deletions, for typo tolerance, from a reader of it: built
+        at the first search that needs them (about 0.4 s for 10,000 words), then kept."""
+        if self._deletions is None:
+            self._deletions = Deletions.of(reader)
+        return self._deletions
 
     def lengths(self, reader, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname`` (Whoosh keeps it approximate, in one byte)."""
@@ -116,19 +122,27 @@ class FacetArrays:
         self.scorer: TextScorer | None = None
         self._reader = None
         self._spelling: SpellingWords | None = None
-        self._deletions: list[Deletions] = []
+        self._segments: list[tuple[SegmentFacets, object]] = []  # with the searcher's reader of each
 
     def close_words(self, word: str, edits: int) -> dict[str, int]:
         """The words of every segment within ``edits`` typos of ``word``, with their distance."""
         found: dict[str, int] = {}
-        for deletions in self._deletions:
-            for candidate, distance in deletions.close_words(word, edits).items():
+        if not edits:
+            return found
+        for segment, reader in self._segments:
+            for candidate, distance in segment.deletions(reader).close_words(word, edits).items():
                 found[candidate] = min(distance, found.get(candidate, distance))
         return found
 
     def completions(self, prefix: str) -> list[str]:
         """The words of every segment that begin with ``prefix``, the shortest first."""
-        found = {word for deletions in self._deletions for word in deletions.completions(prefix)}
+        if len(prefix) < PREFIX_FROM:
+            return []
+        found = {
+            word
+            for segment, reader in self._segments
+            for word in segment.deletions(reader).completions(prefix)
+        }
         return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
 
     @property
@@ -195,7 +209,7 @@ class FacetArrays:
             arrays.values[name] = list(ids)
             arrays.many[name] = (np.concatenate(many_docs), np.concatenate(many_values))
         arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
-        arrays._deletions = [part.deletions for part, _, _ in parts]
+        arrays._segments = [(part, leaf) for part, leaf, _ in parts]
         arrays.scorer = TextScorer(
             searcher, arrays.size, [(part, leaf, offset) for part, leaf, offset in parts]
         )

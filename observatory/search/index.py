@@ -163,13 +163,20 @@ class SearchIndex:
         return name if name and (self.folder / name).is_dir() else None
 
     def open_generation(self, name: str):
-        """The Whoosh index of generation ``name`` (IndexUnavailable when it cannot be read)."""
-        try:
-            return index.open_dir(str(self.folder / name))
-        except Exception as exc:  # Whoosh raises several kinds for missing or damaged files
-            raise IndexUnavailable(
-                f"la generazione {name} non si può leggere ({type(exc).__name__}: {exc})"
-            ) from exc
+        """The Whoosh index of generation ``name`` (IndexUnavailable when it cannot be read).
+
+        A commit of another writer may remove the table of contents just listed: opening is then
+        tried again on the newer one."""
+        for attempt in range(3):
+            try:
+                return index.open_dir(str(self.folder / name))
+            except FileNotFoundError as exc:
+                if attempt == 2 or not (self.folder / name).is_dir():
+                    raise IndexUnavailable(f"la generazione {name} non si può leggere ({exc})") from exc
+            except Exception as exc:  # Whoosh raises several kinds for missing or damaged files
+                raise IndexUnavailable(
+                    f"la generazione {name} non si può leggere ({type(exc).__name__}: {exc})"
+                ) from exc
 
     def live(self):
         """The live generation's name and index; IndexUnavailable when there is none to read."""
