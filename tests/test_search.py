@@ -21,6 +21,7 @@ from observatory.database import write_transaction
 from observatory.search.analysis import STOP_WORDS, italian_analyzer
 from observatory.search.index import SearchIndex, write_documents
 from observatory.search.query import SearchRequest, parse_text, run_search
+from observatory.search.typos import Deletions, allowed_edits
 from observatory.text import fold
 
 pytestmark = pytest.mark.anyio
@@ -480,6 +481,25 @@ def test_posting_columns_give_the_postings_and_scores_whoosh_gives(tmp_path):
     assert len(np.unique(scores[mask & arrays.live].round(4))) >= 3  # term frequency and length count
 
 
+def test_the_typo_dictionary_written_with_a_segment_finds_what_one_built_from_its_words_finds(tmp_path):
+    search_index = SearchIndex(tmp_path / "index")
+    search_index.folder.mkdir()
+    name, ix = search_index.new_generation()
+    write_documents(ix, [_document(n, body="amianto scuola partecipazione bilancio") for n in range(5)])
+    ix.close()
+    search_index.publish_generation(name)
+    searcher, _ = search_index.searcher()
+    (leaf, _), *_ = searcher.reader().leaf_readers()
+    written = Deletions.of(leaf)
+    built = Deletions.build([term.decode() for term, _ in leaf.iter_field("spell")])
+    assert written.words == built.words and "partecipazione" in written.words
+    for typed in ("amainto", "scoula", "partceipaziome", "bilanco"):
+        assert written.close_words(typed, allowed_edits(typed)) == built.close_words(
+            typed, allowed_edits(typed)
+        )
+        assert written.close_words(typed, allowed_edits(typed))
+
+
 def _document(n: int, body: str = "") -> dict:
     facets = {
         "single": {"tipo": None},
@@ -498,7 +518,7 @@ def _document(n: int, body: str = "") -> dict:
         "title": f"Processo {n}",
         "about": "",
         "body": body,
-        "spell": "",
+        "spell": body,
         "facets": facets,
         "card": {"slug": f"p{n}", "title": f"Processo {n}"},
         "start_year": 2020,

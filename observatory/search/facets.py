@@ -80,8 +80,8 @@ class SegmentFacets:
         self._deletions: Deletions | None = None
 
     def deletions(self, reader) -> Deletions:
-        """The segment's words by their deletions, for typo tolerance, from a reader of it: built
-        at the first search that needs them (about 0.4 s for 10,000 words), then kept."""
+        """The segment's words by their deletions, for typo tolerance, from a reader of it: read
+        at the first search that needs them (written with the segment), then kept."""
         if self._deletions is None:
             self._deletions = Deletions.of(reader)
         return self._deletions

@@ -35,7 +35,7 @@ RESULT_CACHE_SIZE = 512
 #: of territories (and the units above them) and of vocabulary terms.
 TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "10"
+INDEX_FORMAT = "11"
 
 
 class LengthArrayPerDocReader(W3PerDocReader):
@@ -91,13 +91,14 @@ _LENGTH_TABLE[0] = 1
 
 class IndexCodec(W3Codec):
     """Whoosh 3's codec, reading field lengths with LengthArrayPerDocReader and writing the text
-    fields' posting columns beside each segment (see :mod:`observatory.search.postings`)."""
+    fields' posting columns and the vocabulary's typo dictionary beside each segment (see
+    :mod:`observatory.search.postings` and :mod:`observatory.search.typos`)."""
 
     def per_document_reader(self, storage, segment):
         return LengthArrayPerDocReader(storage, segment)
 
     def field_writer(self, storage, segment):
-        return PostingColumnsWriter(self, storage, segment, frozenset(TEXT_FIELDS))
+        return PostingColumnsWriter(self, storage, segment, frozenset(TEXT_FIELDS), "spell")
 
 
 #: How every writer writes: with IndexCodec, each segment in its own files (not assembled into

@@ -18,6 +18,8 @@ from array import array
 import numpy as np
 from whoosh.codec.whoosh3 import W3FieldWriter
 
+from observatory.search import typos
+
 #: The segment file's extension.
 EXTENSION = ".npc"
 #: Terms with fewer postings than this stay in Whoosh's blocks alone (one block reads fast).
@@ -28,9 +30,11 @@ _ALIGN = 8
 class PostingColumnsWriter(W3FieldWriter):
     """Whoosh 3's field writer, also keeping the postings of the fields ``columned`` names."""
 
-    def __init__(self, codec, storage, segment, columned: frozenset[str]):
+    def __init__(self, codec, storage, segment, columned: frozenset[str], vocabulary: str):
         super().__init__(codec, storage, segment)
         self._columned = columned
+        self._vocabulary_field = vocabulary
+        self._vocabulary: list[str] = []
         self._collecting = False
         self._term_docs = array("I")
         self._term_weights = array("f")
@@ -44,6 +48,8 @@ class PostingColumnsWriter(W3FieldWriter):
 
     def start_term(self, btext):
         super().start_term(btext)
+        if self._fieldname == self._vocabulary_field:
+            self._vocabulary.append(btext.decode("utf-8"))
         if self._collecting:
             self._term_docs, self._term_weights = array("I"), array("f")
 
@@ -71,6 +77,11 @@ class PostingColumnsWriter(W3FieldWriter):
             handle.write(header)
             handle.write(np.asarray(self._docs, dtype="<u4").tobytes())
             handle.write(np.asarray(self._weights, dtype="<f4").tobytes())
+        finally:
+            handle.close()
+        handle = self._segment.create_file(self._storage, typos.EXTENSION)
+        try:
+            typos.Deletions.build(self._vocabulary).write(handle)
         finally:
             handle.close()
 

@@ -11,6 +11,8 @@ with one binary search. The distance of each candidate is then checked with rapi
 
 from __future__ import annotations
 
+import os
+import zlib
 from bisect import bisect_left
 
 import numpy as np
@@ -24,6 +26,8 @@ TWO_EDITS_FROM = 9
 PREFIX_FROM = 3
 #: At most this many words complete it, the shortest first.
 MOST_COMPLETIONS = 50
+#: The extension of the segment file that keeps the dictionary.
+EXTENSION = ".npd"
 
 
 def allowed_edits(word: str) -> int:
@@ -42,11 +46,26 @@ def _deletions(word: str, depth: int) -> set[str]:
     return found
 
 
-class Deletions:
-    """The deletion dictionary of one segment's vocabulary, as sorted hashes and word numbers."""
+def _hash(key: str) -> int:
+    """A hash of a deletion that is the same in every process (Python's hash() is not)."""
+    data = key.encode("utf-8")
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
 
-    def __init__(self, words: list[str]):
+
+class Deletions:
+    """The deletion dictionary of one segment's vocabulary, as sorted hashes and word numbers.
+
+    Written beside the segment when it is written (:meth:`write`), read back mapped into memory.
+    """
+
+    def __init__(self, words: list[str], hashes: np.ndarray, numbers: np.ndarray):
         self.words = words
+        self._hashes = hashes
+        self._numbers = numbers
+
+    @classmethod
+    def build(cls, words: list[str]) -> Deletions:
+        """The dictionary of ``words`` (sorted, as Whoosh lists a field's terms)."""
         hashes: list[int] = []
         numbers: list[int] = []
         for number, word in enumerate(words):
@@ -55,17 +74,45 @@ class Deletions:
             depth = 2 if len(word) >= TWO_EDITS_FROM - 2 else 1 if len(word) >= MIN_LENGTH - 1 else 0
             if depth:
                 keys = _deletions(word, depth)
-                hashes.extend(map(hash, keys))
+                hashes.extend(map(_hash, keys))
                 numbers.extend([number] * len(keys))
-        order = np.argsort(np.array(hashes, dtype=np.int64), kind="stable")
-        self._hashes = np.array(hashes, dtype=np.int64)[order]
-        self._numbers = np.array(numbers, dtype=np.int32)[order]
+        unsorted = np.array(hashes, dtype=np.uint64)
+        order = np.argsort(unsorted, kind="stable")
+        return cls(words, unsorted[order], np.array(numbers, dtype=np.int32)[order])
 
     @classmethod
     def of(cls, reader) -> Deletions:
-        """The dictionary of a segment reader's ``spell`` words."""
-        words = [term.decode("utf-8") for term, _ in reader.iter_field("spell")]
-        return cls(words)
+        """The dictionary of a segment reader's ``spell`` words: the file written with the segment,
+        or built from its terms for a segment without one."""
+        segment, storage = reader.segment(), reader.storage()
+        name = segment.make_filename(EXTENSION)
+        folder = getattr(storage, "folder", None)
+        if folder is not None and os.path.exists(os.path.join(folder, name)):
+            return cls.read(np.memmap(os.path.join(folder, name), dtype=np.uint8, mode="r"))
+        return cls.build([term.decode("utf-8") for term, _ in reader.iter_field("spell")])
+
+    def write(self, handle) -> None:
+        """Write the dictionary to an open segment file."""
+        words = "\n".join(self.words).encode("utf-8")
+        words += b"\n" * (-len(words) % 8)
+        handle.write(len(words).to_bytes(8, "little"))
+        handle.write(self._hashes.size.to_bytes(8, "little"))
+        handle.write(words)
+        handle.write(self._hashes.astype("<u8").tobytes())
+        handle.write(self._numbers.astype("<i4").tobytes())
+
+    @classmethod
+    def read(cls, data: np.ndarray) -> Deletions:
+        """The dictionary :meth:`write` wrote, from its bytes (mapped: nothing is copied)."""
+        size, count = (
+            int.from_bytes(data[:8].tobytes(), "little"),
+            int.from_bytes(data[8:16].tobytes(), "little"),
+        )
+        text = data[16 : 16 + size].tobytes().decode("utf-8").rstrip("\n")
+        start = 16 + size
+        hashes = data[start : start + 8 * count].view("<u8")
+        numbers = data[start + 8 * count : start + 12 * count].view("<i4")
+        return cls(text.split("\n") if text else [], hashes, numbers)
 
     def completions(self, prefix: str) -> list[str]:
         """The vocabulary's words that begin with ``prefix`` (not the prefix itself), the shortest
@@ -85,7 +132,7 @@ class Deletions:
         distance."""
         if not edits or not self._hashes.size:
             return {}
-        keys = np.array([hash(key) for key in _deletions(word, edits)], dtype=np.int64)
+        keys = np.array([_hash(key) for key in _deletions(word, edits)], dtype=np.uint64)
         starts = np.searchsorted(self._hashes, keys, side="left")
         ends = np.searchsorted(self._hashes, keys, side="right")
         numbers = {int(n) for start, end in zip(starts, ends, strict=True) for n in self._numbers[start:end]}
