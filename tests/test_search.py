@@ -179,8 +179,8 @@ async def test_an_exact_match_ranks_above_the_matches_within_a_typo(client):
 
 async def test_a_word_too_short_for_typos_is_corrected_when_it_finds_nothing(client):
     result = await search_api(client, q="orzi")  # four letters: matched exactly only
-    assert result["corrected_from"] == "orzi" and result["query"] == "orti"
-    assert result["total"] > 0 and all(word.startswith("orti") for word in result["fuzzy"])
+    assert result["corrected_from"] == "orzi" and result["query"] != "orzi"
+    assert result["total"] == (await search_api(client, q=result["query"]))["total"] > 0
 
 
 async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(client):

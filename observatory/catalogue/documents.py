@@ -164,7 +164,7 @@ def document_for(detail: dict, ancestors: dict[str, list[dict]], alt_names: dict
         "title": detail["title"],
         "about": "\n".join([*names, *(p["name"] for p in places), *labels]),
         "body": "\n".join(body),
-        "spell": "\n".join([detail["title"], *names, *(p["name"] for p in places), *labels, *body]),
+        "spell": "\n".join([detail["title"], *names, *(p["name"] for p in places), *labels]),
         "facets": facets,
         "card": card_for(detail),
         "start_year": detail["start_year"] if detail["start_year"] is not None else 0,

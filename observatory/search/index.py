@@ -35,7 +35,7 @@ RESULT_CACHE_SIZE = 512
 #: of territories (and the units above them) and of vocabulary terms.
 TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "11"
+INDEX_FORMAT = "12"
 
 
 class LengthArrayPerDocReader(W3PerDocReader):
