@@ -108,26 +108,27 @@ def _text_match(searcher, arrays: FacetArrays, text: str) -> TextMatch:
     if not text.strip():
         return TextMatch(arrays.live.copy())
     if not _SYNTAX.search(text):
-        words = [token.text for token in _WORDS(text)]
+        # each word as the vocabulary spells it (accents folded) and as typed, for its stem
+        words = {token.text: token.original.lower() for token in _WORDS(text, keeporiginal=True)}
         if words:
-            return _forgiving_match(arrays, list(dict.fromkeys(words)), words[-1])
+            return _forgiving_match(arrays, words, list(words)[-1])
     query = parse_text(searcher.schema, text)
     mask, scores = arrays.scorer.evaluate(query)
     return TextMatch(mask & arrays.live, query, scores)
 
 
-def _forgiving_match(arrays: FacetArrays, words: list[str], typing: str) -> TextMatch:
+def _forgiving_match(arrays: FacetArrays, words: dict[str, str], typing: str) -> TextMatch:
     """Every word must match, exactly (its stem) or within its allowed typos (typos.allowed_edits);
     the last word, maybe still being typed (``typing``), may also be the beginning of a word (bilan:
     bilancio). Documents are ranked by how many words they match exactly, then by relevance, a
     fuzzy match counting FUZZY_WEIGHT of an exact one. ``fuzzy`` lists the close words that found
-    something."""
+    something. ``words`` maps each word, accents folded, to the word as typed."""
     scorer, live = arrays.scorer, arrays.live
     mask, exact_words = live.copy(), np.zeros(arrays.size, dtype=np.float32)
     relevance = np.zeros(arrays.size, dtype=np.float32)
     parts, close_matches = [], {}
-    for word in words:
-        stems = list(dict.fromkeys(token.text for token in _STEMS(word)))
+    for word, typed in words.items():
+        stems = list(dict.fromkeys(token.text for token in _STEMS(typed)))  # qualità: qual
         exact = wq.And([_word_query(stem) for stem in stems]) if len(stems) > 1 else _word_query(stems[0])
         exact_mask, exact_scores = scorer.evaluate(exact)
         word_mask, word_query = exact_mask, exact
