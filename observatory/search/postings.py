@@ -12,13 +12,13 @@ The file is part of the segment: Whoosh removes it with the segment's other file
 from __future__ import annotations
 
 import json
-import os
 from array import array
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3FieldWriter
 
 from observatory.search import typos
+from observatory.search.segments import segment_file
 
 #: The segment file's extension.
 EXTENSION = ".npc"
@@ -100,21 +100,8 @@ class PostingColumns:
     @classmethod
     def of(cls, reader) -> PostingColumns | None:
         """The columns of a segment reader's segment; None when it was written without them."""
-        segment, storage = reader.segment(), reader.storage()
-        name = segment.make_filename(EXTENSION)
-        folder = getattr(storage, "folder", None)
-        if folder is not None:  # a segment in its own files: mapped, not read
-            path = os.path.join(folder, name)
-            if not os.path.exists(path):
-                return None
-            return cls(np.memmap(path, dtype=np.uint8, mode="r"))
-        if not storage.file_exists(name):
-            return None
-        handle = storage.open_file(name)
-        try:
-            return cls(np.frombuffer(handle.read(), dtype=np.uint8))
-        finally:
-            handle.close()
+        data = segment_file(reader, EXTENSION)
+        return cls(data) if data is not None else None
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Document numbers (local to the segment) and weights of a term; None when not kept here."""

@@ -156,8 +156,7 @@ def _forgiving_match(arrays: FacetArrays, words: dict[str, str], typing: str) ->
         for stem, candidate in close_matches.get(word, {}).items():
             if (scorer.evaluate(_word_query(stem))[0] & mask & ~exact_mask).any():
                 fuzzy_found.append(candidate)
-    top = relevance[mask].max() if mask.any() else 0
-    scores = (exact_words + relevance / (top + 1)) * mask  # more exact words first, then relevance
+    scores = _ranked(exact_words, relevance, mask)  # more exact words first, then relevance
     queries = [word_query for word_query, _, _ in parts]
     query = queries[0] if len(queries) == 1 else wq.And(queries)
     return TextMatch(mask, query, scores, fuzzy=fuzzy_found)
@@ -230,8 +229,14 @@ def _most_words(arrays: FacetArrays, query) -> TextMatch | None:
     if not mask.any():
         return None
     relevance = np.sum([part_scores for _, part_scores in parts], axis=0, dtype=np.float32)
-    scores = (words + relevance / (relevance.max() + 1)) * mask  # every word more ranks first
-    return TextMatch(mask, wq.Or(query.subqueries), scores, partial=True)
+    return TextMatch(mask, wq.Or(query.subqueries), _ranked(words, relevance, mask), partial=True)
+
+
+def _ranked(counts: np.ndarray, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Scores that rank the documents of ``mask`` by ``counts`` (of words matched), then by
+    relevance: relevance is scaled below 1, so one more word always ranks first."""
+    top = relevance[mask].max() if mask.any() else 0
+    return (counts + relevance / (top + 1)) * mask
 
 
 def _facet_counts(arrays: FacetArrays, base: np.ndarray, filter_masks: dict[str, np.ndarray]) -> dict:

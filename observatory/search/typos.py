@@ -11,12 +11,13 @@ with one binary search. The distance of each candidate is then checked with rapi
 
 from __future__ import annotations
 
-import os
 import zlib
 from bisect import bisect_left
 
 import numpy as np
 from rapidfuzz.distance import OSA
+
+from observatory.search.segments import segment_file
 
 #: Words shorter than this are matched exactly (a typo there is a different word as often as not).
 MIN_LENGTH = 5
@@ -84,11 +85,9 @@ class Deletions:
     def of(cls, reader) -> Deletions:
         """The dictionary of a segment reader's ``spell`` words: the file written with the segment,
         or built from its terms for a segment without one."""
-        segment, storage = reader.segment(), reader.storage()
-        name = segment.make_filename(EXTENSION)
-        folder = getattr(storage, "folder", None)
-        if folder is not None and os.path.exists(os.path.join(folder, name)):
-            return cls.read(np.memmap(os.path.join(folder, name), dtype=np.uint8, mode="r"))
+        data = segment_file(reader, EXTENSION)
+        if data is not None:
+            return cls.read(data)
         return cls.build([term.decode("utf-8") for term, _ in reader.iter_field("spell")])
 
     def write(self, handle) -> None:
