@@ -29,6 +29,7 @@ from whoosh.util.numeric import byte_to_length
 from observatory.search.analysis import ItalianAnalyzer, ItalianPositions, italian_analyzer, spelling_analyzer
 from observatory.search.facets import FacetArrays, SegmentFacets
 from observatory.search.postings import PostingColumnsWriter
+from observatory.search.synonyms import Synonyms
 
 RESULT_CACHE_SIZE = 512
 #: Searched fields and their weights: "about" holds the names of bodies (and their other names),
@@ -152,6 +153,8 @@ class SearchIndex:
         #: Why the live generation could not be read last time, or None.
         self.damage: str | None = None
         self._waiting_lines: dict[str, asyncio.Lock] = {}
+        #: The synonyms searches apply (curation keeps them in the database; see use_synonyms).
+        self.synonyms = Synonyms()
 
     # generations
 
@@ -308,6 +311,13 @@ class SearchIndex:
             return opened.searcher()
         except Exception as exc:  # Whoosh raises several kinds for missing or damaged files
             raise IndexUnavailable(f"la generazione {generation} non si può leggere ({exc})") from exc
+
+    def use_synonyms(self, synonyms: Synonyms) -> None:
+        """Apply ``synonyms`` from the next search on (cached results of other ones are dropped)."""
+        with self._lock:
+            if synonyms.version != self.synonyms.version:
+                self.synonyms = synonyms
+                self._results.clear()
 
     def cached_result(self, searcher, key: tuple):
         """A result computed earlier on this very searcher, or None."""
