@@ -19,7 +19,7 @@ from observatory.catalogue.tables import Process
 from observatory.catalogue.validation import validate_process
 from observatory.database import write_transaction
 from observatory.search.analysis import STOP_WORDS, italian_analyzer
-from observatory.search.index import SearchIndex, write_documents
+from observatory.search.index import WRITER_OPTIONS, SearchIndex, write_documents
 from observatory.search.query import SearchRequest, parse_text, run_search
 from observatory.search.typos import Deletions, allowed_edits
 from observatory.text import fold
@@ -181,6 +181,96 @@ async def test_a_word_too_short_for_typos_is_corrected_when_it_finds_nothing(cli
     result = await search_api(client, q="orzi")  # four letters: matched exactly only
     assert result["corrected_from"] == "orzi" and result["query"] != "orzi"
     assert result["total"] == (await search_api(client, q=result["query"]))["total"] > 0
+
+
+async def test_a_word_typed_without_its_accent_finds_the_accented_word(client):
+    accented = await _all_slugs(client, q="qualità")
+    assert accented and await _all_slugs(client, q="qualita") == accented  # qualità is stemmed "qual"
+    assert (await search_api(client, q="qualita"))["fuzzy"] == []  # an exact match, not a typo
+
+
+async def test_typographic_and_straight_apostrophes_find_the_same_processes(client):
+    for typographic, straight in (("l’amministrazione", "l'amministrazione"), ("dell’ente", "dell'ente")):
+        curly = await search_api(client, q=typographic, per_pagina=100)
+        assert curly["total"] > 0
+        assert slugs(curly) == slugs(await search_api(client, q=straight, per_pagina=100))
+        assert slugs(curly) == slugs(await search_api(client, q=typographic.split("’")[1], per_pagina=100))
+
+
+async def test_a_compound_written_joined_hyphenated_or_apart_finds_the_three(client):
+    titles = {
+        "Percorso di coprogettazione del parco Dora",
+        "Laboratorio di co-progettazione della piazza Dora",
+        "Tavolo di co progettazione del lungofiume Dora",
+    }
+    for title in titles:
+        run_in_app(client, _publish, title)
+    refresh_index(client)
+    for typed in ("coprogettazione", "co-progettazione", "co progettazione", "Co-Progettazione Dora"):
+        result = await search_api(client, q=typed)
+        assert {item["title"] for item in result["items"][:3]} == titles, typed
+
+
+async def test_a_compound_place_name_is_found_by_any_of_its_parts(client):
+    titles = {  # the place is only in the process's territories, not in its title
+        "C035033": "Consulta dei quartieri Alfa",  # Reggio nell'Emilia
+        "C052006": "Consulta dei quartieri Beta",  # Castelnuovo Berardenga
+        "C021008": "Consulta dei quartieri Gamma",  # Bolzano, in the province of Bolzano/Bozen
+    }
+    for code, title in titles.items():
+        run_in_app(client, _publish, title, territories=[code])
+    refresh_index(client)
+    for typed, code in (
+        ("Reggio Emilia", "C035033"),
+        ("reggio nell’emilia", "C035033"),
+        ("Berardenga", "C052006"),
+        ("castelnuovo berardenga", "C052006"),
+        ("Bozen", "C021008"),
+        ("Bolzano Bozen", "C021008"),
+    ):
+        result = await search_api(client, q=typed, per_pagina=100)
+        assert titles[code] in [item["title"] for item in result["items"]], typed
+
+
+async def test_a_cup_code_or_a_year_finds_exactly_its_processes(client):
+    for title, cup in (
+        ("Parco della Pellerina", "J41B12000010007"),
+        ("Parco del Valentino", "J41B12000010008"),
+    ):
+        run_in_app(client, _publish, title, funding={"cup": cup})
+    refresh_index(client)
+    for typed in ("J41B12000010007", "j41b12000010007"):
+        result = await search_api(client, q=typed)
+        assert [item["title"] for item in result["items"]] == ["Parco della Pellerina"]
+        assert result["fuzzy"] == [] and result["suggestion"] is None
+    assert (await search_api(client, q="J41B12000010009"))["total"] == 0  # one digit off: no typo
+    year = await search_api(client, q="2019", per_pagina=100)
+    assert year["total"] > 0 and year["fuzzy"] == []
+    assert year["total"] == (await search_api(client, q='"2019"'))["total"]  # as typed: no 2018, 20190…
+    assert (await search_api(client, q="201"))["fuzzy"] == []  # a number being typed is not completed
+
+
+async def test_a_rare_misspelt_word_gets_a_suggestion_that_finds_more(client):
+    run_in_app(client, _publish, "Orto condiviso di Rma")  # a typo a record has: "rma" finds one process
+    refresh_index(client)
+    result = await search_api(client, q="rma")
+    assert result["total"] == 1 and result["suggestion"] == "roma"
+    assert (await search_api(client, q="roma"))["total"] > 3
+    page = soup(await client.get("/processi", params={"q": "rma"}))
+    assert page.select_one("p.notice a[href='?q=roma']").get_text() == "roma"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["amiantoo", "partecipazzione", "bilancoi", "rma", "orzi", "cagliri", "biblioteka", "xqzw", "qqqqqq"],
+)
+async def test_a_suggestion_or_correction_always_finds_processes(client, typed):
+    result = await search_api(client, q=typed)
+    for proposed in (result["suggestion"], result["corrected_from"] and result["query"]):
+        if proposed:
+            assert (await search_api(client, q=proposed))["total"] > 0, proposed
+    if result["total"] == 0:
+        assert result["suggestion"] is None
 
 
 async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(client):
@@ -481,26 +571,32 @@ def test_posting_columns_give_the_postings_and_scores_whoosh_gives(tmp_path):
     assert len(np.unique(scores[mask & arrays.live].round(4))) >= 3  # term frequency and length count
 
 
-def test_the_typo_dictionary_written_with_a_segment_finds_what_one_built_from_its_words_finds(tmp_path):
+def test_the_typo_dictionary_written_with_a_segment_holds_every_word_of_its_processes(tmp_path):
     search_index = SearchIndex(tmp_path / "index")
     search_index.folder.mkdir()
     name, ix = search_index.new_generation()
-    write_documents(ix, [_document(n, body="amianto scuola partecipazione bilancio") for n in range(5)])
+    texts = ("amianto scuola partecipazione Qualità", "bilancio co-progettazione 2019 J41B12000010007")
+    write_documents(ix, [_document(n, body=texts[n % 2], spell="Scuola") for n in range(4)])
+    write_documents(ix, [_document(n, body="biblioteca civica", spell="") for n in range(4, 6)])
+    ix.writer(**WRITER_OPTIONS).commit(optimize=True)  # one segment: the merged one gathers the words again
     ix.close()
     search_index.publish_generation(name)
     searcher, _ = search_index.searcher()
-    (leaf, _), *_ = searcher.reader().leaf_readers()
+    [(leaf, _)] = searcher.reader().leaf_readers()
     written = Deletions.of(leaf)
-    built = Deletions.build([term.decode() for term, _ in leaf.iter_field("spell")])
-    assert written.words == built.words and "partecipazione" in written.words
-    for typed in ("amainto", "scoula", "partceipaziome", "bilanco"):
+    expected = {"amianto", "scuola", "partecipazione", "qualità", "bilancio", "coprogettazione"}
+    expected |= {"progettazione", "processo", "biblioteca", "civica"}  # titles are "Processo n"
+    assert set(written.words) == expected  # accents kept; numbers, codes and stop words left out
+    built = Deletions.build(expected)
+    for typed in ("amainto", "scoula", "partceipaziome", "bilanco", "qualta", "bibliotecca"):
         assert written.close_words(typed, allowed_edits(typed)) == built.close_words(
             typed, allowed_edits(typed)
         )
         assert written.close_words(typed, allowed_edits(typed))
+    assert written.same_words("qualita") == ["qualità"]
 
 
-def _document(n: int, body: str = "") -> dict:
+def _document(n: int, body: str = "", spell: str | None = None) -> dict:
     facets = {
         "single": {"tipo": None},
         "many": {"territorio": []},
@@ -518,7 +614,7 @@ def _document(n: int, body: str = "") -> dict:
         "title": f"Processo {n}",
         "about": "",
         "body": body,
-        "spell": body,
+        "spell": body if spell is None else spell,
         "facets": facets,
         "card": {"slug": f"p{n}", "title": f"Processo {n}"},
         "start_year": 2020,

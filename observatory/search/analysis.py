@@ -27,11 +27,14 @@ class ItalianAnalyzer(Analyzer):
     """
 
     _WORD = re.compile(r"\w+")
+    #: A word, and the hyphen that joins it to the next one (co-progettazione, Emilia-Romagna).
+    _WORD_AND_HYPHEN = re.compile(r"(\w+)([-\u2010\u2011](?=\w))?")
     _CACHE_LIMIT = 200_000
 
-    def __init__(self, stem: bool = True, minsize: int = 1):
+    def __init__(self, stem: bool = True, minsize: int = 1, fold: bool = True):
         self.stem = stem
         self.minsize = minsize
+        self.fold = fold
         self._setup()
 
     def _setup(self) -> None:
@@ -39,26 +42,31 @@ class ItalianAnalyzer(Analyzer):
         self._finished: dict[str, str] = {}
 
     def __getstate__(self) -> dict:
-        return {"stem": self.stem, "minsize": self.minsize}
+        return {"stem": self.stem, "minsize": self.minsize, "fold": self.fold}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"fold": True} | state)
         self._setup()
 
+    def _options(self) -> tuple:
+        return (self.stem, self.minsize, self.fold)
+
     def __eq__(self, other) -> bool:
-        return type(other) is type(self) and (other.stem, other.minsize) == (self.stem, self.minsize)
+        return type(other) is type(self) and other._options() == self._options()
 
     def __hash__(self) -> int:
-        return hash((type(self), self.stem, self.minsize))
+        return hash((type(self), *self._options()))
 
     def has_morph(self) -> bool:
         return self.stem
 
-    def _finish(self, word: str) -> str:
-        """A lower-case word, stemmed and without accents."""
+    def finish(self, word: str) -> str:
+        """A lower-case word, stemmed and without accents (as the options say)."""
         finished = self._finished.get(word)
         if finished is None:
-            finished = (self._stemmer(word) if self._stemmer else word).translate(accent_map)
+            finished = self._stemmer(word) if self._stemmer else word
+            if self.fold:
+                finished = finished.translate(accent_map)
             if len(self._finished) >= self._CACHE_LIMIT:
                 self._finished.clear()
             self._finished[word] = finished
@@ -81,7 +89,9 @@ class ItalianAnalyzer(Analyzer):
         matches = ((0, value, 0, len(value)),) if not tokenize else None
         if matches is None:
             matches = ((m.start(), m.group(0), m.start(), m.end()) for m in self._WORD.finditer(value))
+        joining = mode == "index" and tokenize and _HYPHENS.search(value) is not None
         position = None
+        previous_text, previous_end = None, -2
         for number, (_, text, start, end) in enumerate(matches):
             token.boost = 1.0
             if keeporiginal:
@@ -94,32 +104,69 @@ class ItalianAnalyzer(Analyzer):
                     position = start_pos + number if position is None else position + 1
                     token.pos = position
                 token.stopped = False
-                token.text = self._finish(word)
-            elif removestops:
-                continue
-            else:
+                token.text = self.finish(word)
+                yield token
+            elif not removestops:
                 if positions:
                     token.pos = start_pos + number
                 token.stopped = True
                 token.text = word.translate(accent_map)
-            yield token
+                yield token
+            if joining and start == previous_end + 1 and value[previous_end] in HYPHENS:
+                joined = _joined(previous_text, text)
+                if joined is not None:
+                    if keeporiginal:
+                        token.original = value[start - len(previous_text) - 1 : end]
+                    if chars:
+                        token.startchar = start_char + start - len(previous_text) - 1
+                    if positions:
+                        token.pos = position if position is not None else start_pos + number
+                    token.stopped = False
+                    token.text = self.finish(joined)
+                    yield token
+            previous_text, previous_end = text, end
 
     def word_positions(self, value: str) -> dict[str, list[int]]:
-        """Each finished word of ``value`` and its positions: what __call__ yields, without tokens."""
+        """Each finished word of ``value`` and its positions: what __call__ yields when indexing,
+        without tokens. Two words joined by a hyphen are also kept as one word, at the second
+        one's position (co-progettazione: co, progettazione and coprogettazione)."""
         found: dict[str, list[int]] = {}
         position = None
-        finish, minsize = self._finish, self.minsize
-        for number, text in enumerate(self._WORD.findall(value)):
+        finish, minsize = self.finish, self.minsize
+        if _HYPHENS.search(value):
+            pairs = self._WORD_AND_HYPHEN.findall(value)
+        else:
+            pairs = [(text, "") for text in self._WORD.findall(value)]
+        previous, hyphen_before = "", ""
+        for number, (text, hyphen) in enumerate(pairs):
             word = text.lower()
-            if len(word) < minsize or word in STOP_WORDS:
-                continue
-            position = number if position is None else position + 1
-            positions = found.get(finished := finish(word))
-            if positions is None:
-                found[finished] = [position]
-            else:
-                positions.append(position)
+            finished = []
+            if len(word) >= minsize and word not in STOP_WORDS:
+                position = number if position is None else position + 1
+                finished.append(finish(word))
+            if hyphen_before and (joined := _joined(previous, text)) is not None:
+                finished.append(finish(joined))
+            for each in finished:
+                at = position if position is not None else number
+                positions = found.get(each)
+                if positions is None:
+                    found[each] = [at]
+                else:
+                    positions.append(at)
+            previous, hyphen_before = text, hyphen
         return found
+
+
+#: The hyphens that join two words into one (ASCII, Unicode hyphen, non-breaking hyphen).
+HYPHENS = "-\u2010\u2011"
+_HYPHENS = re.compile(f"[{HYPHENS}]")
+
+
+def _joined(first: str, second: str) -> str | None:
+    """Two hyphenated words as one (co, progettazione: coprogettazione), for letters only."""
+    if first.isalpha() and second.isalpha():
+        return (first + second).lower()
+    return None
 
 
 class ItalianPositions(Positions):
@@ -141,5 +188,5 @@ def italian_analyzer() -> ItalianAnalyzer:
 
 
 def spelling_analyzer() -> ItalianAnalyzer:
-    """Whole words without accents: the vocabulary "Forse cercavi" picks corrections from."""
-    return ItalianAnalyzer(stem=False, minsize=3)
+    """Whole words as written, accents kept: the vocabulary of typos and "Forse cercavi"."""
+    return ItalianAnalyzer(stem=False, minsize=3, fold=False)

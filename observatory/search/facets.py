@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import rapidfuzz
+from rapidfuzz.distance import OSA
 
 from observatory.search.postings import PostingColumns
 from observatory.search.scoring import TextScorer
-from observatory.search.spelling import SpellingWords
 from observatory.search.typos import MOST_COMPLETIONS, PREFIX_FROM, Deletions
 
 
@@ -121,7 +122,6 @@ class FacetArrays:
         self.parents: dict[str, str | None] = {}  # value → the value it is inside
         self.scorer: TextScorer | None = None
         self._reader = None
-        self._spelling: SpellingWords | None = None
         self._segments: list[tuple[SegmentFacets, object]] = []  # with the searcher's reader of each
 
     def close_words(self, word: str, edits: int) -> dict[str, int]:
@@ -135,7 +135,7 @@ class FacetArrays:
         return found
 
     def completions(self, prefix: str) -> list[str]:
-        """The words of every segment that begin with ``prefix``, the shortest first."""
+        """The words of every segment that begin with ``prefix`` (folded), the shortest first."""
         if len(prefix) < PREFIX_FROM:
             return []
         found = {
@@ -145,12 +145,31 @@ class FacetArrays:
         }
         return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
 
-    @property
-    def spelling(self) -> SpellingWords:
-        """Correction candidates, gathered the first time a search needs one."""
-        if self._spelling is None:
-            self._spelling = SpellingWords(self._reader)
-        return self._spelling
+    def segments(self) -> list[tuple[SegmentFacets, int]]:
+        """The facet data of each segment and the number of its first document in this generation."""
+        offsets = np.cumsum([0] + [part.size for part, _ in self._segments])
+        return [(part, int(offset)) for (part, _), offset in zip(self._segments, offsets, strict=False)]
+
+    def same_words(self, word: str) -> set[str]:
+        """The words of every segment that are ``word`` once accents are folded (città for citta)."""
+        return {
+            same for segment, reader in self._segments for same in segment.deletions(reader).same_words(word)
+        }
+
+    def nearby_words(self, word: str, distance: int) -> dict[str, int]:
+        """The words of every segment within ``distance`` edits of ``word`` (folded, compared folded;
+        not those that are ``word`` once folded), with their distance: a scan of the vocabulary,
+        for spelling corrections, which may go further than typo tolerance."""
+        found: dict[str, int] = {}
+        for segment, reader in self._segments:
+            deletions = segment.deletions(reader)
+            for key, edits, number in rapidfuzz.process.extract_iter(
+                word, deletions.folded, scorer=OSA.distance, score_cutoff=distance
+            ):
+                if key != word:
+                    candidate = deletions.words[number]
+                    found[candidate] = min(edits, found.get(candidate, edits))
+        return found
 
     @classmethod
     def build(cls, searcher, segments: dict[str, SegmentFacets]) -> FacetArrays:
@@ -239,7 +258,9 @@ class FacetArrays:
         else:
             docs, values = self.many[name]
             bins = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
-        return {self.values[name][i]: int(n) for i, n in enumerate(bins) if n}
+        values = self.values[name]
+        found = np.flatnonzero(bins)
+        return dict(zip([values[i] for i in found], bins[found].tolist(), strict=True))
 
     def sums(self, name: str, mask: np.ndarray, weights: np.ndarray) -> dict[str, float]:
         """The sum of ``weights`` over the documents in ``mask`` with each value of the single-valued

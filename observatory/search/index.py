@@ -16,13 +16,14 @@ import os
 import shutil
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from whoosh import index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3PerDocWriter
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.util.numeric import byte_to_length
 
@@ -30,13 +31,14 @@ from observatory.search.analysis import ItalianAnalyzer, ItalianPositions, itali
 from observatory.search.facets import FacetArrays, SegmentFacets
 from observatory.search.postings import PostingColumnsWriter
 from observatory.search.synonyms import Synonyms
+from observatory.search.typos import WordCollector
 
 RESULT_CACHE_SIZE = 512
 #: Searched fields and their weights: "about" holds the names of bodies (and their other names),
 #: of territories (and the units above them) and of vocabulary terms.
 TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "12"
+INDEX_FORMAT = "13"
 
 
 class LengthArrayPerDocReader(W3PerDocReader):
@@ -90,16 +92,56 @@ _LENGTH_TABLE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.
 _LENGTH_TABLE[0] = 1
 
 
+#: Stored fields whose words join the typo vocabulary (the other words are in the ``spell`` field).
+VOCABULARY_TEXTS = ("title", "body")
+
+
+class WordCollectingPerDocWriter(W3PerDocWriter):
+    """Whoosh 3's per-document writer, also gathering the words of the stored texts."""
+
+    def __init__(self, codec, storage, segment, collector: WordCollector):
+        super().__init__(codec, storage, segment)
+        self._collector = collector
+
+    def add_field(self, fieldname, fieldobj, value, length):
+        super().add_field(fieldname, fieldobj, value, length)
+        if fieldname in VOCABULARY_TEXTS and value:
+            self._collector.add(value)
+
+
 class IndexCodec(W3Codec):
     """Whoosh 3's codec, reading field lengths with LengthArrayPerDocReader and writing the text
     fields' posting columns and the vocabulary's typo dictionary beside each segment (see
-    :mod:`observatory.search.postings` and :mod:`observatory.search.typos`)."""
+    :mod:`observatory.search.postings` and :mod:`observatory.search.typos`).
+
+    The vocabulary is the ``spell`` field's words and those of the stored texts: the per-document
+    writer gathers these, and the field writer of the same segment, closed after it, writes them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._collectors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __getstate__(self) -> dict:  # sent to the processes of a parallel rebuild
+        return {key: value for key, value in self.__dict__.items() if key != "_collectors"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._collectors = weakref.WeakKeyDictionary()
+
+    def _collector(self, segment) -> WordCollector:
+        return self._collectors.setdefault(segment, WordCollector())
 
     def per_document_reader(self, storage, segment):
         return LengthArrayPerDocReader(storage, segment)
 
+    def per_document_writer(self, storage, segment):
+        return WordCollectingPerDocWriter(self, storage, segment, self._collector(segment))
+
     def field_writer(self, storage, segment):
-        return PostingColumnsWriter(self, storage, segment, frozenset(TEXT_FIELDS), "spell")
+        return PostingColumnsWriter(
+            self, storage, segment, frozenset(TEXT_FIELDS), "spell", self._collector(segment)
+        )
 
 
 #: How every writer writes: with IndexCodec, each segment in its own files (not assembled into

@@ -28,13 +28,15 @@ _ALIGN = 8
 
 
 class PostingColumnsWriter(W3FieldWriter):
-    """Whoosh 3's field writer, also keeping the postings of the fields ``columned`` names."""
+    """Whoosh 3's field writer, also keeping the postings of the fields ``columned`` names, and
+    writing the typo dictionary of the words of field ``vocabulary`` and of ``texts``."""
 
-    def __init__(self, codec, storage, segment, columned: frozenset[str], vocabulary: str):
+    def __init__(self, codec, storage, segment, columned: frozenset[str], vocabulary: str, texts):
         super().__init__(codec, storage, segment)
         self._columned = columned
         self._vocabulary_field = vocabulary
         self._vocabulary: list[str] = []
+        self._texts = texts  # typos.WordCollector of the segment's stored texts
         self._collecting = False
         self._term_docs = array("I")
         self._term_weights = array("f")
@@ -48,8 +50,8 @@ class PostingColumnsWriter(W3FieldWriter):
 
     def start_term(self, btext):
         super().start_term(btext)
-        if self._fieldname == self._vocabulary_field:
-            self._vocabulary.append(btext.decode("utf-8"))
+        if self._fieldname == self._vocabulary_field and typos.vocabulary_word(word := btext.decode("utf-8")):
+            self._vocabulary.append(word)
         if self._collecting:
             self._term_docs, self._term_weights = array("I"), array("f")
 
@@ -81,7 +83,7 @@ class PostingColumnsWriter(W3FieldWriter):
             handle.close()
         handle = self._segment.create_file(self._storage, typos.EXTENSION)
         try:
-            typos.Deletions.build(self._vocabulary).write(handle)
+            typos.Deletions.build({*self._vocabulary, *self._texts.words()}).write(handle)
         finally:
             handle.close()
 

@@ -10,10 +10,11 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import MultifieldParser, WildcardPlugin
 
-from observatory.search import snippets, spelling, typos
-from observatory.search.analysis import ItalianAnalyzer, italian_analyzer
+from observatory.search import matching, snippets, spelling
 from observatory.search.facets import FacetArrays
 from observatory.search.index import TEXT_FIELDS, SearchIndex
+from observatory.search.matching import TextMatch
+from observatory.search.synonyms import Synonyms
 
 #: Spelling suggestions are looked for only when a search finds fewer processes than this.
 SUGGEST_BELOW = 10
@@ -70,96 +71,26 @@ def parse_text(schema: Schema, text: str):
     return parser.parse(text)
 
 
-@dataclass
-class TextMatch:
-    """What a text matches (every document when there is none), after any spelling correction."""
-
-    mask: np.ndarray
-    query: object | None = None
-    scores: np.ndarray | None = None
-    suggestion: str | None = None
-    corrected_from: str | None = None
-    corrected_text: str | None = None
-    partial: bool = False
-    #: Words of the catalogue within a typo of the text's words that found processes.
-    fuzzy: list[str] = field(default_factory=list)
-
-
 #: Query text that is not plain words (phrases, groups, operators, fields) is matched as typed.
 _SYNTAX = re.compile(r'["():]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b')
-#: How much a fuzzy match of a word counts beside an exact one (which always ranks above it).
-FUZZY_WEIGHT = np.float32(0.5)
-_WORDS = ItalianAnalyzer(stem=False, minsize=1)  # the query's words as the vocabulary spells them
-_STEMS = italian_analyzer()
 
 
-def _word_query(stem: str):
-    """A stem in every text field, each with its boost (as the query parser builds it)."""
-    return wq.Or([wq.Term(name, stem, boost=boost) for name, boost in TEXT_FIELDS.items()])
-
-
-def _text_match(searcher, arrays: FacetArrays, text: str) -> TextMatch:
+def _text_match(searcher, arrays: FacetArrays, text: str, synonyms: Synonyms) -> TextMatch:
     """Documents matching ``text`` as a mask, the query, and the relevance score of every document.
 
     Whole posting lists are matched and scored at once in numpy (see TextScorer), so a common word
-    costs a few array operations instead of one Python call per matching document. Plain words
-    also match the catalogue's words within a typo or two (:func:`_forgiving_match`).
+    costs a few array operations instead of one Python call per matching document. Plain words are
+    matched forgivingly (:mod:`observatory.search.matching`); text with syntax as typed.
     """
     if not text.strip():
         return TextMatch(arrays.live.copy())
     if not _SYNTAX.search(text):
-        # each word as the vocabulary spells it (accents folded) and as typed, for its stem
-        words = {token.text: token.original.lower() for token in _WORDS(text, keeporiginal=True)}
+        words = matching.words_of(text)
         if words:
-            return _forgiving_match(arrays, words, list(words)[-1])
+            return matching.every_unit(arrays, matching.units_of(arrays, words, synonyms))
     query = parse_text(searcher.schema, text)
     mask, scores = arrays.scorer.evaluate(query)
     return TextMatch(mask & arrays.live, query, scores)
-
-
-def _forgiving_match(arrays: FacetArrays, words: dict[str, str], typing: str) -> TextMatch:
-    """Every word must match, exactly (its stem) or within its allowed typos (typos.allowed_edits);
-    the last word, maybe still being typed (``typing``), may also be the beginning of a word (bilan:
-    bilancio). Documents are ranked by how many words they match exactly, then by relevance, a
-    fuzzy match counting FUZZY_WEIGHT of an exact one. ``fuzzy`` lists the close words that found
-    something. ``words`` maps each word, accents folded, to the word as typed."""
-    scorer, live = arrays.scorer, arrays.live
-    mask, exact_words = live.copy(), np.zeros(arrays.size, dtype=np.float32)
-    relevance = np.zeros(arrays.size, dtype=np.float32)
-    parts, close_matches = [], {}
-    for word, typed in words.items():
-        stems = list(dict.fromkeys(token.text for token in _STEMS(typed)))  # qualità: qual
-        exact = wq.And([_word_query(stem) for stem in stems]) if len(stems) > 1 else _word_query(stems[0])
-        exact_mask, exact_scores = scorer.evaluate(exact)
-        word_mask, word_query = exact_mask, exact
-        close = {}
-        candidates = sorted(arrays.close_words(word, typos.allowed_edits(word)))
-        if word == typing:
-            candidates += arrays.completions(word)
-        for candidate in candidates:
-            candidate_stems = [token.text for token in _STEMS(candidate)]
-            if len(candidate_stems) == 1 and candidate_stems[0] not in stems:
-                close.setdefault(candidate_stems[0], candidate)
-        if close:
-            fuzzy = wq.Or([_word_query(stem) for stem in close])
-            fuzzy_mask, fuzzy_scores = scorer.evaluate(fuzzy)
-            word_mask = exact_mask | fuzzy_mask
-            relevance += FUZZY_WEIGHT * fuzzy_scores * ~exact_mask
-            word_query = wq.Or([exact, fuzzy])
-            close_matches[word] = close
-        mask &= word_mask
-        exact_words += exact_mask
-        relevance += exact_scores
-        parts.append((word_query, word_mask, exact_mask))
-    fuzzy_found = []
-    for (_, _, exact_mask), word in zip(parts, words, strict=True):
-        for stem, candidate in close_matches.get(word, {}).items():
-            if (scorer.evaluate(_word_query(stem))[0] & mask & ~exact_mask).any():
-                fuzzy_found.append(candidate)
-    scores = _ranked(exact_words, relevance, mask)  # more exact words first, then relevance
-    queries = [word_query for word_query, _, _ in parts]
-    query = queries[0] if len(queries) == 1 else wq.And(queries)
-    return TextMatch(mask, query, scores, fuzzy=fuzzy_found)
 
 
 def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResult:
@@ -168,11 +99,12 @@ def run_search(search_index: SearchIndex, request: SearchRequest) -> SearchResul
     Results are cached per index generation: any write to the index empties the cache.
     """
     searcher, arrays = search_index.searcher()
-    key = request.cache_key()
+    synonyms = search_index.synonyms
+    key = (*request.cache_key(), synonyms.version)
     cached = search_index.cached_result(searcher, key)
     if cached is not None:
         return cached
-    result = _run_search(searcher, arrays, request)
+    result = _run_search(searcher, arrays, request, synonyms)
     search_index.cache_result(searcher, key, result)
     return result
 
@@ -191,52 +123,40 @@ def _filtered(arrays: FacetArrays, request: SearchRequest, text_mask: np.ndarray
 def matching_ids(search_index: SearchIndex, request: SearchRequest) -> list[int]:
     """The ids of every process matching ``request`` (text, filters, years), in its order: no page cut."""
     searcher, arrays = search_index.searcher()
-    matched = _text_match(searcher, arrays, request.text)
+    matched = _matched(searcher, arrays, request.text, search_index.synonyms)
     final, scores = _filtered(arrays, request, matched.mask)[2], matched.scores
     return [
         int(arrays.pid[d]) for d in _sorted_page(arrays, final, scores, request.sort, 0, int(final.sum()))
     ]
 
 
-def _matched(searcher, arrays: FacetArrays, text: str) -> TextMatch:
-    """The text's matches; a text that finds nothing is replaced by its correction when one finds
-    more, and one that finds little gets the correction as a suggestion. When neither finds a
-    process with every word, the processes with most of the words (:func:`_most_words`)."""
-    found = _text_match(searcher, arrays, text)
-    mask, query = found.mask, found.query
-    if query is not None and mask.sum() < SUGGEST_BELOW and not found.fuzzy:
-        correction = spelling.correction(searcher, arrays, text)
-        if correction is not None:
-            corrected = _text_match(searcher, arrays, correction)
-            if corrected.mask.sum() > mask.sum():
-                if not mask.any():  # nothing found: show what the corrected words find
-                    corrected.corrected_from, corrected.corrected_text = text, correction
-                    return corrected
-                found.suggestion = correction
-    if query is not None and not mask.any():
-        return _most_words(arrays, query) or found
+def _matched(searcher, arrays: FacetArrays, text: str, synonyms: Synonyms) -> TextMatch:
+    """The text's matches. When they are few, unknown or rare words get a correction (spelling):
+    a text that finds nothing is replaced by its correction when that finds processes, one that
+    finds little gets it as a suggestion when it finds more. When no process has every word, the
+    processes with most of them (matching.most_parts)."""
+    found = _text_match(searcher, arrays, text, synonyms)
+    count = int(found.mask.sum())
+    if found.units and count < SUGGEST_BELOW:
+        corrected = spelling.correction(arrays, found.units)
+        if corrected is not None:
+            correction, words = corrected
+            better = _text_match(searcher, arrays, correction, synonyms)
+            if int(better.mask.sum()) > count:
+                if not count:  # nothing found: show what the corrected words find
+                    better.corrected_from, better.corrected_text = text, correction
+                    return better
+                if not set(words) <= set(found.fuzzy):  # not what "Risultati anche per" says
+                    found.suggestion = correction
+    if found.query is not None and not count:
+        if found.units:
+            parts = [(unit.mask, unit.exact_scores, unit.query) for unit in found.units]
+        elif type(found.query) is wq.And:
+            parts = [(*arrays.scorer.evaluate(part), part) for part in found.query.subqueries]
+        else:
+            parts = []
+        return matching.most_parts(arrays, parts) or found
     return found
-
-
-def _most_words(arrays: FacetArrays, query) -> TextMatch | None:
-    """The processes with at least one of the query's required parts (its words, its phrases),
-    ranked by how many they have, then by relevance; None for a query of one part."""
-    if type(query) is not wq.And or len(query.subqueries) < 2:
-        return None
-    parts = [arrays.scorer.evaluate(part) for part in query.subqueries]
-    words = np.sum([part_mask & arrays.live for part_mask, _ in parts], axis=0, dtype=np.float32)
-    mask = words > 0
-    if not mask.any():
-        return None
-    relevance = np.sum([part_scores for _, part_scores in parts], axis=0, dtype=np.float32)
-    return TextMatch(mask, wq.Or(query.subqueries), _ranked(words, relevance, mask), partial=True)
-
-
-def _ranked(counts: np.ndarray, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Scores that rank the documents of ``mask`` by ``counts`` (of words matched), then by
-    relevance: relevance is scaled below 1, so one more word always ranks first."""
-    top = relevance[mask].max() if mask.any() else 0
-    return (counts + relevance / (top + 1)) * mask
 
 
 def _facet_counts(arrays: FacetArrays, base: np.ndarray, filter_masks: dict[str, np.ndarray]) -> dict:
@@ -279,11 +199,12 @@ def run_tallies(
     investment summed by each value of the facets ``summed``, start years told apart by a value
     of a single-valued facet (``split``: facet, value). Cached per index generation like searches."""
     searcher, arrays = search_index.searcher()
-    key = ("tallies", summed, split, request.text, request.cache_key()[1:3])
+    synonyms = search_index.synonyms
+    key = ("tallies", summed, split, request.text, request.cache_key()[1:3], synonyms.version)
     cached = search_index.cached_result(searcher, key)
     if cached is not None:
         return cached
-    matched = _matched(searcher, arrays, request.text)
+    matched = _matched(searcher, arrays, request.text, synonyms)
     filter_masks, year_mask, final = _filtered(arrays, request, matched.mask)
     known = final & (arrays.start_year >= 0)
     started = np.bincount(arrays.start_year[known]) if known.any() else np.zeros(0, dtype=np.int64)
@@ -309,8 +230,8 @@ def run_tallies(
     return tallies
 
 
-def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> SearchResult:
-    matched = _matched(searcher, arrays, request.text)
+def _run_search(searcher, arrays: FacetArrays, request: SearchRequest, synonyms: Synonyms) -> SearchResult:
+    matched = _matched(searcher, arrays, request.text, synonyms)
     text_mask, query, scores = matched.mask, matched.query, matched.scores
     filter_masks, year_mask, final = _filtered(arrays, request, text_mask)
     facets = _facet_counts(arrays, text_mask & year_mask, filter_masks)
@@ -323,10 +244,11 @@ def _run_search(searcher, arrays: FacetArrays, request: SearchRequest) -> Search
     total = int(final.sum())
     offset = (request.page - 1) * request.page_size
     docnums = _sorted_page(arrays, final, scores, request.sort, offset, request.page_size)
-    highlights = snippets.highlights(searcher, docnums, query) if query is not None else {}
+    stored = {docnum: searcher.stored_fields(docnum) for docnum in docnums}
+    highlights = snippets.highlights(stored, query) if query is not None else {}
     return SearchResult(
         ids=[int(arrays.pid[d]) for d in docnums],
-        cards=[searcher.stored_fields(d)["card"] for d in docnums],
+        cards=[stored[d]["card"] for d in docnums],
         labels=arrays.labels,
         parents=arrays.parents,
         total=total,

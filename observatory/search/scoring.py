@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import numpy as np
 from whoosh import query as wq
@@ -103,15 +104,38 @@ class TextScorer:
 
     def _term(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         mask, scores = self._nothing()
-        docs, weights = self.postings(fieldname, text)
-        if docs.size:
-            lengths = self.lengths(fieldname)[docs]
-            average = self.searcher.avg_field_length(fieldname) or 1
-            idf = self.searcher.idf(fieldname, text)
-            norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)
-            mask[docs] = True
-            scores[docs] = idf * (weights * (BM25_K1 + 1)) / (weights + norm)
+        docs, contributions = self.contributions(fieldname, text)
+        mask[docs] = True
+        scores[docs] = contributions
         return mask, scores
+
+    def contributions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents having a term, and the term's BM25F score in each (boosts aside)."""
+        docs, weights = self.postings(fieldname, text)
+        if not docs.size:
+            return docs, weights
+        lengths = self.lengths(fieldname)[docs]
+        average = self.searcher.avg_field_length(fieldname) or 1
+        idf = self.searcher.idf(fieldname, text)
+        norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)
+        return docs, (idf * (weights * (BM25_K1 + 1)) / (weights + norm)).astype(np.float32)
+
+    def any_term(self, terms: Iterable[tuple[str, str, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """The documents having any of ``terms`` (field, text, boost), each scored with the sum of
+        its terms' scores: an Or of terms in a few array operations, however many terms."""
+        docs, scores = [], []
+        for fieldname, text, boost in terms:
+            term_docs, contributions = self.contributions(fieldname, text)
+            if term_docs.size:
+                docs.append(term_docs)
+                scores.append(contributions * np.float32(boost))
+        if not docs:
+            return self._nothing()
+        every_doc = np.concatenate(docs)
+        mask = np.zeros(self.size, dtype=bool)
+        mask[every_doc] = True
+        summed = np.bincount(every_doc, weights=np.concatenate(scores), minlength=self.size)
+        return mask, summed.astype(np.float32)
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers and weights of one term, over every segment."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from whoosh.support.charset import accent_map
@@ -11,22 +12,36 @@ from observatory.search.index import TEXT_FIELDS
 
 #: Snippets are cut from the start of a text, up to this many characters.
 SNIPPET_SOURCE_CHARS = 4_000
-#: Accented letters → plain ones, one character for one, so positions stay those of the text.
-_FOLD_SAME_LENGTH = {k: v for k, v in accent_map.items() if isinstance(v, str) and len(v) == 1}
+#: Each plain letter and the accented letters that fold to it ("a": "aàáâ..."), one for one.
+_VARIANTS: dict[str, str] = {}
+for _code, _plain in accent_map.items():
+    if isinstance(_plain, str) and len(_plain) == 1 and _plain.isalpha():
+        _VARIANTS[_plain] = _VARIANTS.get(_plain, _plain) + chr(_code)
 
 
-def highlights(searcher, docnums: list[int], query) -> dict[int, str]:
-    """Snippets of the bodies of ``docnums`` around the words of ``query``, by docnum."""
-    stems = {text for fieldname, text in query.iter_all_terms() if fieldname in TEXT_FIELDS}
+def _letters(stem: str) -> str:
+    """A pattern for ``stem`` that also matches its letters accented (qualit: qu[aà…]l[iì…]t)."""
+    return "".join(f"[{re.escape(_VARIANTS[c])}]" if c in _VARIANTS else re.escape(c) for c in stem)
+
+
+@lru_cache(maxsize=256)
+def words_pattern(stems: frozenset[str]) -> re.Pattern:
+    """The words a set of stems stands for, in a text as written: a stem is the start of its words
+    ("amministr" → "Amministrazione"), whatever their case and accents."""
+    alternatives = "|".join(_letters(stem) for stem in sorted(stems, key=len, reverse=True))
+    return re.compile(r"\b(?:" + alternatives + r")\w*", re.IGNORECASE)
+
+
+def highlights(stored: dict[int, dict], query) -> dict[int, str]:
+    """Snippets of the bodies of the documents ``stored`` (docnum → stored fields) around the words
+    of ``query``, by docnum."""
+    stems = frozenset(text for fieldname, text in query.iter_all_terms() if fieldname in TEXT_FIELDS)
     if not stems:
         return {}
-    # A stem is the start of the words it stands for ("amministr" → "amministrazione"), so the
-    # words are found with one expression on the lower-cased, accent-free text.
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(stems, key=len, reverse=True))) + r")\w*")
+    pattern = words_pattern(stems)
     result = {}
-    for docnum in docnums:
-        text = (searcher.stored_fields(docnum).get("body") or "")[:SNIPPET_SOURCE_CHARS]
-        snippet = make_snippet(text, pattern)
+    for docnum, fields in stored.items():
+        snippet = make_snippet((fields.get("body") or "")[:SNIPPET_SOURCE_CHARS], pattern)
         if snippet:
             result[docnum] = snippet
     return result
@@ -34,8 +49,7 @@ def highlights(searcher, docnums: list[int], query) -> dict[int, str]:
 
 def make_snippet(text: str, pattern: re.Pattern, width: int = 110, fragments: int = 2) -> str | None:
     """Up to ``fragments`` pieces of ``text`` around matches of ``pattern``, matches in <mark>, escaped."""
-    folded = text.lower().translate(_FOLD_SAME_LENGTH)
-    matches = list(pattern.finditer(folded))
+    matches = list(pattern.finditer(text))
     if not matches:
         return None
     pieces, end_of_last = [], -1

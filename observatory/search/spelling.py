@@ -1,64 +1,61 @@
-"""Spelling: "Forse cercavi", a much more frequent close word for rare or unknown ones."""
+"""Spelling: «Forse cercavi», the reader's words with unknown or rare ones replaced by the close
+word of the catalogue that makes the whole text find the most processes.
+
+Every word of the catalogue may be a correction, rare ones included (the vocabulary of
+typos.Deletions); a correction is proposed only when it finds processes, more than the word as
+typed does.
+"""
 
 from __future__ import annotations
 
-import rapidfuzz
-from rapidfuzz.distance import Levenshtein
+import numpy as np
 
-from observatory.search.analysis import italian_analyzer, spelling_analyzer
+from observatory.search import typos
+from observatory.search.facets import FacetArrays
+from observatory.search.index import TEXT_FIELDS
+from observatory.search.matching import Unit, stem_of
 
-#: A word found in fewer documents than this may be a typo worth a "Forse cercavi".
+#: A word found in fewer processes than this may be a typo worth a correction.
 RARE_WORD = 3
-_ANALYZER = italian_analyzer()  # one instance: its stem cache then serves every search
-_SPELLING = spelling_analyzer()
 
 
-def correction(searcher, arrays, text: str) -> str | None:
-    """The text with rare or unknown words replaced by a much more frequent close word, if any.
+def _correction_of(arrays: FacetArrays, unit: Unit, others: np.ndarray) -> str | None:
+    """The closest word to the unit's word that, with the other words (``others``: what they find),
+    finds the most processes: more than the word as typed, three times as many when that finds some."""
+    word = unit.words[0]
+    if not word.folded.isalpha() or len(word.folded) < 3:
+        return None
+    own = int((unit.exact_mask & others).sum())
+    if int((unit.exact_mask & arrays.live).sum()) >= RARE_WORD:
+        return None
+    distance = max(1, typos.allowed_edits(word.folded))  # words under 5 letters too
+    best = None
+    for candidate, edits in arrays.nearby_words(word.folded, distance).items():
+        stem = stem_of(candidate)
+        if stem == word.stem:
+            continue
+        terms = [(name, stem, 1.0) for name in TEXT_FIELDS]
+        found = int((arrays.scorer.any_term(terms)[0] & others).sum())
+        if found > own and found >= 3 * own:
+            key = (edits, -found, candidate)
+            best = key if best is None or key < best else best
+    return best[2] if best else None
 
-    ``arrays`` are the searcher's facets.FacetArrays, whose ``spelling`` holds the candidates.
-    """
-    reader = searcher.reader()
-    words = [token.text for token in _SPELLING(text)]  # tokens are reused: copy the text
-    out = []
-    for word in words:
-        frequency = reader.doc_frequency("spell", word)
-        replacement = word
-        stems = [token.text for token in _ANALYZER(word)]
-        known_in_text = any(reader.doc_frequency("body", stem) >= RARE_WORD for stem in stems)
-        if not word.isdigit() and frequency < RARE_WORD and not known_in_text:
-            replacement = arrays.spelling.closest(word, at_least=3 * max(1, frequency)) or word
-        out.append(replacement)
-    return " ".join(out) if out != words else None
 
-
-class SpellingWords:
-    """The words readers may have meant: those of the spelling field found in several processes.
-
-    Grouped by first letter (a typo rarely touches it); edit distances come from rapidfuzz.
-    """
-
-    def __init__(self, reader):
-        groups: dict[str, tuple[list[str], list[int]]] = {}
-        for term, info in reader.iter_field("spell"):
-            frequency = info.doc_frequency()
-            if frequency >= RARE_WORD:
-                word = term.decode("utf-8") if isinstance(term, bytes) else term
-                words, frequencies = groups.setdefault(word[:1], ([], []))
-                words.append(word)
-                frequencies.append(frequency)
-        self._groups = groups
-
-    def closest(self, word: str, at_least: int, max_distance: int = 2) -> str | None:
-        """The closest word found in at least ``at_least`` processes; the most frequent on a tie."""
-        words, frequencies = self._groups.get(word[:1], ((), ()))
-        best = None
-        for candidate, distance, position in rapidfuzz.process.extract_iter(
-            word, words, scorer=Levenshtein.distance, score_cutoff=max_distance
-        ):
-            if candidate == word or frequencies[position] < at_least:
-                continue
-            key = (distance, -frequencies[position], candidate)
-            if best is None or key < best:
-                best = key
-        return best[2] if best else None
+def correction(arrays: FacetArrays, units: list[Unit]) -> tuple[str, list[str]] | None:
+    """The text of ``units`` with each single word that is unknown or rare replaced by its
+    correction, and the corrections; None when no word has one."""
+    masks = [unit.mask & arrays.live for unit in units]
+    words, corrected = [], []
+    for number, unit in enumerate(units):
+        replacement = None
+        if unit.single:
+            others = arrays.live.copy()
+            for other, mask in enumerate(masks):
+                if other != number:
+                    others &= mask
+            replacement = _correction_of(arrays, unit, others)
+        if replacement is not None:
+            corrected.append(replacement)
+        words.append(replacement or unit.text)
+    return (" ".join(words), corrected) if corrected else None

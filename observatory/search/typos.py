@@ -4,19 +4,28 @@ A query word of MIN_LENGTH letters or more also matches the words of the catalog
 two from TWO_EDITS_FROM letters, transpositions counting as one edit (optimal string alignment,
 the usual Damerau–Levenshtein of search engines). Candidates are found as SymSpell finds them: two
 words within k edits share a string obtained by deleting at most k letters from each, so every
-word of a segment's vocabulary (the ``spell`` field: every word of every process) is stored under
-the hashes of its deletions, sorted in a numpy array, and a query word looks up its own deletions
-with one binary search. The distance of each candidate is then checked with rapidfuzz.
+word of a segment's vocabulary is stored under the hashes of its deletions, sorted in a numpy
+array, and a query word looks up its own deletions with one binary search. The distance of each
+candidate is then checked with rapidfuzz.
+
+The vocabulary is every word of every process of the segment: the ``spell`` field (titles, names of
+bodies and places, labels) and the words of the stored texts, gathered by :class:`WordCollector`
+while the segment is written. Words keep their accents (``qualità`` is stemmed as ``qual``, not as
+``qualita`` would be); accents are folded for comparing, so a word typed without them is a word
+at distance 0.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 from rapidfuzz.distance import OSA
+from whoosh.support.charset import accent_map
 
+from observatory.search.analysis import HYPHENS, STOP_WORDS
 from observatory.search.segments import segment_file
 
 #: Words shorter than this are matched exactly (a typo there is a different word as often as not).
@@ -29,13 +38,46 @@ PREFIX_FROM = 3
 MOST_COMPLETIONS = 50
 #: The extension of the segment file that keeps the dictionary.
 EXTENSION = ".npd"
+_HYPHEN = re.compile(f"[{HYPHENS}]")
 
 
 def allowed_edits(word: str) -> int:
-    """How many typos a query word may have: 0, 1 or 2 by its length."""
-    if len(word) < MIN_LENGTH or word.isdigit():
+    """How many typos a query word may have: 0, 1 or 2 by its length; none in a word with a digit
+    (a year, a CUP code: they find exactly their processes)."""
+    if len(word) < MIN_LENGTH or not word.isalpha():
         return 0
     return 2 if len(word) >= TWO_EDITS_FROM else 1
+
+
+def folded(word: str) -> str:
+    """A lower-case word without accents, as words are compared."""
+    return word.translate(accent_map)
+
+
+def vocabulary_word(word: str) -> bool:
+    """Whether a lower-case word belongs in the vocabulary: letters only, 3 or more, no stop word."""
+    return len(word) >= 3 and word.isalpha() and word not in STOP_WORDS
+
+
+class WordCollector:
+    """The words of the texts stored in a segment, gathered while it is written (the texts of
+    documents added, and of documents copied when segments are merged)."""
+
+    _WORD = re.compile(r"\w+")
+    _HYPHENATED = re.compile(rf"(\w+)[{HYPHENS}](?=(\w+))")
+
+    def __init__(self):
+        self._words: set[str] = set()
+
+    def add(self, text: str) -> None:
+        lower = text.lower()
+        self._words.update(self._WORD.findall(lower))
+        if _HYPHEN.search(lower):  # co-progettazione is also the word coprogettazione
+            self._words.update(first + second for first, second in self._HYPHENATED.findall(lower))
+
+    def words(self) -> set[str]:
+        """The vocabulary words gathered (see :func:`vocabulary_word`)."""
+        return {word for word in self._words if vocabulary_word(word)}
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -56,17 +98,20 @@ def _hash(key: str) -> int:
 class Deletions:
     """The deletion dictionary of one segment's vocabulary, as sorted hashes and word numbers.
 
+    ``words`` are sorted by their folded form, so the words beginning with a prefix are together.
     Written beside the segment when it is written (:meth:`write`), read back mapped into memory.
     """
 
     def __init__(self, words: list[str], hashes: np.ndarray, numbers: np.ndarray):
         self.words = words
+        self.folded = [folded(word) for word in words]
         self._hashes = hashes
         self._numbers = numbers
 
     @classmethod
-    def build(cls, words: list[str]) -> Deletions:
-        """The dictionary of ``words`` (sorted, as Whoosh lists a field's terms)."""
+    def build(cls, words) -> Deletions:
+        """The dictionary of ``words`` (lower case, accents as written)."""
+        words = sorted(set(words), key=lambda word: (folded(word), word))
         hashes: list[int] = []
         numbers: list[int] = []
         for number, word in enumerate(words):
@@ -74,7 +119,7 @@ class Deletions:
             # TWO_EDITS_FROM letters (two): store the deletions such a query may share with it
             depth = 2 if len(word) >= TWO_EDITS_FROM - 2 else 1 if len(word) >= MIN_LENGTH - 1 else 0
             if depth:
-                keys = _deletions(word, depth)
+                keys = _deletions(folded(word), depth)
                 hashes.extend(map(_hash, keys))
                 numbers.extend([number] * len(keys))
         unsorted = np.array(hashes, dtype=np.uint64)
@@ -83,8 +128,8 @@ class Deletions:
 
     @classmethod
     def of(cls, reader) -> Deletions:
-        """The dictionary of a segment reader's ``spell`` words: the file written with the segment,
-        or built from its terms for a segment without one."""
+        """The dictionary of a segment reader's vocabulary: the file written with the segment, or
+        built from its ``spell`` terms for a segment without one."""
         data = segment_file(reader, EXTENSION)
         if data is not None:
             return cls.read(data)
@@ -114,21 +159,28 @@ class Deletions:
         return cls(text.split("\n") if text else [], hashes, numbers)
 
     def completions(self, prefix: str) -> list[str]:
-        """The vocabulary's words that begin with ``prefix`` (not the prefix itself), the shortest
-        first, at most MOST_COMPLETIONS of them."""
+        """The vocabulary's words that begin with ``prefix`` (folded; not the prefix itself), the
+        shortest first, at most MOST_COMPLETIONS of them."""
         if len(prefix) < PREFIX_FROM:
             return []
-        found = []
-        for word in self.words[bisect_left(self.words, prefix) :]:  # Whoosh lists terms sorted
-            if not word.startswith(prefix):
-                break
-            if word != prefix:
-                found.append(word)
+        start = bisect_left(self.folded, prefix)
+        end = bisect_right(self.folded, prefix + "\uffff", start)
+        found = [
+            word
+            for word, key in zip(self.words[start:end], self.folded[start:end], strict=True)
+            if key != prefix
+        ]
         return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
 
+    def same_words(self, word: str) -> list[str]:
+        """The vocabulary's words that are ``word`` once folded (itself, or with accents)."""
+        start = bisect_left(self.folded, word)
+        end = bisect_right(self.folded, word, start)
+        return self.words[start:end]
+
     def close_words(self, word: str, edits: int) -> dict[str, int]:
-        """The vocabulary's words within ``edits`` of ``word`` (not the word itself), with their
-        distance."""
+        """The vocabulary's words within ``edits`` of ``word`` (folded), compared folded, with their
+        distance (not those that are ``word`` once folded: see :meth:`same_words`)."""
         if not edits or not self._hashes.size:
             return {}
         keys = np.array([_hash(key) for key in _deletions(word, edits)], dtype=np.uint64)
@@ -137,9 +189,9 @@ class Deletions:
         numbers = {int(n) for start, end in zip(starts, ends, strict=True) for n in self._numbers[start:end]}
         found = {}
         for number in numbers:
-            candidate = self.words[number]
-            if candidate != word:
-                distance = OSA.distance(word, candidate, score_cutoff=edits)
+            key = self.folded[number]
+            if key != word:
+                distance = OSA.distance(word, key, score_cutoff=edits)
                 if distance <= edits:
-                    found[candidate] = distance
+                    found[self.words[number]] = distance
         return found
