@@ -29,6 +29,8 @@ from observatory.catalogue.controllers import CatalogueApi, CataloguePages, Heal
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.tables import LICENCE_URLS
 from observatory.curation.controllers import CurationPages
+from observatory.curation.synonym_controllers import SynonymPages
+from observatory.curation.synonyms import apply_synonyms, keep_synonyms_current
 from observatory.hardening import AddressHygieneMiddleware, hardened
 from observatory.opendata.bulk import BulkArchives
 from observatory.opendata.controllers import OpenDataPages
@@ -90,6 +92,8 @@ def create_app(settings: Settings) -> Litestar:
         except Exception:  # pages that need no index must still be served; the repair retries
             logger.exception("The search index could not be opened: searches answer 503 until it is repaired")
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
+        await apply_synonyms(search_index)  # kept in the database: every instance reloads them
+        background.append(asyncio.create_task(keep_synonyms_current(search_index, settings.index_poll)))
         gc.freeze()
 
     async def close_database(app: Litestar) -> None:
@@ -111,6 +115,7 @@ def create_app(settings: Settings) -> Litestar:
             ModerationPages,
             ModerationApi,
             CurationPages,
+            SynonymPages,
             FeedPages,
             OpenDataPages,
             DcatCatalogue,

@@ -90,15 +90,19 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 @main.command()
 @click.pass_obj
 def migrate(settings: Settings) -> None:
-    """Create or update the database tables and the shipped vocabularies."""
+    """Create or update the database tables, the shipped vocabularies and synonyms."""
     from observatory.catalogue.reference import load_vocabularies
+    from observatory.curation.synonyms import load_shipped_synonyms
 
-    async def work() -> int:
+    async def work() -> tuple[int, int]:
         await _migrate_quietly()
-        return await load_vocabularies()
+        return await load_vocabularies(), await load_shipped_synonyms()
 
-    added = run_with_database(settings, work)
-    say(f"Database aggiornato ({settings.database_url}); termini di vocabolario aggiunti: {added}.")
+    terms, groups = run_with_database(settings, work)
+    say(
+        f"Database aggiornato ({settings.database_url}); termini di vocabolario aggiunti: {terms}; "
+        f"gruppi di sinonimi aggiunti: {groups}."
+    )
 
 
 @main.command("load-territories")
@@ -184,11 +188,13 @@ def demo(settings: Settings, force: bool) -> None:
     from observatory.catalogue.reference import load_vocabularies
     from observatory.catalogue.tables import Process
     from observatory.catalogue.transfer import import_file
+    from observatory.curation.synonyms import load_shipped_synonyms
     from observatory.search.index import SearchIndex
 
     async def work() -> str:
         await _migrate_quietly()
         await load_vocabularies()
+        await load_shipped_synonyms()
         territories = await load()
         if not force and await Process.count():
             return "Il catalogo contiene già dei processi: dati dimostrativi non caricati (usare --force)."
@@ -319,6 +325,7 @@ def search_command(
     """Print the top hits of a search (for editors and for debugging)."""
     from observatory.catalogue import queries, searching
     from observatory.catalogue.indexing import open_index
+    from observatory.curation.synonyms import apply_synonyms
     from observatory.search.index import SearchIndex
 
     params: dict[str, list[str]] = {"q": [text], "per_pagina": [str(limit)]}
@@ -334,6 +341,7 @@ def search_command(
     async def work():
         query = queries.parse_process_query(params, limit)
         await open_index(search_index)
+        await apply_synonyms(search_index)
         return await searching.search_processes(search_index, query)
 
     try:
@@ -352,6 +360,19 @@ def search_command(
     for number, item in enumerate(found.page.items, start=1):
         years = item["start_year"] or ""
         say(f"{number:3}. {item['title']} [{item['slug']}] {years}")
+
+
+@main.command("synonyms")
+@click.argument("text", required=False, default="")
+@click.pass_obj
+def synonyms_command(settings: Settings, text: str) -> None:
+    """Print the groups of synonyms the search applies (those containing TEXT), one a line."""
+    from observatory.curation.synonyms import line, list_groups
+
+    groups = run_with_database(settings, lambda: list_groups(text))
+    for group in groups:
+        say(line(group["expressions"]))
+    say(f"{len(groups)} {'gruppo' if len(groups) == 1 else 'gruppi'} di sinonimi.")
 
 
 @main.command("create-staff")

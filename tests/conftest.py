@@ -29,6 +29,7 @@ from observatory.catalogue.indexing import rebuild
 from observatory.catalogue.reference import load_territories, load_vocabularies
 from observatory.catalogue.transfer import import_file
 from observatory.cli import DEMO_FILES, main
+from observatory.curation.synonyms import load_shipped_synonyms
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 
@@ -122,6 +123,7 @@ async def _build(url: str, index_dir: Path, with_demo: bool) -> None:
     database.configure(url)
     await database.migrate()
     await load_vocabularies()
+    await load_shipped_synonyms()
     await load_territories()
     if with_demo:
         for path in DEMO_FILES:

@@ -1,6 +1,7 @@
-"""Tables of curation: the revision history of published processes."""
+"""Tables of curation: the revision history of published processes, and the groups of synonyms
+the search applies."""
 
-from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -35,4 +36,25 @@ class ProcessRevision(Table):
     version = Integer(null=True, default=None)
 
 
-ALL_TABLES = (ProcessRevision,)
+class SynonymGroup(Table):
+    """Expressions that find each other in a search ("PNRR", "piano nazionale di ripresa e
+    resilienza"): shipped with the project (data/sinonimi.json) or added by the editors."""
+
+    #: The expressions as people write them, in the editors' order (a JSON list of texts).
+    expressions = JSON(default="[]")
+    #: What the expressions mean and where the meaning comes from, for the editors ("" when none).
+    note = Text(default="")
+    #: The key of a shipped group in data/sinonimi.json; NULL for one the editors added.
+    shipped_key = Varchar(length=60, null=True, default=None, unique=True)
+    #: A shipped group the editors deleted: kept, so that loading the shipped list again does not
+    #: bring it back (a group the editors added is deleted for good).
+    deleted = Boolean(default=False)
+    #: Raised by every change: a save from a page opened on another version is refused.
+    version = Integer(default=1)
+    #: When it last changed (for a shipped group never changed, when it was loaded).
+    changed_at = Timestamptz(default=TimestamptzNow())
+    #: Who changed it last, by name at the time; "" for the shipped list.
+    changed_by = Varchar(length=120, default="")
+
+
+ALL_TABLES = (ProcessRevision, SynonymGroup)
