@@ -24,7 +24,7 @@ from observatory.accounts.guards import (
     staff_in_template,
 )
 from observatory.accounts.tables import ROLES
-from observatory.catalogue import fields, geography
+from observatory.catalogue import fields, geography, searching
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.tables import LICENCE_URLS
@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
         await database.start(engine)
         try:
             await open_index(search_index)  # rebuilt when it cannot be served; pending changes applied
+            searching.prepare_suggestions(search_index)  # not at the first keystroke: 2 s at 100,000
         except Exception:  # pages that need no index must still be served; the repair retries
             logger.exception("The search index could not be opened: searches answer 503 until it is repaired")
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))

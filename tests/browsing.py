@@ -35,6 +35,10 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "una password per il browser"
 TIMEOUT_MS = 30_000
+#: axe-core, vendored (see its README), and the rules it checks: WCAG 2.1 A and AA.
+AXE = Path(__file__).parent / "data" / "axe-core" / "axe.min.js"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SHOWN_TARGETS = 3
 
 
 def _free_port() -> int:
@@ -115,6 +119,27 @@ def launched(chromium: Path):
             yield browser
         finally:
             browser.close()
+
+
+def wcag_violations(page) -> list[str]:
+    """axe's WCAG 2.1 A and AA violations on ``page`` as it is now, each as its id, impact, help and
+    first targets. axe runs through ``page.evaluate``, which the pages' Content Security Policy
+    does not govern: the page is checked exactly as it is served."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG,
+    )
+    found = []
+    for violation in results["violations"]:
+        nodes = violation["nodes"]
+        found.append(
+            f"{violation['id']} ({violation['impact']}, {len(nodes)} elements): {violation['help']}"
+            f" <{violation['helpUrl']}>"
+        )
+        found += [f"    {' '.join(node['target'])}: {node['html'][:300]}" for node in nodes[:SHOWN_TARGETS]]
+    return found
 
 
 @pytest.fixture(scope="session")

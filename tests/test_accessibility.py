@@ -1,23 +1,18 @@
 """Every main page through axe-core in Chromium: no violation of WCAG 2.1 A and AA, 1280 and 390 px wide.
 
-axe is vendored in tests/data/axe-core (see its README). It is run with ``page.evaluate``, which the
-pages' strict Content Security Policy does not govern: the pages are checked exactly as they are served.
+axe is vendored in tests/data/axe-core (see its README) and run by browsing.wcag_violations.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from browsing import PASSWORD, TIMEOUT_MS, launched, serving
+from browsing import PASSWORD, TIMEOUT_MS, launched, serving, wcag_violations
 
 pytest_plugins = ["browsing"]
 
-AXE = Path(__file__).parent / "data" / "axe-core" / "axe.min.js"
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = (1280, 390)
-SHOWN_TARGETS = 3
 STAFF = (("rita", "Rita Redattrice", "redattore"), ("ada", "Ada Amministratrice", "amministratore"))
 ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/registro")
 
@@ -123,25 +118,6 @@ def _submit_one(browser, site: str) -> None:
     page.close()
 
 
-def _violations(page) -> list[str]:
-    """axe's WCAG 2.1 A and AA violations on ``page``, each as its id, impact, help and first targets."""
-    if not page.evaluate("typeof axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    results = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        WCAG,
-    )
-    found = []
-    for violation in results["violations"]:
-        nodes = violation["nodes"]
-        found.append(
-            f"{violation['id']} ({violation['impact']}, {len(nodes)} elements): {violation['help']}"
-            f" <{violation['helpUrl']}>"
-        )
-        found += [f"    {' '.join(node['target'])}: {node['html'][:300]}" for node in nodes[:SHOWN_TARGETS]]
-    return found
-
-
 @pytest.mark.parametrize("path", [pytest.param(path, id=name) for name, path in PAGES])
 def test_the_page_has_no_wcag_violation(page_for, site, path):
     page = page_for(_user(path if isinstance(path, str) else path.path))
@@ -156,6 +132,6 @@ def test_the_page_has_no_wcag_violation(page_for, site, path):
     problems = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        if found := _violations(page):
+        if found := wcag_violations(page):
             problems += [f"{path} at {width} px wide:", *found]
     assert not problems, "axe finds WCAG 2.1 A/AA violations:\n" + "\n".join(problems)

@@ -211,6 +211,7 @@ async def test_every_query_parameter_the_api_reads_is_documented(client):
     assert names("/api/v1/processi") == listed
     assert names("/api/v1/enti") == ["q", "pagina"]
     assert names("/api/v1/territori") == ["q", "livello"]
+    assert names("/api/v1/suggerimenti") == ["q", "limite"]
     assert names("/api/v1/redazione/segnalazioni") == ["stato", "tipo", "pagina"]
 
 
@@ -226,6 +227,7 @@ async def test_the_answers_each_route_can_give_are_documented(client):
         "GET /api/v1/enti/{slug}": ["200", "301", "400", "404", "500", "503"],
         "GET /api/v1/territori": ["200", "400", "500"],
         "GET /api/v1/vocabolari": ["200", "400", "500"],
+        "GET /api/v1/suggerimenti": ["200", "400", "500", "503"],
         "POST /api/v1/segnalazioni": ["201", "400", "413", "415", "422", "429", "500", "503"],
         "GET /api/v1/segnalazioni/{token}": ["200", "400", "404", "500"],
         "GET /api/v1/redazione/segnalazioni": ["200", "400", "401", "403", "500", "503"],

@@ -48,6 +48,7 @@ from observatory.catalogue.schemas import (
     OrganisationPageOut,
     ProcessOut,
     ProcessSearchOut,
+    SuggestionsOut,
     TerritoryPageOut,
     VocabularyTermOut,
 )
@@ -62,6 +63,7 @@ from observatory.web import (
     error_answers,
     error_page,
     list_page,
+    number_parameter,
     page_links,
     page_number,
     query_parameter,
@@ -338,6 +340,23 @@ PROCESS_LIST_PARAMETERS = (
         Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_PAGE_SIZE),
     ),
 )
+#: The most suggestions of each kind an API client may ask for.
+MAX_SUGGESTIONS = 10
+#: The parameters of the suggestions: the text typed so far, how many of each kind.
+SUGGESTION_PARAMETERS = (
+    query_parameter(
+        "q",
+        f"The text typed so far: each word must begin a word of the name or title (accents and case "
+        f"aside). Under {searching.SUGGEST_FROM} characters nothing is suggested.",
+        Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
+    ),
+    query_parameter(
+        "limite",
+        "At most this many suggestions of each kind (by default 4 territories, 4 organisations, "
+        "3 terms and 5 processes).",
+        Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_SUGGESTIONS),
+    ),
+)
 #: An old slug of a process or an organisation.
 MOVED = ResponseSpec(None, description="An old slug: `Location` is the address of the current one.")
 
@@ -396,6 +415,25 @@ class CatalogueApi(Controller):
             },
             ProcessSearchOut,
         )
+
+    @get(
+        "/suggerimenti",
+        summary="Suggerimenti mentre si scrive",
+        operation_class=documented_query(*SUGGESTION_PARAMETERS),
+        responses=error_answers(503),
+    )
+    async def suggestions(self, request: Request) -> SuggestionsOut:
+        """What the search boxes suggest as a visitor types ``q``: territories, organisations and
+        vocabulary terms that published processes have (with how many), and published processes
+        by title, each with the path of its page. Each word of ``q`` must begin a word of the
+        label, accents and case aside; the whole label, then a label that begins with ``q``, then
+        the most used come first. Nothing under 2 characters; ``limite`` caps each kind."""
+        q = (request.query_params.get("q") or "").strip()
+        if len(q) > MAX_SEARCH_TEXT:
+            raise ApiError.bad_parameter("q", f"Ricerca: al massimo {MAX_SEARCH_TEXT} caratteri.")
+        limit = number_parameter(request, "limite", "Limite", MAX_SUGGESTIONS)
+        items = await searching.suggestions(_search_index(request), q, limit)
+        return msgspec.convert({"query": q, "items": items}, SuggestionsOut)
 
     @get(
         "/processi/{slug:str}",

@@ -184,6 +184,32 @@ class ProcessSearchOut(msgspec.Struct):
     fuzzy: list[str] = []
 
 
+class SuggestionOut(msgspec.Struct):
+    """Something a search box suggests: a published process, an organisation, a territory or a
+    vocabulary term, with the address of its page or of its search."""
+
+    kind: Annotated[str, msgspec.Meta(description="processo, ente, territorio or termine.")]
+    label: str
+    detail: Annotated[
+        str,
+        msgspec.Meta(
+            description="Where and when a process took place; a territory's level and the unit it is "
+            "in; a term's vocabulary; and how many published processes have it."
+        ),
+    ]
+    url: Annotated[str, msgspec.Meta(description="The path of its page (of the search, for a term).")]
+    count: Annotated[
+        int | None, msgspec.Meta(description="How many published processes have it (null for a process).")
+    ] = None
+
+
+class SuggestionsOut(msgspec.Struct):
+    """What a search box suggests for the text typed so far, the closest kind first."""
+
+    query: str
+    items: list[SuggestionOut]
+
+
 class OrganisationOut(msgspec.Struct):
     """An organisation in a list."""
 

@@ -5,15 +5,18 @@ The page /processi, the API and the CLI call :func:`search_processes`; organisat
 home pages call it too, so the filter rules have one implementation. A list costs no database
 query: cards and labels are in the index. The database is asked only whether a filter value that
 no indexed process carries exists, and for the latest published and the organisations themselves.
+What the search boxes suggest as you type (:func:`suggestions`) comes from the index too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from observatory.catalogue import fields, services
 from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
-from observatory.catalogue.tables import ORGANISATION_ROLES, Organisation, Term, Territory
+from observatory.catalogue.tables import ORGANISATION_ROLES, TERRITORY_LEVELS, Organisation, Term, Territory
+from observatory.search.completion import TITLES, Completer, Completion
 from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.search.query import (
     SearchRequest,
@@ -25,6 +28,7 @@ from observatory.search.query import (
     run_search,
     run_tallies,
 )
+from observatory.text import years
 from observatory.web import Page
 
 #: Facets in the order a reader sees them (each is labelled as its field).
@@ -43,6 +47,20 @@ FACET_ORDER = (
 TOP_ORGANISATIONS = 15
 #: The most processes one organisation or territory page lists at a time.
 LIST_SIZE = 100
+#: The facets whose labels the search boxes suggest while a visitor types, by kind of suggestion.
+SUGGESTED_FACETS = {
+    "territorio": ("territorio",),
+    "ente": ("ente",),
+    "termine": tuple(name for name, declared in FILTERS.items() if declared.vocabulary),
+}
+#: How many suggestions of each kind at most ("processo": published processes, by title), in this
+#: order when they match equally well.
+SUGGESTION_LIMITS = {"territorio": 4, "ente": 4, "termine": 3, "processo": 5}
+#: A text shorter than this suggests nothing.
+SUGGEST_FROM = 2
+#: The level of a territory, by the first letter of its code (IT, R01, P201, C001272).
+_LEVEL_OF = {"I": "paese", "R": "regione", "P": "provincia", "C": "comune"}
+_completer = Completer(SUGGESTED_FACETS)
 
 
 @dataclass
@@ -264,3 +282,54 @@ async def home_figures(search_index: SearchIndex, latest: int = 6) -> dict:
         "organisations": await Organisation.count(),
         "projects": await services.project_figures(),
     }
+
+
+async def suggestions(search_index: SearchIndex, text: str, limit: int | None = None) -> list[dict]:
+    """What a search box suggests for ``text`` as it is typed: territories, organisations and
+    vocabulary terms that published processes have, and published processes by title, each with
+    its address; at most ``limit`` of each kind (SUGGESTION_LIMITS otherwise). Every word typed
+    must begin a word of the label, accents and case aside; the kind with the closest match comes first."""
+    if len(text.strip()) < SUGGEST_FROM:
+        return []
+    limits = {_group(kind): limit or most for kind, most in SUGGESTION_LIMITS.items()}
+    found = _completer.complete(search_index, text, limits)
+    kinds = sorted(
+        (kind for kind in SUGGESTION_LIMITS if found.get(_group(kind))),
+        key=lambda kind: min(completion.tier for completion in found[_group(kind)]),
+    )
+    return [_suggestion(kind, completion) for kind in kinds for completion in found[_group(kind)]]
+
+
+def prepare_suggestions(search_index: SearchIndex) -> None:
+    """Read what suggestions need from the index now, so that the first one does not wait."""
+    _completer.prepare(search_index)
+
+
+def _group(kind: str) -> str:
+    return TITLES if kind == "processo" else kind
+
+
+def _processes(count: int) -> str:
+    return "1 processo" if count == 1 else f"{count} processi"
+
+
+def _suggestion(kind: str, completion: Completion) -> dict:
+    """A completion as the API answers it: kind, label, a short detail, how many, the address."""
+    value, count = completion.value, completion.count
+    if kind == "processo":
+        card = completion.card
+        places = [place["name"] for place in card["territories"] or []]
+        where = ", ".join(places[:2]) + (" e altri" if len(places) > 2 else "")
+        detail = " · ".join(part for part in (where, years(card)) if part)
+        count, url = None, f"/processi/{card['slug']}"
+    elif kind == "territorio":
+        level = TERRITORY_LEVELS[_LEVEL_OF[value[0]]]
+        inside = f"{level}, {completion.parent_label}" if completion.parent_label else level
+        detail, url = f"{inside} · {_processes(count)}", f"/territori/{value}"
+    elif kind == "ente":
+        detail, url = _processes(count), f"/enti/{value}"
+    else:
+        vocabulary = fields.VOCABULARIES[FILTERS[completion.facet].vocabulary]
+        detail = f"{vocabulary} · {_processes(count)}"
+        url = "/processi?" + urlencode({completion.facet: value})
+    return {"kind": kind, "label": completion.label, "detail": detail, "count": count, "url": url}

@@ -1,7 +1,10 @@
-/* Suggestions for territory and body names in the process form.
+/* Suggestions as you type: an ARIA 1.2 combobox with a list of suggestions from the API.
    An enhancement only: without this script the fields are plain text boxes and work the same.
-   A field with data-suggest="territori" or "enti" (an input, or a textarea with one name a line)
-   gets a list of matching names from the API, to choose with the arrow keys and Enter, or a click. */
+   A field with data-suggest="territori" or "enti" (the process form: an input, or a textarea with
+   one name a line) gets matching names to put in the field; one with data-suggest="ricerca" (the
+   search boxes) gets processes, organisations, territories and terms, whose page the chosen one
+   opens. Choose with the arrow keys and Enter, or a click; Escape closes the list; Enter with no
+   suggestion chosen submits the form as before. */
 (function () {
   "use strict";
 
@@ -20,8 +23,17 @@
       url: "/api/v1/enti?q=",
       value: function (o) { return o.name; },
       describe: function (o) { return o.kind_label + (o.territory ? ", " + o.territory.name : ""); }
+    },
+    ricerca: {
+      url: "/api/v1/suggerimenti?q=",
+      value: function (s) { return s.label; },
+      describe: function (s) { return (KINDS[s.kind] || s.kind) + (s.detail ? " · " + s.detail : ""); },
+      // a suggestion is a page to open, not a text to put in the field
+      open: function (s) { window.location.assign(s.url); },
+      most: 16
     }
   };
+  var KINDS = { processo: "Processo", ente: "Ente", territorio: "Territorio", termine: "Categoria" };
   var MAX_ITEMS = 8;
   var counter = 0;
 
@@ -39,7 +51,8 @@
 
   function attach(field) {
     var source = SOURCES[field.getAttribute("data-suggest")];
-    if (!source || !window.fetch) { return; }
+    // a page may load this script twice (a form and a filter box): attach once
+    if (!source || !window.fetch || field.hasAttribute("aria-controls")) { return; }
     var id = (field.id || "campo-" + counter) + "-suggerimenti";
     counter += 1;
     var list = document.createElement("ul");
@@ -91,6 +104,12 @@
     }
 
     function choose(index) {
+      if (source.open) {
+        var item = items[index];
+        close();
+        source.open(item);
+        return;
+      }
       var line = currentLine(field);
       var text = source.value(items[index]);
       field.value = field.value.slice(0, line.start) + text + field.value.slice(line.end);
@@ -103,7 +122,7 @@
 
     function show(found) {
       list.innerHTML = "";
-      items = found.slice(0, MAX_ITEMS);
+      items = found.slice(0, source.most || MAX_ITEMS);
       items.forEach(function (item, i) {
         var option = document.createElement("li");
         option.id = id + "-" + i;
@@ -126,7 +145,8 @@
       list.hidden = items.length === 0;
       if (field.tagName === "INPUT") { field.setAttribute("aria-expanded", items.length ? "true" : "false"); }
       status.textContent = items.length
-        ? items.length + " suggerimenti: usa le frecce e Invio per sceglierne uno."
+        ? (items.length === 1 ? "1 suggerimento" : items.length + " suggerimenti") +
+          ": usa le frecce e Invio per sceglierne uno."
         : "";
     }
 
@@ -141,7 +161,10 @@
       })
         .then(function (response) { return response.ok ? response.json() : { items: [] }; })
         .then(function (data) {
-          if (document.activeElement === field) { show(data.items || []); }
+          // an answer for a text typed before the current one is not shown
+          if (document.activeElement === field && currentLine(field).text.trim() === query) {
+            show(data.items || []);
+          }
         })
         .catch(function () { /* aborted or offline: the field still works as typed */ });
     }
