@@ -13,7 +13,7 @@ Osservatorio answers through ``run_search`` on its own index of the demo catalog
 ``observatory demo`` in a temporary folder); the reference is SQLite FTS5 (unicode61 with
 diacritics removed, BM25) over the same titles and texts, every word required.
 
-    .venv/bin/python bench/quality.py [--queries 100] [--seed 7]
+    .venv/bin/python bench/quality.py [--queries 100] [--seed 7] [--misses]
 
 It prints figures; it is not a test.
 """
@@ -106,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--misses", action="store_true", help="list the queries whose process is not found")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as temporary:
@@ -138,6 +139,7 @@ def main() -> None:
                 sets["inflection"].append((slug, [inflected(w) if j == i else w for j, w in enumerate(pair)]))
         print(f"demo catalogue: {len(processes)} published processes; top {TOP}; seed {args.seed}")
         print(f"{'set':>12} | {'queries':>7} | {'Osservatorio':>12} | {'SQLite FTS5':>11}")
+        missed: list[str] = []
         for name, queries in sets.items():
             ours = theirs = 0
             for slug, words in queries:
@@ -149,9 +151,13 @@ def main() -> None:
                 ]
                 ours += slug in slugs
                 theirs += slug in fts_top(fts, words)
+                if args.misses and slug not in slugs:
+                    missed.append(f"{name}: «{' '.join(words)}» for {slug}")
             print(f"{name:>12} | {len(queries):>7} | {ours:>12} | {theirs:>11}")
         example = sets["typo"][:5]
         print("typo examples:", "; ".join(" ".join(words) for _, words in example))
+        for line in missed:
+            print("missed", line)
         search_index.close()
 
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import make_settings
 from helpers import CHIERI, PATTI, card_slugs, database_count, refresh_index, run_in_app, soup
 from rapidfuzz.distance import OSA
+from whoosh.query import Phrase
 
 from observatory.app import create_app
 from observatory.catalogue import services
@@ -571,6 +572,32 @@ def test_posting_columns_give_the_postings_and_scores_whoosh_gives(tmp_path):
     assert len(np.unique(scores[mask & arrays.live].round(4))) >= 3  # term frequency and length count
 
 
+def test_phrases_found_from_positions_are_those_whooshs_phrase_matcher_finds(tmp_path):
+    """Phrases are matched in numpy from the positions kept in the posting columns (common terms) or
+    read from Whoosh's blocks (rare ones), over several segments with deletions."""
+    search_index = SearchIndex(tmp_path / "index")
+    search_index.folder.mkdir()
+    name, ix = search_index.new_generation()
+    words = "piano zona parco urbano verde scuola comune di della bilancio partecipativo".split()
+    texts = [" ".join(words[(n * k) % len(words)] for k in range(1, 30)) for n in range(400)]
+    write_documents(ix, [_document(n, body=texts[n]) for n in range(300)])
+    write_documents(ix, [_document(n, body=texts[n]) for n in range(300, 400)], deleted=[5, 6])
+    ix.close()
+    search_index.publish_generation(name)
+    searcher, arrays = search_index.searcher()
+    phrases = [f'"{a} {b}"' for a in words for b in words] + ['"parco urbano verde"', '"piano di zona"']
+    found_some = 0
+    for phrase in phrases:
+        for node in getattr(parse_text(searcher.schema, phrase), "subqueries", []):
+            if not isinstance(node, Phrase):  # stop words in it: one word left, or none
+                continue
+            mask, _ = arrays.scorer.evaluate(node)
+            whoosh_mask, _ = arrays.scorer._phrase_by_whoosh(node)
+            assert (mask & arrays.live == whoosh_mask & arrays.live).all(), (phrase, node.fieldname)
+            found_some += bool((mask & arrays.live).any())
+    assert found_some > 20
+
+
 def test_the_typo_dictionary_written_with_a_segment_holds_every_word_of_its_processes(tmp_path):
     search_index = SearchIndex(tmp_path / "index")
     search_index.folder.mkdir()
@@ -587,13 +614,15 @@ def test_the_typo_dictionary_written_with_a_segment_holds_every_word_of_its_proc
     expected = {"amianto", "scuola", "partecipazione", "qualità", "bilancio", "coprogettazione"}
     expected |= {"progettazione", "processo", "biblioteca", "civica"}  # titles are "Processo n"
     assert set(written.words) == expected  # accents kept; numbers, codes and stop words left out
-    built = Deletions.build(expected)
+    built = Deletions.build(dict.fromkeys(expected, 1))
     for typed in ("amainto", "scoula", "partceipaziome", "bilanco", "qualta", "bibliotecca"):
         assert written.close_words(typed, allowed_edits(typed)) == built.close_words(
             typed, allowed_edits(typed)
         )
         assert written.close_words(typed, allowed_edits(typed))
     assert written.same_words("qualita") == ["qualità"]
+    documents = dict(zip(written.words, written.counts.tolist(), strict=True))
+    assert documents["scuola"] == 4 and documents["amianto"] == 2  # each counted once a document
 
 
 def _document(n: int, body: str = "", spell: str | None = None) -> dict:

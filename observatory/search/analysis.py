@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from array import array
 
 from whoosh.analysis import Analyzer, Token
 from whoosh.formats import Positions
@@ -15,6 +16,8 @@ ELISIONS = frozenset(
     "bell sant tutt mezz anch com dov".split()
 )
 STOP_WORDS = frozenset(stopwords_for_language("it")) | ELISIONS
+#: How a posting's positions are stored: unsigned 32-bit integers, in the machine's byte order.
+POSITION_TYPECODE, POSITION_SIZE = "I", 4
 
 
 class ItalianAnalyzer(Analyzer):
@@ -170,7 +173,21 @@ def _joined(first: str, second: str) -> str | None:
 
 
 class ItalianPositions(Positions):
-    """Whoosh's Positions format, fed by ItalianAnalyzer.word_positions when indexing plain text."""
+    """Whoosh's Positions format, fed by ItalianAnalyzer.word_positions when indexing plain text,
+    each posting's positions kept as an array of unsigned 32-bit integers (not pickled): numpy
+    reads them as they are, to match phrases (search/postings.py, search/scoring.py)."""
+
+    def encode(self, poslist) -> bytes:
+        return array(POSITION_TYPECODE, poslist).tobytes()
+
+    def decode_positions(self, valuestring) -> list[int]:
+        return array(POSITION_TYPECODE, valuestring).tolist()
+
+    def decode_frequency(self, valuestring) -> int:
+        return len(valuestring) // POSITION_SIZE
+
+    def decode_weight(self, valuestring) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
 
     def word_values(self, value, analyzer, **kwargs):
         plain = not isinstance(analyzer, ItalianAnalyzer) or not isinstance(value, str)

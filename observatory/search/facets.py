@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import rapidfuzz
-from rapidfuzz.distance import OSA
 
 from observatory.search.postings import PostingColumns
 from observatory.search.scoring import TextScorer
 from observatory.search.typos import MOST_COMPLETIONS, PREFIX_FROM, Deletions
+
+#: A mask with fewer than 1/SPARSE_FRACTION of the documents is counted from its documents' values.
+SPARSE_FRACTION = 8
 
 
 class SegmentFacets:
@@ -112,6 +113,7 @@ class FacetArrays:
         self.values: dict[str, list[str]] = {}  # facet → value strings (ids are positions)
         self.single: dict[str, np.ndarray] = {}  # facet → value id per doc (-1: none)
         self.many: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # facet → (docnums, value ids)
+        self._many_starts: dict[str, np.ndarray] = {}  # facet → where each docnum's values begin
         self.start_year = np.full(size, -1, dtype=np.int32)
         self.end_year = np.full(size, -1, dtype=np.int32)
         self.ongoing = np.zeros(size, dtype=bool)
@@ -135,15 +137,15 @@ class FacetArrays:
         return found
 
     def completions(self, prefix: str) -> list[str]:
-        """The words of every segment that begin with ``prefix`` (folded), the shortest first."""
+        """The words of every segment that begin with ``prefix`` (folded), those in most documents
+        first, at most MOST_COMPLETIONS."""
         if len(prefix) < PREFIX_FROM:
             return []
-        found = {
-            word
-            for segment, reader in self._segments
-            for word in segment.deletions(reader).completions(prefix)
-        }
-        return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
+        found: dict[str, int] = {}
+        for segment, reader in self._segments:
+            for word, count in segment.deletions(reader).completions(prefix).items():
+                found[word] = found.get(word, 0) + count
+        return sorted(found, key=lambda word: (-found[word], len(word), word))[:MOST_COMPLETIONS]
 
     def segments(self) -> list[tuple[SegmentFacets, int]]:
         """The facet data of each segment and the number of its first document in this generation."""
@@ -156,19 +158,13 @@ class FacetArrays:
             same for segment, reader in self._segments for same in segment.deletions(reader).same_words(word)
         }
 
-    def nearby_words(self, word: str, distance: int) -> dict[str, int]:
-        """The words of every segment within ``distance`` edits of ``word`` (folded, compared folded;
-        not those that are ``word`` once folded), with their distance: a scan of the vocabulary,
-        for spelling corrections, which may go further than typo tolerance."""
-        found: dict[str, int] = {}
+    def nearby_words(self, word: str, distance: int) -> dict[str, tuple[int, int]]:
+        """The words of every segment within ``distance`` edits of ``word`` (see
+        typos.Deletions.nearby_words), with their distance and how many documents have them."""
+        found: dict[str, tuple[int, int]] = {}
         for segment, reader in self._segments:
-            deletions = segment.deletions(reader)
-            for key, edits, number in rapidfuzz.process.extract_iter(
-                word, deletions.folded, scorer=OSA.distance, score_cutoff=distance
-            ):
-                if key != word:
-                    candidate = deletions.words[number]
-                    found[candidate] = min(edits, found.get(candidate, edits))
+            for candidate, (edits, count) in segment.deletions(reader).nearby_words(word, distance).items():
+                found[candidate] = (edits, found.get(candidate, (edits, 0))[1] + count)
         return found
 
     @classmethod
@@ -227,6 +223,7 @@ class FacetArrays:
                 many_values.append(to_global[values])
             arrays.values[name] = list(ids)
             arrays.many[name] = (np.concatenate(many_docs), np.concatenate(many_values))
+            arrays._many_starts[name] = np.searchsorted(arrays.many[name][0], np.arange(arrays.size + 1))
         arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
         arrays._segments = [(part, leaf) for part, leaf, _ in parts]
         arrays.scorer = TextScorer(
@@ -249,15 +246,24 @@ class FacetArrays:
         return mask
 
     def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
-        """How many documents in ``mask`` have each value of facet ``name`` (once per document)."""
+        """How many documents in ``mask`` have each value of facet ``name`` (once per document).
+
+        A mask of few documents is counted from its documents' values alone (a common word's
+        search counts over every document)."""
         if name not in self.values:
             return {}
+        sparse = np.flatnonzero(mask) if np.count_nonzero(mask) * SPARSE_FRACTION < self.size else None
         if name in self.single:
-            chosen = self.single[name][mask]
+            chosen = self.single[name][mask if sparse is None else sparse]
             bins = np.bincount(chosen[chosen >= 0], minlength=len(self.values[name]))
-        else:
+        elif sparse is None:
             docs, values = self.many[name]
             bins = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
+        else:
+            starts = self._many_starts[name]
+            first, counts = starts[sparse], starts[sparse + 1] - starts[sparse]
+            picked = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            bins = np.bincount(self.many[name][1][picked], minlength=len(self.values[name]))
         values = self.values[name]
         found = np.flatnonzero(bins)
         return dict(zip([values[i] for i in found], bins[found].tolist(), strict=True))

@@ -38,7 +38,7 @@ RESULT_CACHE_SIZE = 512
 #: of territories (and the units above them) and of vocabulary terms.
 TEXT_FIELDS = {"title": 6.0, "about": 3.0, "body": 1.0}
 #: Raised whenever documents or the schema change shape; an older index is rebuilt at start-up.
-INDEX_FORMAT = "13"
+INDEX_FORMAT = "15"
 
 
 class LengthArrayPerDocReader(W3PerDocReader):
@@ -97,7 +97,8 @@ VOCABULARY_TEXTS = ("title", "body")
 
 
 class WordCollectingPerDocWriter(W3PerDocWriter):
-    """Whoosh 3's per-document writer, also gathering the words of the stored texts."""
+    """Whoosh 3's per-document writer, also gathering the words of the stored texts, document by
+    document."""
 
     def __init__(self, codec, storage, segment, collector: WordCollector):
         super().__init__(codec, storage, segment)
@@ -107,6 +108,10 @@ class WordCollectingPerDocWriter(W3PerDocWriter):
         super().add_field(fieldname, fieldobj, value, length)
         if fieldname in VOCABULARY_TEXTS and value:
             self._collector.add(value)
+
+    def finish_doc(self):
+        super().finish_doc()
+        self._collector.end_document()
 
 
 class IndexCodec(W3Codec):

@@ -12,6 +12,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher
 from whoosh.reading import TermNotFound
 
+from observatory.search.analysis import POSITION_SIZE
 from observatory.search.postings import PostingColumns
 
 #: Posting lists kept decoded per searcher, counted in postings (about 12 bytes each).
@@ -38,7 +39,8 @@ class TextScorer:
         self._leaves = [(leaf, offset) for _, leaf, offset in segments]
         self._columns: list[PostingColumns | None] = [segment.columns for segment, _, _ in segments]
         self._lengths: dict[str, np.ndarray] = {}
-        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._postings: OrderedDict[tuple, tuple] = OrderedDict()  # postings and positions of terms
+        self._sizes: dict[tuple, int] = {}
         self._cached = 0
         self._lock = threading.Lock()
 
@@ -85,7 +87,20 @@ class TextScorer:
         return np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float32)
 
     def _phrase(self, node) -> tuple[np.ndarray, np.ndarray]:
-        """Whoosh checks the word positions; the score is that of the words, as for an And."""
+        """The documents with the phrase's words side by side, found from their positions in numpy;
+        the score is that of the words, as for an And. A phrase with a slop is left to Whoosh."""
+        if node.slop != 1 or not node.words:
+            return self._phrase_by_whoosh(node)
+        mask, scores = self._nothing()
+        docs = phrase_documents([self.positions(node.fieldname, word) for word in node.words])
+        if docs.size:
+            mask[docs] = True
+            for word in node.words:
+                scores += self._term(node.fieldname, word)[1]
+            scores *= mask
+        return mask, scores
+
+    def _phrase_by_whoosh(self, node) -> tuple[np.ndarray, np.ndarray]:
         mask, scores = self._nothing()
         for docnum in self.searcher.docs_for_query(node):
             mask[docnum] = True
@@ -94,6 +109,32 @@ class TextScorer:
                 scores += self._term(node.fieldname, word)[1]
             scores *= mask
         return mask, scores
+
+    def positions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A term's documents over every segment, where each one's positions end in the third array,
+        and the positions (a document's in order)."""
+        key = ("positions", fieldname, text)
+        with self._lock:
+            if key in self._postings:
+                self._postings.move_to_end(key)
+                return self._postings[key]
+        docs, ends, positions, base = [], [], [], 0
+        for (reader, offset), columns in zip(self._leaves, self._columns, strict=True):
+            columned = columns.positions(fieldname, text) if columns is not None else None
+            if columned is None:
+                columned = _read_positions(reader, fieldname, text)
+            leaf_docs, leaf_ends, leaf_positions = columned
+            if leaf_docs.size:
+                docs.append(leaf_docs.astype(np.int64) + offset)
+                ends.append(leaf_ends + base)
+                positions.append(leaf_positions)
+                base += leaf_positions.size
+        if docs:
+            found = (np.concatenate(docs), np.concatenate(ends), np.concatenate(positions))
+        else:
+            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32))
+        self._keep(key, found, found[2].size // 2 + found[0].size)
+        return found
 
     def _by_whoosh(self, node) -> tuple[np.ndarray, np.ndarray]:
         mask, scores = self._nothing()
@@ -165,13 +206,18 @@ class TextScorer:
             if docs
             else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         )
+        self._keep(key, found, found[0].size)
+        return found
+
+    def _keep(self, key: tuple, found: tuple, size: int) -> None:
+        """Cache ``found`` under ``key``, counted as ``size`` postings; the oldest go beyond the limit."""
         with self._lock:
             self._postings[key] = found
-            self._cached += found[0].size
+            self._sizes[key] = size
+            self._cached += size
             while self._cached > POSTINGS_CACHE_SIZE and len(self._postings) > 1:
-                _, (old_docs, _) = self._postings.popitem(last=False)
-                self._cached -= old_docs.size
-        return found
+                old, _ = self._postings.popitem(last=False)
+                self._cached -= self._sizes.pop(old)
 
     def lengths(self, fieldname: str) -> np.ndarray:
         """Every document's length in ``fieldname``, as Whoosh stores it (approximate, one byte)."""
@@ -179,6 +225,46 @@ class TextScorer:
             parts = [segment.lengths(leaf, fieldname) for segment, leaf, _ in self._segments]
             self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return self._lengths[fieldname]
+
+
+def phrase_documents(words: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The documents where the words, each given as (documents, where each one's positions end,
+    positions), follow each other: the first at some position p, the second at p + 1, and so on."""
+    candidates = words[0][0]
+    for docs, _, _ in words[1:]:
+        candidates = np.intersect1d(candidates, docs, assume_unique=True)
+    if not candidates.size:
+        return candidates
+    starts = None
+    for shift, (docs, ends, positions) in enumerate(words):
+        at = np.searchsorted(docs, candidates)
+        first = np.where(at > 0, ends[at - 1], 0) if at.size else at
+        counts = ends[at] - first
+        # every position of the word in each candidate document, as (document, position - shift)
+        picked = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        keys = (np.repeat(candidates, counts) << 32) + positions[picked].astype(np.int64) - shift
+        starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
+        if not starts.size:
+            break
+    return np.unique(starts >> 32)
+
+
+def _read_positions(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A term's documents, position ends and positions in one segment, from Whoosh's blocks."""
+    try:
+        matcher = reader.postings(fieldname, text)
+    except TermNotFound:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
+    if isinstance(matcher, FilterMatcher):  # deleted documents: the live mask drops them
+        matcher = matcher.child
+    docs, values = [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        values.append(matcher.value())
+        matcher.next()
+    lengths = np.array([len(value) // POSITION_SIZE for value in values], dtype=np.int64)
+    positions = np.frombuffer(b"".join(values), dtype=np.uint32)
+    return np.array(docs, dtype=np.int64), np.cumsum(lengths), positions
 
 
 def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:

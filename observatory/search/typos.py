@@ -20,8 +20,10 @@ from __future__ import annotations
 import re
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import Counter
 
 import numpy as np
+import rapidfuzz
 from rapidfuzz.distance import OSA
 from whoosh.support.charset import accent_map
 
@@ -34,8 +36,8 @@ MIN_LENGTH = 5
 TWO_EDITS_FROM = 9
 #: The last word of a query, being typed, also matches the words it begins from this length.
 PREFIX_FROM = 3
-#: At most this many words complete it, the shortest first.
-MOST_COMPLETIONS = 50
+#: At most this many words complete it, those in most documents first.
+MOST_COMPLETIONS = 20
 #: The extension of the segment file that keeps the dictionary.
 EXTENSION = ".npd"
 _HYPHEN = re.compile(f"[{HYPHENS}]")
@@ -60,24 +62,31 @@ def vocabulary_word(word: str) -> bool:
 
 
 class WordCollector:
-    """The words of the texts stored in a segment, gathered while it is written (the texts of
-    documents added, and of documents copied when segments are merged)."""
+    """The words of the texts stored in a segment and how many documents have each, gathered while
+    it is written (documents added, and documents copied when segments are merged)."""
 
     _WORD = re.compile(r"\w+")
     _HYPHENATED = re.compile(rf"(\w+)[{HYPHENS}](?=(\w+))")
 
     def __init__(self):
-        self._words: set[str] = set()
+        self._counts: Counter[str] = Counter()
+        self._document: set[str] = set()
 
     def add(self, text: str) -> None:
+        """Gather the words of one text of the document being written."""
         lower = text.lower()
-        self._words.update(self._WORD.findall(lower))
+        self._document.update(self._WORD.findall(lower))
         if _HYPHEN.search(lower):  # co-progettazione is also the word coprogettazione
-            self._words.update(first + second for first, second in self._HYPHENATED.findall(lower))
+            self._document.update(first + second for first, second in self._HYPHENATED.findall(lower))
 
-    def words(self) -> set[str]:
-        """The vocabulary words gathered (see :func:`vocabulary_word`)."""
-        return {word for word in self._words if vocabulary_word(word)}
+    def end_document(self) -> None:
+        """Count the words of the document whose texts were added."""
+        self._counts.update(self._document)
+        self._document = set()
+
+    def words(self) -> dict[str, int]:
+        """The vocabulary words gathered (see :func:`vocabulary_word`), each with its documents."""
+        return {word: count for word, count in self._counts.items() if vocabulary_word(word)}
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -96,22 +105,25 @@ def _hash(key: str) -> int:
 
 
 class Deletions:
-    """The deletion dictionary of one segment's vocabulary, as sorted hashes and word numbers.
+    """The deletion dictionary of one segment's vocabulary, as sorted hashes and word numbers, with
+    how many documents of the segment have each word.
 
     ``words`` are sorted by their folded form, so the words beginning with a prefix are together.
     Written beside the segment when it is written (:meth:`write`), read back mapped into memory.
     """
 
-    def __init__(self, words: list[str], hashes: np.ndarray, numbers: np.ndarray):
+    def __init__(self, words: list[str], counts: np.ndarray, hashes: np.ndarray, numbers: np.ndarray):
         self.words = words
         self.folded = [folded(word) for word in words]
+        self.counts = counts
         self._hashes = hashes
         self._numbers = numbers
 
     @classmethod
-    def build(cls, words) -> Deletions:
-        """The dictionary of ``words`` (lower case, accents as written)."""
-        words = sorted(set(words), key=lambda word: (folded(word), word))
+    def build(cls, counts: dict[str, int]) -> Deletions:
+        """The dictionary of the words of ``counts`` (lower case, accents as written; word →
+        documents)."""
+        words = sorted(counts, key=lambda word: (folded(word), word))
         hashes: list[int] = []
         numbers: list[int] = []
         for number, word in enumerate(words):
@@ -124,7 +136,8 @@ class Deletions:
                 numbers.extend([number] * len(keys))
         unsorted = np.array(hashes, dtype=np.uint64)
         order = np.argsort(unsorted, kind="stable")
-        return cls(words, unsorted[order], np.array(numbers, dtype=np.int32)[order])
+        frequencies = np.array([counts[word] for word in words], dtype=np.uint32)
+        return cls(words, frequencies, unsorted[order], np.array(numbers, dtype=np.int32)[order])
 
     @classmethod
     def of(cls, reader) -> Deletions:
@@ -133,7 +146,8 @@ class Deletions:
         data = segment_file(reader, EXTENSION)
         if data is not None:
             return cls.read(data)
-        return cls.build([term.decode("utf-8") for term, _ in reader.iter_field("spell")])
+        terms = ((term.decode("utf-8"), info.doc_frequency()) for term, info in reader.iter_field("spell"))
+        return cls.build({word: count for word, count in terms if vocabulary_word(word)})
 
     def write(self, handle) -> None:
         """Write the dictionary to an open segment file."""
@@ -144,6 +158,8 @@ class Deletions:
         handle.write(words)
         handle.write(self._hashes.astype("<u8").tobytes())
         handle.write(self._numbers.astype("<i4").tobytes())
+        counts = self.counts.astype("<u4").tobytes()
+        handle.write(counts + b"\0" * (-len(counts) % 8))
 
     @classmethod
     def read(cls, data: np.ndarray) -> Deletions:
@@ -153,24 +169,26 @@ class Deletions:
             int.from_bytes(data[8:16].tobytes(), "little"),
         )
         text = data[16 : 16 + size].tobytes().decode("utf-8").rstrip("\n")
+        words = text.split("\n") if text else []
         start = 16 + size
         hashes = data[start : start + 8 * count].view("<u8")
         numbers = data[start + 8 * count : start + 12 * count].view("<i4")
-        return cls(text.split("\n") if text else [], hashes, numbers)
+        start += 12 * count
+        counts = data[start : start + 4 * len(words)].view("<u4")
+        return cls(words, counts, hashes, numbers)
 
-    def completions(self, prefix: str) -> list[str]:
-        """The vocabulary's words that begin with ``prefix`` (folded; not the prefix itself), the
-        shortest first, at most MOST_COMPLETIONS of them."""
+    def completions(self, prefix: str) -> dict[str, int]:
+        """The vocabulary's words that begin with ``prefix`` (folded; not the prefix itself), with
+        their documents."""
         if len(prefix) < PREFIX_FROM:
-            return []
+            return {}
         start = bisect_left(self.folded, prefix)
         end = bisect_right(self.folded, prefix + "\uffff", start)
-        found = [
-            word
-            for word, key in zip(self.words[start:end], self.folded[start:end], strict=True)
-            if key != prefix
-        ]
-        return sorted(found, key=lambda word: (len(word), word))[:MOST_COMPLETIONS]
+        return {
+            self.words[number]: int(self.counts[number])
+            for number in range(start, end)
+            if self.folded[number] != prefix
+        }
 
     def same_words(self, word: str) -> list[str]:
         """The vocabulary's words that are ``word`` once folded (itself, or with accents)."""
@@ -195,3 +213,15 @@ class Deletions:
                 if distance <= edits:
                     found[self.words[number]] = distance
         return found
+
+    def nearby_words(self, word: str, distance: int) -> dict[str, tuple[int, int]]:
+        """The vocabulary's words within ``distance`` edits of ``word`` (folded, compared folded; not
+        those that are ``word`` once folded), with their distance and documents: a scan of the
+        vocabulary, for spelling corrections, which may go further than typo tolerance."""
+        return {
+            self.words[number]: (int(edits), int(self.counts[number]))
+            for key, edits, number in rapidfuzz.process.extract_iter(
+                word, self.folded, scorer=OSA.distance, score_cutoff=distance
+            )
+            if key != word
+        }
