@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -188,7 +188,10 @@ class SuggestionOut(msgspec.Struct):
     """Something a search box suggests: a published process, an organisation, a territory or a
     vocabulary term, with the address of its page or of its search."""
 
-    kind: Annotated[str, msgspec.Meta(description="processo, ente, territorio or termine.")]
+    kind: Annotated[
+        Literal["processo", "ente", "territorio", "termine"],
+        msgspec.Meta(description="A process, an organisation, a territory or a vocabulary term."),
+    ]
     label: str
     detail: Annotated[
         str,
