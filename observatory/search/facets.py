@@ -222,15 +222,33 @@ class FacetArrays:
                 many_docs.append(docs + offset)
                 many_values.append(to_global[values])
             arrays.values[name] = list(ids)
-            arrays.many[name] = (np.concatenate(many_docs), np.concatenate(many_values))
+            arrays.many[name] = (np.concatenate(many_docs), np.concatenate(many_values).astype(np.intp))
             arrays._many_starts[name] = np.searchsorted(arrays.many[name][0], np.arange(arrays.size + 1))
         arrays.title_rank[np.argsort(np.array(titles, dtype=object), kind="stable")] = np.arange(arrays.size)
+        arrays._count_together()
         arrays._segments = [(part, leaf) for part, leaf, _ in parts]
         arrays.scorer = TextScorer(
             searcher, arrays.size, [(part, leaf, offset) for part, leaf, offset in parts]
         )
         arrays._reader = reader
         return arrays
+
+    def _count_together(self) -> None:
+        """The single-valued facets' value ids as rows of one array, each facet's ids after the
+        previous one's, no value in a last bin of its own; every facet's values as an array."""
+        self._value_names = {name: np.array(values, dtype=object) for name, values in self.values.items()}
+        self._live_documents = int(self.live.sum())
+        self._every_bins: dict[str, np.ndarray] = {}  # facet → counts over every live document
+        names = sorted(self.single)
+        self._single_rows = {name: row for row, name in enumerate(names)}
+        self._single_starts, total = {}, 0
+        for name in names:
+            self._single_starts[name], total = total, total + len(self.values[name])
+        self._single_total = total
+        self._single_codes = np.empty((len(names), self.size), dtype=np.int32)
+        for row, name in enumerate(names):
+            ids = self.single[name]
+            self._single_codes[row] = np.where(ids >= 0, ids + self._single_starts[name], total)
 
     def mask_for(self, name: str, selected: Iterable[str]) -> np.ndarray:
         """Documents having any of the ``selected`` values of facet ``name`` (none, for a facet no
@@ -246,27 +264,59 @@ class FacetArrays:
         return mask
 
     def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
-        """How many documents in ``mask`` have each value of facet ``name`` (once per document).
+        """How many documents in ``mask`` have each value of facet ``name`` (once per document)."""
+        return self.counts_of([name], mask).get(name, {})
 
-        A mask of few documents is counted from its documents' values alone (a common word's
-        search counts over every document)."""
-        if name not in self.values:
-            return {}
-        sparse = np.flatnonzero(mask) if np.count_nonzero(mask) * SPARSE_FRACTION < self.size else None
-        if name in self.single:
-            chosen = self.single[name][mask if sparse is None else sparse]
-            bins = np.bincount(chosen[chosen >= 0], minlength=len(self.values[name]))
-        elif sparse is None:
+    def counts_of(self, names: Iterable[str], mask: np.ndarray) -> dict[str, dict[str, int]]:
+        """How many documents in ``mask`` have each value of each facet of ``names`` (once per
+        document). The single-valued facets are counted together, in one pass; a mask of few
+        documents is counted from its documents' values alone."""
+        names = [name for name in names if name in self.values]
+        documents = np.count_nonzero(mask)
+        if documents * 2 > self._live_documents and not (mask & ~self.live).any():
+            # most of the documents: count the others, taken from the counts of every document
+            every = self._live_bins(names)
+            others = self._bins(names, self.live & ~mask, self._live_documents - documents)
+            return {name: self._named(name, every[name] - others[name]) for name in names}
+        bins = self._bins(names, mask, documents)
+        return {name: self._named(name, bins[name]) for name in names}
+
+    def _named(self, name: str, bins: np.ndarray) -> dict[str, int]:
+        nonzero = np.flatnonzero(bins)
+        return dict(zip(self._value_names[name][nonzero].tolist(), bins[nonzero].tolist(), strict=True))
+
+    def _live_bins(self, names: list[str]) -> dict[str, np.ndarray]:
+        missing = [name for name in names if name not in self._every_bins]
+        if missing:
+            self._every_bins |= self._bins(missing, self.live, self._live_documents)
+        return self._every_bins
+
+    def _bins(self, names: list[str], mask: np.ndarray, documents: int) -> dict[str, np.ndarray]:
+        """Each facet's count of each value (by id) over ``mask``, of ``documents`` documents."""
+        sparse = np.flatnonzero(mask) if documents * SPARSE_FRACTION < self.size else None
+        bins: dict[str, np.ndarray] = {}
+        singles = [name for name in names if name in self.single]
+        if singles:
+            codes = self._single_codes
+            if len(singles) < codes.shape[0]:
+                codes = codes[[self._single_rows[name] for name in singles]]
+            chosen = np.take(codes, np.flatnonzero(mask) if sparse is None else sparse, axis=1)
+            counted = np.bincount(chosen.ravel(), minlength=self._single_total + 1)
+            for name in singles:
+                start = self._single_starts[name]
+                bins[name] = counted[start : start + len(self.values[name])]
+        for name in names:
+            if name in self.single:
+                continue
             docs, values = self.many[name]
-            bins = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
-        else:
-            starts = self._many_starts[name]
-            first, counts = starts[sparse], starts[sparse + 1] - starts[sparse]
-            picked = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            bins = np.bincount(self.many[name][1][picked], minlength=len(self.values[name]))
-        values = self.values[name]
-        found = np.flatnonzero(bins)
-        return dict(zip([values[i] for i in found], bins[found].tolist(), strict=True))
+            if sparse is None:
+                bins[name] = np.bincount(values[mask[docs]], minlength=len(self.values[name]))
+            else:
+                starts = self._many_starts[name]
+                first, counts = starts[sparse], starts[sparse + 1] - starts[sparse]
+                picked = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+                bins[name] = np.bincount(values[picked], minlength=len(self.values[name]))
+        return bins
 
     def sums(self, name: str, mask: np.ndarray, weights: np.ndarray) -> dict[str, float]:
         """The sum of ``weights`` over the documents in ``mask`` with each value of the single-valued

@@ -162,13 +162,16 @@ def _matched(searcher, arrays: FacetArrays, text: str, synonyms: Synonyms) -> Te
 def _facet_counts(arrays: FacetArrays, base: np.ndarray, filter_masks: dict[str, np.ndarray]) -> dict:
     """Every facet's counts: each counted over ``base`` and every filter but its own, so that a
     facet shows what choosing another of its values would find."""
-    facets = {}
-    for name in arrays.values:
+    every_filter = base.copy()
+    for mask in filter_masks.values():
+        every_filter &= mask
+    facets = arrays.counts_of([name for name in arrays.values if name not in filter_masks], every_filter)
+    for name in filter_masks:  # counted over the other filters
         counted = base.copy()
         for other, mask in filter_masks.items():
             if other != name:
                 counted &= mask
-        facets[name] = arrays.counts(name, counted)
+        facets |= arrays.counts_of([name], counted)
     return facets
 
 
