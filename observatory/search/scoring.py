@@ -92,7 +92,7 @@ class TextScorer:
         if node.slop != 1 or not node.words:
             return self._phrase_by_whoosh(node)
         mask, scores = self._nothing()
-        docs = phrase_documents([self.positions(node.fieldname, word) for word in node.words])
+        docs = phrase_documents([self.position_keys(node.fieldname, word) for word in node.words])
         if docs.size:
             mask[docs] = True
             for word in node.words:
@@ -110,9 +110,8 @@ class TextScorer:
             scores *= mask
         return mask, scores
 
-    def positions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A term's documents over every segment, where each one's positions end in the third array,
-        and the positions (a document's in order)."""
+    def position_keys(self, fieldname: str, text: str) -> np.ndarray:
+        """Every position of a term, over every segment, as ``document << 32 | position``, sorted."""
         key = ("positions", fieldname, text)
         with self._lock:
             if key in self._postings:
@@ -130,10 +129,12 @@ class TextScorer:
                 positions.append(leaf_positions)
                 base += leaf_positions.size
         if docs:
-            found = (np.concatenate(docs), np.concatenate(ends), np.concatenate(positions))
+            docs, ends = np.concatenate(docs), np.concatenate(ends)
+            counts = np.diff(ends, prepend=0)
+            found = (np.repeat(docs, counts) << 32) | np.concatenate(positions).astype(np.int64)
         else:
-            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32))
-        self._keep(key, found, found[2].size // 2 + found[0].size)
+            found = np.zeros(0, dtype=np.int64)
+        self._keep(key, found, found.size)
         return found
 
     def _by_whoosh(self, node) -> tuple[np.ndarray, np.ndarray]:
@@ -227,26 +228,26 @@ class TextScorer:
         return self._lengths[fieldname]
 
 
-def phrase_documents(words: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
-    """The documents where the words, each given as (documents, where each one's positions end,
-    positions), follow each other: the first at some position p, the second at p + 1, and so on."""
-    candidates = words[0][0]
-    for docs, _, _ in words[1:]:
-        candidates = np.intersect1d(candidates, docs, assume_unique=True)
-    if not candidates.size:
-        return candidates
-    starts = None
-    for shift, (docs, ends, positions) in enumerate(words):
-        at = np.searchsorted(docs, candidates)
-        first = np.where(at > 0, ends[at - 1], 0) if at.size else at
-        counts = ends[at] - first
-        # every position of the word in each candidate document, as (document, position - shift)
-        picked = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        keys = (np.repeat(candidates, counts) << 32) + positions[picked].astype(np.int64) - shift
-        starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``sorted_keys`` (sorted), by binary search: no sorting."""
+    if not sorted_keys.size:
+        return np.zeros(values.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, values), sorted_keys.size - 1)
+    return sorted_keys[at] == values
+
+
+def phrase_documents(words: list[np.ndarray]) -> np.ndarray:
+    """The documents where the words, each given by its sorted keys ``document << 32 | position``,
+    follow each other: the first at some position p, the second at p + 1, and so on. A document
+    may be listed more than once. Starting from the rarest word, each other word's keys are looked
+    up by binary search: nothing is sorted."""
+    (rarest, keys), *others = sorted(enumerate(words), key=lambda item: item[1].size)
+    starts = keys - rarest
+    for shift, keys in others:
         if not starts.size:
             break
-    return np.unique(starts >> 32)
+        starts = starts[_in_sorted(starts + shift, keys)]
+    return starts >> 32
 
 
 def _read_positions(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,28 +6,27 @@ import re
 from functools import lru_cache
 from html import escape
 
-from whoosh.support.charset import accent_map
-
 from observatory.search.index import TEXT_FIELDS
 
 #: Snippets are cut from the start of a text, up to this many characters.
 SNIPPET_SOURCE_CHARS = 4_000
-#: Each plain letter and the accented letters that fold to it ("a": "aàáâ..."), one for one.
-_VARIANTS: dict[str, str] = {}
-for _code, _plain in accent_map.items():
-    if isinstance(_plain, str) and len(_plain) == 1 and _plain.isalpha():
-        _VARIANTS[_plain] = _VARIANTS.get(_plain, _plain) + chr(_code)
+#: Each vowel and its accented forms in Italian (and its acute accent, often typed for the grave).
+_ACCENTED = {"a": "aàá", "e": "eèé", "i": "iìí", "o": "oòó", "u": "uùú"}
 
 
 def _letters(stem: str) -> str:
-    """A pattern for ``stem`` that also matches its letters accented (qualit: qu[aà…]l[iì…]t)."""
-    return "".join(f"[{re.escape(_VARIANTS[c])}]" if c in _VARIANTS else re.escape(c) for c in stem)
+    """A pattern for ``stem`` that also matches its last vowel accented (montu: mont[uùú]): Italian
+    accents a word's last vowel, which a stem ends with when nothing was cut off."""
+    last = stem[-1:]
+    if last in _ACCENTED:
+        return re.escape(stem[:-1]) + f"[{_ACCENTED[last]}]"
+    return re.escape(stem)
 
 
 @lru_cache(maxsize=256)
 def words_pattern(stems: frozenset[str]) -> re.Pattern:
     """The words a set of stems stands for, in a text as written: a stem is the start of its words
-    ("amministr" → "Amministrazione"), whatever their case and accents."""
+    ("amministr" → "Amministrazione"), whatever their case and a final accent (Cantù, città)."""
     alternatives = "|".join(_letters(stem) for stem in sorted(stems, key=len, reverse=True))
     return re.compile(r"\b(?:" + alternatives + r")\w*", re.IGNORECASE)
 
