@@ -2,12 +2,15 @@
 its own title, typed right, with a typo, or in another inflection? Beside SQLite FTS5.
 
 For ``--queries`` processes picked with ``--seed``, the query is the title's two most distinctive
-words (rarest in the catalogue's titles, 4 letters or more). Three sets:
+words (rarest in the catalogue's titles, 4 letters or more). Five sets:
 
 - *right*: the two words as they are;
 - *typo*: one of them (5 letters or more) with one typo: two neighbouring letters swapped, one
   dropped, one doubled or one replaced by a neighbouring letter of the alphabet;
-- *inflection*: one of them with its last vowel changed (singular/plural, masculine/feminine).
+- *inflection*: one of them with its last vowel changed (singular/plural, masculine/feminine);
+- *text*: the two most distinctive words of the process's summary and description (rarest in
+  the catalogue's texts, 5 letters or more, often in no title), as they are;
+- *text typo*: the same two words, one of them with one typo.
 
 Osservatorio answers through ``run_search`` on its own index of the demo catalogue (built by
 ``observatory demo`` in a temporary folder); the reference is SQLite FTS5 (unicode61 with
@@ -40,10 +43,13 @@ def words_of(text: str) -> list[str]:
     return [w.casefold() for w in WORD.findall(text) if len(w) >= 4 and not w.isdigit()]
 
 
-def distinctive(title: str, frequency: Counter) -> list[str]:
-    """The title's two rarest words among the catalogue's titles (first occurrence order)."""
-    ranked = sorted(dict.fromkeys(words_of(title)), key=lambda w: (frequency[w], w))
-    return ranked[:2]
+def distinctive(text: str, frequency: Counter, shortest: int = 4) -> list[str]:
+    """The text's two rarest words by ``frequency`` (first occurrence order on a tie); from
+    ``shortest`` letters on, letters only (a title's words of 4 letters may hold digits)."""
+    words = [
+        w for w in dict.fromkeys(words_of(text)) if len(w) >= shortest and (shortest == 4 or w.isalpha())
+    ]
+    return sorted(words, key=lambda w: (frequency[w], w))[:2]
 
 
 def with_typo(word: str, rng: random.Random) -> str:
@@ -117,16 +123,24 @@ def main() -> None:
         database = Path(database_url.removeprefix("sqlite:///"))
         source = sqlite3.connect(database)
         processes = source.execute(
-            "SELECT id, slug, title FROM process WHERE publication = 'published' ORDER BY id"
+            "SELECT id, slug, title, coalesce(summary, '') || ' ' || coalesce(description, '') "
+            "FROM process WHERE publication = 'published' ORDER BY id"
         ).fetchall()
         source.close()
-        frequency = Counter(w for _, _, title in processes for w in set(words_of(title)))
+        frequency = Counter(w for _, _, title, _ in processes for w in set(words_of(title)))
+        in_texts = Counter(w for *_, text in processes for w in set(words_of(text)))
         search_index = SearchIndex(index_dir)
         fts = fts_reference(database)
         candidates = [p for p in processes if len(distinctive(p[2], frequency)) == 2]
         picked = rng.sample(candidates, min(args.queries, len(candidates)))
-        sets: dict[str, list[tuple[str, list[str]]]] = {"right": [], "typo": [], "inflection": []}
-        for _, slug, title in picked:
+        sets: dict[str, list[tuple[str, list[str]]]] = {
+            "right": [],
+            "typo": [],
+            "inflection": [],
+            "text": [],
+            "text typo": [],
+        }
+        for _, slug, title, _ in picked:
             pair = distinctive(title, frequency)
             sets["right"].append((slug, pair))
             long_ones = [i for i, w in enumerate(pair) if len(w) >= 5]
@@ -137,6 +151,12 @@ def main() -> None:
             if changeable:
                 i = rng.choice(changeable)
                 sets["inflection"].append((slug, [inflected(w) if j == i else w for j, w in enumerate(pair)]))
+        with_texts = [p for p in processes if len(distinctive(p[3], in_texts, shortest=5)) == 2]
+        for _, slug, _, text in rng.sample(with_texts, min(args.queries, len(with_texts))):
+            pair = distinctive(text, in_texts, shortest=5)
+            sets["text"].append((slug, pair))
+            i = rng.randrange(2)
+            sets["text typo"].append((slug, [with_typo(w, rng) if j == i else w for j, w in enumerate(pair)]))
         print(f"demo catalogue: {len(processes)} published processes; top {TOP}; seed {args.seed}")
         print(f"{'set':>12} | {'queries':>7} | {'Osservatorio':>12} | {'SQLite FTS5':>11}")
         missed: list[str] = []
