@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "observatory.accounts.piccolo_app",
         "observatory.submissions.piccolo_app",
         "observatory.curation.piccolo_app",
+        "observatory.mail.piccolo_app",
     ]
 )

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
 #: The project folder: templates/, static/ and migrations/ live here.
@@ -35,7 +36,21 @@ DOCUMENTED_SETTINGS = {
     "identifiers (default: osservatorio, a placeholder)",
     "OBSERVATORY_PUBLISHER_EMAIL": "contact address of the editorial office in the DCAT-AP_IT catalogue "
     "(default: redazione@example.org, a placeholder)",
+    "OBSERVATORY_SMTP_HOST": "the SMTP server that sends e-mail; unset, no e-mail is sent (default: unset)",
+    "OBSERVATORY_SMTP_PORT": "its port (default: 587 with starttls, 465 with tls, 25 with none)",
+    "OBSERVATORY_SMTP_USER": "user name to log in to it; unset, no login (default: unset)",
+    "OBSERVATORY_SMTP_PASSWORD": "password to log in to it (default: unset)",
+    "OBSERVATORY_SMTP_TLS": "how the connection is encrypted: starttls, tls (from the first byte) or none "
+    "(default: starttls)",
+    "OBSERVATORY_SMTP_TIMEOUT": "seconds to wait for the SMTP server before an attempt counts as failed "
+    "(default: 30)",
+    "OBSERVATORY_MAIL_FROM": 'the sender of every e-mail, an address or "Name <address>"; needed with '
+    "OBSERVATORY_SMTP_HOST",
+    "OBSERVATORY_MAIL_POLL": "seconds between two looks of each instance at the e-mail waiting to be sent "
+    "(default: 5)",
 }
+#: How each value of OBSERVATORY_SMTP_TLS connects, and the port it uses by default.
+SMTP_TLS_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
 def _var_dir() -> Path:
@@ -125,6 +140,22 @@ class Settings:
     publisher_ipa: str = "osservatorio"
     #: Where harvesters and re-users write to: the contact point of the datasets.
     publisher_email: str = "redazione@example.org"
+    #: The SMTP server that sends e-mail; "" sends none.
+    smtp_host: str = ""
+    #: Its port.
+    smtp_port: int = SMTP_TLS_PORTS["starttls"]
+    #: The user name to log in with; "" logs in not at all.
+    smtp_user: str = ""
+    #: The password to log in with (kept out of the settings' repr).
+    smtp_password: str = field(default="", repr=False)
+    #: starttls, tls or none (see SMTP_TLS_PORTS).
+    smtp_tls: str = "starttls"
+    #: Seconds to wait for the SMTP server at each step of a delivery.
+    smtp_timeout: float = 30.0
+    #: The sender of every e-mail: an address, or "Name <address>".
+    mail_from: str = ""
+    #: Seconds between two looks at the outbox for e-mail to send.
+    mail_poll: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -157,4 +188,35 @@ class Settings:
             values["publisher_email"] = _matching(
                 "OBSERVATORY_PUBLISHER_EMAIL", email, r"[^@\s]+@[^@\s]+\.[^@\s]+", "redazione@comune.it"
             )
+        values |= _mail(env)
         return cls(**values)
+
+
+def _mail(env) -> dict:
+    """The e-mail settings of ``env``; ValueError for a wrong one, or a server with no sender."""
+    values: dict = {}
+    tls = env.get("OBSERVATORY_SMTP_TLS", "").strip().lower() or "starttls"
+    if tls not in SMTP_TLS_PORTS:
+        raise ValueError(f"OBSERVATORY_SMTP_TLS must be one of {', '.join(SMTP_TLS_PORTS)}, not {tls!r}")
+    values["smtp_tls"] = tls
+    values["smtp_port"] = SMTP_TLS_PORTS[tls]
+    if port := env.get("OBSERVATORY_SMTP_PORT"):
+        values["smtp_port"] = _number("OBSERVATORY_SMTP_PORT", port, int, 1, 65535)
+    if timeout := env.get("OBSERVATORY_SMTP_TIMEOUT"):
+        values["smtp_timeout"] = _number("OBSERVATORY_SMTP_TIMEOUT", timeout, float, 1, 600)
+    if poll := env.get("OBSERVATORY_MAIL_POLL"):
+        values["mail_poll"] = _number("OBSERVATORY_MAIL_POLL", poll, float, 0.1, 3600)
+    values["smtp_host"] = env.get("OBSERVATORY_SMTP_HOST", "").strip()
+    values["smtp_user"] = env.get("OBSERVATORY_SMTP_USER", "")
+    values["smtp_password"] = env.get("OBSERVATORY_SMTP_PASSWORD", "")
+    if sender := env.get("OBSERVATORY_MAIL_FROM", "").strip():
+        _, address = parseaddr(sender)
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address) or "\n" in sender:
+            raise ValueError(
+                f"OBSERVATORY_MAIL_FROM: {sender!r} is not an address "
+                "(for example redazione@comune.it or Osservatorio <redazione@comune.it>)"
+            )
+        values["mail_from"] = sender
+    if values["smtp_host"] and not values.get("mail_from"):
+        raise ValueError("OBSERVATORY_MAIL_FROM is needed with OBSERVATORY_SMTP_HOST: the sender of e-mail")
+    return values

@@ -1,0 +1,100 @@
+"""Writing e-mail: a message is rendered from its templates and put in the outbox table inside the
+caller's transaction, so a decision and the e-mail that reports it commit together or not at all.
+The sender (sender.py) delivers it afterwards; nothing here talks to an SMTP server.
+
+Templates live in ``templates/mail/``: ``NAME.txt`` (plain text, not escaped) and ``NAME.html``
+(autoescaped), each extending ``_layout.txt`` / ``_layout.html``. Both get the caller's context
+plus ``base_url`` and ``site_name``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from observatory.mail.tables import MailMessage
+from observatory.settings import PROJECT_DIR, Settings
+
+#: What each kind of message is, as the editors' pages name it.
+KIND_LABELS = {
+    "ricevuta": "Ricevuta di una segnalazione",
+    "modifiche_richieste": "Modifiche richieste",
+    "approvata": "Segnalazione approvata",
+    "respinta": "Segnalazione respinta",
+    "duplicato": "Segnalazione duplicata",
+    "indirizzo": "Nuovo indirizzo privato",
+    "riepilogo": "Riepilogo giornaliero",
+}
+SUBJECT_LIMIT = 300
+
+
+def mail_enabled(settings: Settings) -> bool:
+    """Whether this site sends e-mail: an SMTP server and a sender are configured."""
+    return bool(settings.smtp_host and settings.mail_from)
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(PROJECT_DIR / "templates" / "mail"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(settings: Settings, template: str, context: Mapping[str, Any]) -> tuple[str, str]:
+    """The plain text and the HTML of the message ``template`` with ``context``."""
+    values = {"base_url": settings.base_url, "site_name": settings.publisher_name, **context}
+    environment = _templates()
+    text = environment.get_template(f"{template}.txt").render(values)
+    html = environment.get_template(f"{template}.html").render(values)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", html
+
+
+def _subject(text: str) -> str:
+    """One line (a title may hold line breaks), at most SUBJECT_LIMIT characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= SUBJECT_LIMIT else line[: SUBJECT_LIMIT - 1] + "…"
+
+
+async def enqueue(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    kind: str,
+    reference: str = "",
+    once_key: str | None = None,
+) -> bool:
+    """Put a message in the outbox inside the caller's current transaction; False when mail is off
+    (nothing stored) or a message with ``once_key`` already exists."""
+    if not mail_enabled(settings):
+        return False
+    text, html = render(settings, template, context)
+    now = datetime.datetime.now(datetime.UTC)
+    insert = MailMessage.insert(
+        MailMessage(
+            recipient=to,
+            subject=_subject(subject),
+            text=text,
+            html=html,
+            kind=kind,
+            reference=reference,
+            once_key=once_key,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+    if once_key is not None:
+        insert = insert.on_conflict(target=MailMessage.once_key, action="DO NOTHING")
+    return bool(await insert.returning(MailMessage.id))
