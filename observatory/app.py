@@ -29,6 +29,7 @@ from observatory.catalogue.controllers import CatalogueApi, CataloguePages, Heal
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.tables import LICENCE_URLS
 from observatory.curation.controllers import CurationPages
+from observatory.curation.history_controllers import ProcessHistoryPages
 from observatory.curation.synonym_controllers import SynonymPages
 from observatory.curation.synonyms import apply_synonyms, keep_synonyms_current
 from observatory.hardening import AddressHygieneMiddleware, hardened
@@ -57,6 +58,7 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
         euro_short=text.euro_short,
         whole=text.whole,
         italian_date=text.italian_date,
+        italian_datetime=text.italian_datetime,
         years=text.years,
         replace_years=web.replace_years,
     )
@@ -116,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
             ModerationPages,
             ModerationApi,
             CurationPages,
+            ProcessHistoryPages,
             SynonymPages,
             FeedPages,
             OpenDataPages,

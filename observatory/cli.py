@@ -138,7 +138,8 @@ def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: 
     is written unless all are valid (or --skip-invalid).
     """
     from observatory.catalogue.indexing import apply_pending
-    from observatory.catalogue.transfer import ImportFileError, import_file
+    from observatory.catalogue.transfer import ImportFileError
+    from observatory.curation.revisions import import_file
     from observatory.search.index import SearchIndex
 
     async def work():
@@ -187,7 +188,7 @@ def demo(settings: Settings, force: bool) -> None:
     from observatory.catalogue.reference import load_territories as load
     from observatory.catalogue.reference import load_vocabularies
     from observatory.catalogue.tables import Process
-    from observatory.catalogue.transfer import import_file
+    from observatory.curation.revisions import import_file
     from observatory.curation.synonyms import load_shipped_synonyms
     from observatory.search.index import SearchIndex
 

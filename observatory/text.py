@@ -7,6 +7,7 @@ import datetime
 import re
 import unicodedata
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‛": "'"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -24,6 +25,8 @@ MONTHS = (
     "novembre",
     "dicembre",
 )
+#: The time readers see: Italian local time, whatever the server's zone.
+ITALIAN_TIME = ZoneInfo("Europe/Rome")
 
 
 #: Control characters but tab, line feed and carriage return: never part of a text anyone types,
@@ -105,6 +108,14 @@ def italian_date(value: datetime.date | datetime.datetime | None) -> str:
     if value is None:
         return ""
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def italian_datetime(value: datetime.datetime | None) -> str:
+    """A moment in Italian local time, in words: 3 dicembre 2026 alle 14:05."""
+    if value is None:
+        return ""
+    local = value.astimezone(ITALIAN_TIME)
+    return f"{italian_date(local)} alle {local:%H:%M}"
 
 
 def years(process: dict) -> str:

@@ -307,12 +307,21 @@ async def _save_related(
 
 async def withdraw_process(process_id: int, reason: str | None) -> None:
     """Take a process off the public catalogue; its page then answers 410 with ``reason``."""
+    await _set_publication(process_id, "withdrawn", clean(reason))
+
+
+async def republish_process(process_id: int) -> None:
+    """Put a withdrawn process back in the public catalogue, as it was when withdrawn."""
+    await _set_publication(process_id, "published", None)
+
+
+async def _set_publication(process_id: int, publication: str, reason: str | None) -> None:
     async with write_transaction():
         await Process.update(
             {
                 Process.version: Process.version + 1,
-                Process.publication: "withdrawn",
-                Process.withdrawal_reason: clean(reason),
+                Process.publication: publication,
+                Process.withdrawal_reason: reason,
                 Process.updated_at: _now(),
             }
         ).where(Process.id == process_id)

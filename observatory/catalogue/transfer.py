@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ FORMAT_NAME = "osservatorio/processi"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 200 * 1024 * 1024
 EXPORT_BATCH = 500
+#: Called in the import's transaction for each process written: its id, its record as now stored,
+#: and its record before the import (None for a new process). Curation passes one that records
+#: the version (catalogue cannot reach the revisions).
+VersionRecorder = Callable[[int, dict, dict | None], Awaitable[Any]]
 #: CSV columns that hold several values separated by "|" (phases by their titles).
 CSV_LIST_COLUMNS = tuple(
     d.name for d in fields.FIELDS if d.many and d.type != fields.ROLES and d.name != "links"
@@ -167,12 +172,14 @@ async def import_records(
     skip_invalid: bool = False,
     dry_run: bool = False,
     against_schema: bool = False,
+    record_version: VersionRecorder | None = None,
 ) -> ImportReport:
     """Validate every record first; then write all of them (or, with skip_invalid, the valid ones).
 
     With ``against_schema`` (JSON files) a record must first validate against the published JSON
     Schema (catalogue/standard.py). Nothing is written when a record is invalid and skip_invalid is
-    off: the import is all or nothing, in one transaction.
+    off: the import is all or nothing, in one transaction. ``record_version`` is called for each
+    process written, in that transaction.
     """
     refs = await References.load()
     validator = record_validator(refs.terms) if against_schema else None
@@ -227,7 +234,12 @@ async def import_records(
             await add_organisation_names(organisation_id, declaration["alt_names"], refs)
         for values in valid:
             existing = await _existing_process(values)
-            await save_process(values, refs, existing)
+            replaced = None
+            if existing is not None and record_version is not None:
+                replaced = to_record(await services.process_detail(existing["id"]))
+            process_id, stored = await save_process(values, refs, existing)
+            if record_version is not None:
+                await record_version(process_id, stored, replaced)
             if existing is None:
                 report.created += 1
             else:
@@ -248,8 +260,13 @@ async def _existing_process(values: dict) -> dict | None:
     return None
 
 
-async def import_file(path: Path, skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
-    """Import a JSON or CSV file in the documented format."""
+async def import_file(
+    path: Path,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    record_version: VersionRecorder | None = None,
+) -> ImportReport:
+    """Import a JSON or CSV file in the documented format (see :func:`import_records`)."""
     organisations, records = read_import_file(path)
     return await import_records(
         organisations,
@@ -257,6 +274,7 @@ async def import_file(path: Path, skip_invalid: bool = False, dry_run: bool = Fa
         skip_invalid=skip_invalid,
         dry_run=dry_run,
         against_schema=path.suffix.lower() != ".csv",
+        record_version=record_version,
     )
 
 

@@ -1,5 +1,5 @@
 """The editors' pages for published data (/redazione/processi, /redazione/enti/unisci,
-/redazione/vocabolari): edit, versions and revert, withdraw; merging organisations and managing
+/redazione/vocabolari): edit, versions and revert, withdraw and republish; merging organisations and managing
 vocabularies (admins only).
 
 Every change is a form post with a CSRF token that goes through curation's services (every action
@@ -30,6 +30,7 @@ DONE = {
     "modificato": "Modifiche salvate e pubblicate: una nuova versione è nella cronologia.",
     "ripristinato": "Versione ripristinata: è di nuovo quella pubblicata.",
     "ritirato": "Processo ritirato: non compare più in elenchi, ricerca, API ed esportazioni.",
+    "ripubblicato": "Processo ripubblicato: è di nuovo in elenchi, ricerca, API ed esportazioni.",
     "uniti": "Enti uniti: i processi sono passati all'ente scelto e il vecchio indirizzo vi rimanda.",
     "termine-creato": "Termine aggiunto.",
     "termine-modificato": "Termine modificato: la ricerca mostra già la nuova etichetta.",
@@ -186,6 +187,37 @@ class CurationPages(StaffPages):
             process = await self._process_or_404(process_id)
             return await self._withdraw_page(process, reason, {"motivo": refused.message}, HTTP_409_CONFLICT)
         return _redirect("/redazione/processi", "ritirato")
+
+    async def _republish_page(
+        self, process: dict, refusal: str | None = None, status_code: int = 200
+    ) -> Template:
+        return Template(
+            "staff/republish.html",
+            context={"process": process, "refusal": refusal},
+            status_code=status_code,
+        )
+
+    @get("/processi/{process_id:int}/ripubblica", name="republish_form")
+    async def republish_form(self, process_id: FromPath[int]) -> Template:
+        """Ask to confirm putting a withdrawn process back in the catalogue."""
+        return await self._republish_page(await self._process_or_404(process_id))
+
+    @post("/processi/{process_id:int}/ripubblica", name="republish")
+    async def republish(self, request: Request, process_id: FromPath[int]) -> Template | Redirect:
+        """Put a withdrawn process back in the catalogue, as a new version."""
+        form = await read_form(request)
+        await self._process_or_404(process_id)
+        try:
+            await services.republish(
+                process_id,
+                await current_staff(request),
+                request.app.state.search_index,
+                version=posted_version(form),
+            )
+        except services.CurationRefused as refused:  # shown with the process as it is now
+            process = await self._process_or_404(process_id)
+            return await self._republish_page(process, refused.message, HTTP_409_CONFLICT)
+        return _redirect(f"/redazione/processi/{process_id}/versioni", "ripubblicato")
 
     # --- organisations (admins) ---------------------------------------------------------------
 

@@ -10,9 +10,11 @@ import datetime
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from observatory.catalogue import fields as f
+from observatory.catalogue import transfer
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import Process, Term, Territory
 from observatory.curation.tables import ProcessRevision
@@ -234,6 +236,19 @@ async def record_revision(
     )
     await ProcessRevision.insert(*revisions)
     return number
+
+
+async def record_imported(process_id: int, record: dict, before: dict | None) -> None:
+    """Store a process an import just wrote as its next version (a transfer.VersionRecorder): a new
+    process gets its version 1 at once; one updated that had no version keeps ``before`` as version 1."""
+    summary = "Importato" if before is None else "Aggiornato da un'importazione"
+    await record_revision(process_id, None, summary, record, before=before)
+
+
+async def import_file(path: Path, skip_invalid: bool = False, dry_run: bool = False) -> transfer.ImportReport:
+    """Import a file in the documented format (transfer.import_file), recording every process it
+    writes as a new version."""
+    return await transfer.import_file(path, skip_invalid, dry_run, record_version=record_imported)
 
 
 async def list_revisions(process_id: int) -> list[dict]:

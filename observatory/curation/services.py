@@ -28,6 +28,7 @@ from observatory.web import Page
 
 NOT_FOUND = "Il processo non esiste."
 WITHDRAWN = "Il processo è stato ritirato dal catalogo: non si può modificare."
+PUBLISHED = "Il processo è già pubblicato: non c'è nulla da ripubblicare."
 CHANGED = "Il processo è cambiato da quando hai aperto questa pagina: guarda la nuova versione e riprova."
 
 
@@ -208,27 +209,62 @@ async def withdraw(
     version: int | None = None,
 ) -> None:
     """Take a process off the catalogue: lists, search, API and exports; its page answers 410 with
-    ``reason`` (required). CurationRefused when the process is no longer at ``version``."""
+    ``reason`` (required). Recorded as a version, so a process that had none (imported) keeps the
+    state it was withdrawn in as version 1. CurationRefused when the process is no longer at ``version``."""
     reason = checks.message(reason, "motivo", "indica il motivo del ritiro: compare sulla scheda.")
     async with write_transaction():
-        await lock(f"process:{process_id}")
-        process = await find_process(process_id)
-        if process is None:
-            raise CurationRefused(NOT_FOUND)
-        if process["publication"] != "published":
-            raise CurationRefused(WITHDRAWN)
-        _same_version(process, version)
+        detail = await locked_detail(process_id)
+        _same_version(detail, version)
         await editing.withdraw_process(process_id, reason)
+        await _record_publication(detail, staff, f"Ritirato dal catalogo: {reason}")
         await record_audit(
             staff,
             "processo.ritira",
             "processo",
             str(process_id),
-            f"Ritirato «{process['title']}»: {reason}",
+            f"Ritirato «{detail['title']}»: {reason}",
             before={"publication": "published", "withdrawal_reason": None},
             after={"publication": "withdrawn", "withdrawal_reason": reason},
         )
     await indexing.catch_up(search_index)
+
+
+async def republish(
+    process_id: int,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    version: int | None = None,
+) -> None:
+    """Put a withdrawn process back in lists, search, the API and exports, as it was when withdrawn,
+    recorded as a version. CurationRefused when it is published already or no longer at ``version``."""
+    async with write_transaction():
+        await lock(f"process:{process_id}")
+        process = await find_process(process_id)
+        if process is None:
+            raise CurationRefused(NOT_FOUND)
+        if process["publication"] == "published":
+            raise CurationRefused(PUBLISHED)
+        _same_version(process, version)
+        detail = await services.process_detail(process_id)
+        await editing.republish_process(process_id)
+        await _record_publication(detail, staff, "Ripubblicato nel catalogo")
+        await record_audit(
+            staff,
+            "processo.ripubblica",
+            "processo",
+            str(process_id),
+            f"Ripubblicato «{process['title']}»",
+            before={"publication": "withdrawn", "withdrawal_reason": process["withdrawal_reason"]},
+            after={"publication": "published", "withdrawal_reason": None},
+        )
+    await indexing.catch_up(search_index)
+
+
+async def _record_publication(detail: dict, staff: dict | None, summary: str) -> None:
+    """Record the process ``detail`` just withdrawn or republished as a new version (its record
+    unchanged but for the time of the change)."""
+    after = to_record(await services.process_detail(detail["id"]))
+    await record_revision(detail["id"], staff, summary, after, before=to_record(detail))
 
 
 async def find_processes(q: str, page: int, page_size: int) -> Page:
