@@ -33,6 +33,7 @@ from observatory.curation.history_controllers import ProcessHistoryPages
 from observatory.curation.synonym_controllers import SynonymPages
 from observatory.curation.synonyms import apply_synonyms, keep_synonyms_current
 from observatory.hardening import AddressHygieneMiddleware, hardened
+from observatory.mail.sender import keep_sending
 from observatory.opendata.bulk import BulkArchives
 from observatory.opendata.controllers import OpenDataPages
 from observatory.opendata.dcat_controllers import DcatCatalogue
@@ -44,6 +45,8 @@ from observatory.search.index import IndexUnavailable, SearchIndex
 from observatory.settings import PROJECT_DIR, Settings
 from observatory.statistics.controllers import StatisticsPages
 from observatory.submissions.controllers import SubmissionApi, SubmissionPages
+from observatory.submissions.digest import keep_digests
+from observatory.submissions.digest_controllers import NotificationPages
 from observatory.submissions.moderation_controllers import ModerationApi, ModerationPages
 
 logger = logging.getLogger("observatory")
@@ -97,6 +100,9 @@ def create_app(settings: Settings) -> Litestar:
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
         await apply_synonyms(search_index)  # kept in the database: every instance reloads them
         background.append(asyncio.create_task(keep_synonyms_current(search_index, settings.index_poll)))
+        # e-mail leaves from the outbox, never from a request: a server that is down fails no page
+        background.append(asyncio.create_task(keep_sending(settings)))
+        background.append(asyncio.create_task(keep_digests(settings)))
         gc.freeze()
 
     async def close_database(app: Litestar) -> None:
@@ -117,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             AccountPages,
             ModerationPages,
             ModerationApi,
+            NotificationPages,
             CurationPages,
             ProcessHistoryPages,
             SynonymPages,

@@ -266,6 +266,29 @@ def index_status(settings: Settings) -> None:
         raise SystemExit(1)
 
 
+@main.command("send-mail")
+@click.pass_obj
+def send_mail(settings: Settings) -> None:
+    """Send the e-mail of the outbox that is due now, and say how many went and how many wait.
+
+    Every running server does the same every OBSERVATORY_MAIL_POLL seconds; several at once never
+    send a message twice.
+    """
+    from observatory.mail.outbox import mail_enabled, undelivered
+    from observatory.mail.sender import send_due
+
+    if not mail_enabled(settings):
+        raise click.ClickException(
+            "la posta non è configurata: imposta OBSERVATORY_SMTP_HOST e OBSERVATORY_MAIL_FROM"
+        )
+
+    async def work() -> tuple[int, int]:
+        return await send_due(settings), (await undelivered(limit=0))[0]
+
+    sent, stuck = run_with_database(settings, work)
+    say(f"E-mail inviate: {sent}; non inviate dopo più tentativi: {stuck}.")
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj

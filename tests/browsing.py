@@ -73,9 +73,12 @@ def _create_staff(env: dict[str, str], username: str, name: str, role: str) -> N
 
 
 @contextmanager
-def serving(db_url: str, index_dir: Path, staff: tuple[tuple[str, str, str], ...]):
-    """`observatory serve` on a free port over ``db_url`` until the block ends, with the ``staff``
-    (username, name, role) created by `observatory create-staff`, all with PASSWORD; yields the base URL."""
+def serving(
+    db_url: str, index_dir: Path, staff: tuple[tuple[str, str, str], ...], env: dict[str, str] | None = None
+):
+    """`observatory serve` on a free port over ``db_url`` (with ``env`` on top of its environment) until
+    the block ends, with the ``staff`` (username, name, role) created by `observatory create-staff`, all
+    with PASSWORD; yields the base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -85,6 +88,7 @@ def serving(db_url: str, index_dir: Path, staff: tuple[tuple[str, str, str], ...
         "OBSERVATORY_SECRET_KEY": "browser-test-secret",
         "OBSERVATORY_BASE_URL": base_url,
         "OBSERVATORY_STAFF_PASSWORD": PASSWORD,
+        **(env or {}),
     }
     for username, name, role in staff:
         _create_staff(env, username, name, role)
@@ -154,10 +158,18 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-def server(chromium, demo_db_url, tmp_path):
-    """`observatory serve` on a free port over a copy of the demo catalogue, with the editor "rita";
-    yields the base URL."""
-    with serving(demo_db_url, tmp_path / "index", (("rita", "Rita Redattrice", "redattore"),)) as base_url:
+def server(chromium, demo_db_url, tmp_path, smtp):
+    """`observatory serve` on a free port over a copy of the demo catalogue, with the editor "rita",
+    sending e-mail through the test SMTP server ``smtp`` (smtp_server.py); yields the base URL."""
+    mail = {
+        "OBSERVATORY_SMTP_HOST": "127.0.0.1",
+        "OBSERVATORY_SMTP_PORT": str(smtp.port),
+        "OBSERVATORY_SMTP_TLS": "none",
+        "OBSERVATORY_MAIL_FROM": "Osservatorio <redazione@osservatorio.example>",
+        "OBSERVATORY_MAIL_POLL": "0.2",
+    }
+    staff = (("rita", "Rita Redattrice", "redattore"),)
+    with serving(demo_db_url, tmp_path / "index", staff, mail) as base_url:
         yield base_url
 
 

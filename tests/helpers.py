@@ -66,14 +66,17 @@ def command_environment(db_url: str, index_dir: Path, poll: float = 0.2) -> dict
     }
 
 
-async def observatory_command(db_url: str, index_dir: Path, *args: str) -> tuple[int, str]:
-    """Run `observatory ARGS` in a process of its own; return its exit code and output."""
+async def observatory_command(
+    db_url: str, index_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run `observatory ARGS` (with ``env`` on top of the usual environment) in a process of its
+    own; return its exit code and output."""
     command = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "observatory",
         *args,
-        env=command_environment(db_url, index_dir),
+        env=command_environment(db_url, index_dir) | (env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

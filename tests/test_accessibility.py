@@ -52,6 +52,7 @@ PAGES = (
         "redazione-segnalazione",
         FirstLink("/redazione", "a[href^='/redazione/segnalazioni/']"),
     ),
+    ("redazione-notifiche", "/redazione/notifiche"),
     ("redazione-processi", "/redazione/processi"),
     ("redazione-modifica", FirstLink("/redazione/processi", "a[href$='/modifica']")),
     ("redazione-versioni", FirstLink("/redazione/processi", "a[href$='/versioni']")),

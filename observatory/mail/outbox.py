@@ -1,6 +1,7 @@
-"""Writing e-mail: a message is rendered from its templates and put in the outbox table inside the
+"""The outbox: a message is rendered from its templates and put in the outbox table inside the
 caller's transaction, so a decision and the e-mail that reports it commit together or not at all.
-The sender (sender.py) delivers it afterwards; nothing here talks to an SMTP server.
+The sender (sender.py) delivers it afterwards; nothing here talks to an SMTP server. The editors
+see here what could not be delivered, and send it again.
 
 Templates live in ``templates/mail/``: ``NAME.txt`` (plain text, not escaped) and ``NAME.html``
 (autoescaped), each extending ``_layout.txt`` / ``_layout.html``. Both get the caller's context
@@ -31,6 +32,8 @@ KIND_LABELS = {
     "riepilogo": "Riepilogo giornaliero",
 }
 SUBJECT_LIMIT = 300
+#: A message still unsent after this many attempts (a few minutes of failures) is shown to editors.
+STUCK_ATTEMPTS = 3
 
 
 def mail_enabled(settings: Settings) -> bool:
@@ -98,3 +101,57 @@ async def enqueue(
     if once_key is not None:
         insert = insert.on_conflict(target=MailMessage.once_key, action="DO NOTHING")
     return bool(await insert.returning(MailMessage.id))
+
+
+def _labelled(row: dict) -> dict:
+    return row | {"kind_label": KIND_LABELS.get(row["kind"], row["kind"])}
+
+
+async def undelivered(limit: int = 50) -> tuple[int, list[dict]]:
+    """The messages given up on, or failing for STUCK_ATTEMPTS attempts and more: how many, and
+    the ``limit`` latest (each with its ``kind_label``)."""
+    condition = MailMessage.sent_at.is_null() & (
+        MailMessage.failed_at.is_not_null() | (MailMessage.attempts >= STUCK_ATTEMPTS)
+    )
+    total = await MailMessage.count().where(condition)
+    rows = (
+        await MailMessage.select(
+            MailMessage.id,
+            MailMessage.recipient,
+            MailMessage.subject,
+            MailMessage.kind,
+            MailMessage.reference,
+            MailMessage.created_at,
+            MailMessage.attempts,
+            MailMessage.next_attempt_at,
+            MailMessage.failed_at,
+            MailMessage.last_error,
+        )
+        .where(condition)
+        .order_by(MailMessage.created_at, ascending=False)
+        .order_by(MailMessage.id, ascending=False)
+        .limit(limit)
+    )
+    return total, [_labelled(row) for row in rows]
+
+
+async def retry(message_id: int) -> dict | None:
+    """Make an unsent message due at once with a fresh count of attempts, inside the caller's
+    transaction; the message as it was, or None when there is no such unsent message."""
+    before = (
+        await MailMessage.select().where(MailMessage.id == message_id, MailMessage.sent_at.is_null()).first()
+    )
+    if before is None:
+        return None
+    retried = (
+        await MailMessage.update(
+            {
+                MailMessage.failed_at: None,
+                MailMessage.attempts: 0,
+                MailMessage.next_attempt_at: datetime.datetime.now(datetime.UTC),
+            }
+        )
+        .where(MailMessage.id == message_id, MailMessage.sent_at.is_null())
+        .returning(MailMessage.id)
+    )
+    return before if retried else None

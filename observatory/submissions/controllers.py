@@ -36,6 +36,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
 from observatory.catalogue.form_view import form_view, posted_version
 from observatory.catalogue.records import to_record
+from observatory.mail.outbox import mail_enabled
 from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
     DuplicateOut,
@@ -213,6 +214,7 @@ async def _tracking_page(
             "token": token,
             "process": process,
             "notice": notice,
+            "mail_enabled": mail_enabled(settings_of(request)),
         },
         status_code=status_code,
     )

@@ -32,7 +32,8 @@ from observatory.curation.revisions import (
 )
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
-from observatory.submissions import services
+from observatory.settings import Settings
+from observatory.submissions import notices, services
 from observatory.submissions.tables import SUBMISSION_STATES, Submission
 from observatory.web import Page
 
@@ -253,8 +254,9 @@ async def approve(
     search_index: SearchIndex | None = None,
     version: int | None = None,
     submission_version: int | None = None,
+    settings: Settings | None = None,
 ) -> Decision:
-    """Publish a pending submission.
+    """Publish a pending submission; with ``settings``, e-mail its submitter the public link.
 
     A new process is created from ``record`` (the editor's edited version) or from the submitted one;
     its reporting source is the web form and its "segnalato da" the submitter's body when not given.
@@ -296,6 +298,8 @@ async def approve(
                 detail, changes, staff, "processo.correggi", summary, submission_id, refs
             )
         await Submission.update({Submission.process: process_id}).where(Submission.id == submission_id)
+        correction_of = after["title"] if row["kind"] == "correzione" else None
+        await notices.decided(settings, row, "approva", process=after, correction_of=correction_of)
         await record_audit(
             staff,
             "segnalazione.approva",
@@ -316,6 +320,7 @@ async def approve_edited(
     search_index: SearchIndex | None = None,
     submission_version: int | None = None,
     keep_submitted: list[str] | tuple[str, ...] = (),
+    settings: Settings | None = None,
 ) -> Decision:
     """Approve a submission with the editor's version of its process, as typed in the process form
     opened on ``submission_version``; the fields in ``keep_submitted`` take the submitted values.
@@ -331,6 +336,7 @@ async def approve_edited(
             record=record,
             search_index=search_index,
             submission_version=submission_version,
+            settings=settings,
         )
     except SubmissionChanged as changed:
         amended = proposed_record(changed.row)
@@ -368,10 +374,15 @@ async def amend(submission: dict, typed: dict, note: Any = None, version: int | 
 
 
 async def _decide_with_message(
-    submission_id: int, staff: dict | None, action: str, message: str, summary: str
+    submission_id: int,
+    staff: dict | None,
+    action: str,
+    message: str,
+    summary: str,
+    settings: Settings | None = None,
 ) -> Decision:
-    """A decision that changes only the state and leaves the submitter ``message``; ``summary``
-    says it for the audit log, with "{}" for the submission."""
+    """A decision that changes only the state and leaves the submitter ``message`` (e-mailed too,
+    with ``settings``); ``summary`` says it for the audit log, with "{}" for the submission."""
     async with write_transaction():
         row = await _claim(submission_id, action, staff, editor_message=message)
         await record_audit(
@@ -383,21 +394,26 @@ async def _decide_with_message(
             before=_state(row),
             after={"state": OUTCOMES[action], "editor_message": message},
         )
+        await notices.decided(settings, row, action, editor_message=message)
     return Decision(OUTCOMES[action])
 
 
-async def request_changes(submission_id: int, staff: dict | None, message: Any) -> Decision:
+async def request_changes(
+    submission_id: int, staff: dict | None, message: Any, settings: Settings | None = None
+) -> Decision:
     """Send a pending submission back to its submitter with ``message`` (required)."""
     message = _message(message, "messaggio", "che cosa va modificato")
     return await _decide_with_message(
-        submission_id, staff, "richiedi_modifiche", message, "Chieste modifiche per la {}"
+        submission_id, staff, "richiedi_modifiche", message, "Chieste modifiche per la {}", settings
     )
 
 
-async def reject(submission_id: int, staff: dict | None, reason: Any) -> Decision:
+async def reject(
+    submission_id: int, staff: dict | None, reason: Any, settings: Settings | None = None
+) -> Decision:
     """Reject a submission with ``reason`` (required), shown on its tracking page."""
     reason = _message(reason, "motivo", "il motivo")
-    return await _decide_with_message(submission_id, staff, "respingi", reason, "Respinta la {}")
+    return await _decide_with_message(submission_id, staff, "respingi", reason, "Respinta la {}", settings)
 
 
 async def mark_duplicate(
@@ -407,12 +423,14 @@ async def mark_duplicate(
     merge_fields: list[str] | None = None,
     message: Any = None,
     search_index: SearchIndex | None = None,
+    settings: Settings | None = None,
 ) -> Decision:
     """Close a submission as a duplicate of the published process ``process_id``.
 
     ``merge_fields`` (top-level record keys) adds the submission's facts to that process, as a
     correction would, with a revision: lists gain the items they lack, other fields take the
-    submitted value. ``message`` (optional) goes to the submitter with the link to the process.
+    submitted value. ``message`` (optional) goes to the submitter with the link to the process
+    (e-mailed too, with ``settings``).
     """
     async with write_transaction():
         target = await curation.published_detail(process_id)
@@ -451,6 +469,7 @@ async def mark_duplicate(
                 "process": after,
             },
         )
+        await notices.decided(settings, row, "duplicato", editor_message=extra, process=target)
     await indexing.catch_up(search_index)
     return Decision("duplicato", process_id, target["slug"])
 

@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
-from observatory.accounts.guards import StaffPages, current_staff, staff_required
+from observatory.accounts.guards import StaffPages, admin_required, current_staff, staff_required
 from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
 from observatory.catalogue.checks import ValidationFailed
@@ -26,7 +26,8 @@ from observatory.catalogue.form_view import EditPage, edit_page, form_view, post
 from observatory.catalogue.records import to_record
 from observatory.curation import services as curation
 from observatory.curation.revisions import record_rows, value_labels
-from observatory.submissions import moderation, services
+from observatory.mail import outbox
+from observatory.submissions import moderation, notices, services
 from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.schemas import QueueItemOut, QueuePageOut
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
@@ -51,6 +52,9 @@ DONE = {
     "modifiche-richieste": "Richiesta di modifiche inviata: la segnalazione attende le correzioni.",
     "respinta": "Segnalazione respinta.",
     "duplicato": "Segnalazione chiusa come duplicato.",
+    "nuovo-indirizzo": "Nuovo indirizzo privato inviato per e-mail a chi ha inviato la segnalazione: "
+    "il precedente non funziona più.",
+    "posta-riprovata": "L'e-mail sarà inviata di nuovo entro pochi secondi.",
 }
 QUEUE_STATES = {**SUBMISSION_STATES, "tutte": "Tutte"}
 PAGE_SIZE = 20
@@ -110,6 +114,7 @@ class ModerationPages(StaffPages):
     async def queue(self, request: Request) -> Template:
         """The moderation queue, oldest first, filtered by state (waiting ones by default) and kind."""
         state, kind, page = await _queue_page(request)
+        undelivered_total, undelivered = await outbox.undelivered()
         return list_page(
             "staff/moderation_queue.html",
             request,
@@ -119,6 +124,9 @@ class ModerationPages(StaffPages):
             states=QUEUE_STATES,
             kinds=SUBMISSION_KINDS,
             done=done_message(request, DONE),
+            mail_enabled=outbox.mail_enabled(settings_of(request)),
+            undelivered=undelivered,
+            undelivered_total=undelivered_total,
         )
 
     async def _review(
@@ -162,6 +170,7 @@ class ModerationPages(StaffPages):
                 "refusal": refusal,
                 "errors": errors or {},
                 "done": done_message(request, DONE),
+                "mail_enabled": outbox.mail_enabled(settings_of(request)),
             },
             status_code=status_code,
         )
@@ -201,7 +210,12 @@ class ModerationPages(StaffPages):
             request,
             submission_id,
             lambda staff: moderation.approve(
-                submission_id, staff, accepted_fields=names, search_index=index, version=version
+                submission_id,
+                staff,
+                accepted_fields=names,
+                search_index=index,
+                version=version,
+                settings=settings_of(request),
             ),
             chosen=names,
         )
@@ -211,7 +225,9 @@ class ModerationPages(StaffPages):
         """Send the submission back to its submitter with a message."""
         message = first(await read_form(request), "messaggio")
         return await self._act(
-            request, submission_id, lambda staff: moderation.request_changes(submission_id, staff, message)
+            request,
+            submission_id,
+            lambda staff: moderation.request_changes(submission_id, staff, message, settings_of(request)),
         )
 
     @post("/segnalazioni/{submission_id:int}/respingi", name="reject")
@@ -219,7 +235,9 @@ class ModerationPages(StaffPages):
         """Reject the submission with a reason."""
         reason = first(await read_form(request), "motivo")
         return await self._act(
-            request, submission_id, lambda staff: moderation.reject(submission_id, staff, reason)
+            request,
+            submission_id,
+            lambda staff: moderation.reject(submission_id, staff, reason, settings_of(request)),
         )
 
     @post("/segnalazioni/{submission_id:int}/duplicato", name="mark_duplicate")
@@ -248,6 +266,7 @@ class ModerationPages(StaffPages):
                 merge_fields=form.get("unisci", []),
                 message=first(form, "messaggio_duplicato"),
                 search_index=request.app.state.search_index,
+                settings=settings_of(request),
             ),
         )
 
@@ -288,12 +307,36 @@ class ModerationPages(StaffPages):
             self._edit_page(row),
             form,
             lambda typed: moderation.approve_edited(
-                submission_id, typed, staff, index, version, keep_submitted=form.get("usa_salvato", [])
+                submission_id,
+                typed,
+                staff,
+                index,
+                version,
+                keep_submitted=form.get("usa_salvato", []),
+                settings=settings_of(request),
             ),
             REFUSED,
             see_other(f"/redazione/segnalazioni/{submission_id}", fatto="approvata"),
             version=version,
         )
+
+    @post("/segnalazioni/{submission_id:int}/nuovo-indirizzo", name="send_new_link")
+    async def send_new_link(self, request: Request, submission_id: FromPath[int]) -> Template | Redirect:
+        """E-mail the submitter a new private link, which replaces the old one."""
+        row = await _submission_or_404(submission_id)
+        try:
+            await notices.send_new_link(row, await current_staff(request), settings_of(request))
+        except notices.MailOff as off:
+            refusal = off.message
+            return await self._review(request, submission_id, refusal=refusal, status_code=HTTP_409_CONFLICT)
+        return see_other(f"/redazione/segnalazioni/{submission_id}", fatto="nuovo-indirizzo")
+
+    @post("/posta/{message_id:int}/riprova", name="retry_mail", guards=[admin_required])
+    async def retry_mail(self, request: Request, message_id: FromPath[int]) -> Redirect:
+        """Send an e-mail that could not be delivered again (admins)."""
+        if await notices.retry_mail(message_id, await current_staff(request)) is None:
+            raise NotFoundException(f"Nessuna e-mail da inviare con numero {message_id}.")
+        return see_other("/redazione", fatto="posta-riprovata")
 
 
 class ModerationApi(Controller):

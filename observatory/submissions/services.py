@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest, token_digest
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
+from observatory.submissions import notices, tokens
 from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 
@@ -224,17 +224,19 @@ async def submit(
     if duplicates and not confirmed:
         return Submitted(None, duplicates)
     key = keyed_digest(address, settings.secret_key)
-    token = secrets.token_urlsafe(32)
+    token, salt = tokens.issue(settings.secret_key)
     now = datetime.datetime.now(datetime.UTC)
     async with write_transaction():
         await lock(f"submissions:{key}")  # the count and the insert below, one request at a time
         await _rate_limit(key)
-        await Submission.insert(
+        data = _data(record, note, correcting, base_version)
+        inserted = await Submission.insert(
             Submission(
                 token_hash=token_digest(token),
+                token_salt=salt,
                 kind="correzione" if correcting else "nuovo",
                 state="in_attesa",
-                data=_data(record, note, correcting, base_version),
+                data=data,
                 process=correcting.process["id"] if correcting else None,
                 submitter_name=person["name"],
                 submitter_body=person["body"],
@@ -245,7 +247,10 @@ async def submit(
                 created_at=now,
                 updated_at=now,
             )
-        )
+        ).returning(Submission.id)
+        stored = {"id": inserted[0]["id"], "data": data, "submitter_name": person["name"]}
+        stored["submitter_email"] = person["email"]
+        await notices.receipt(settings, stored, token, correcting.process["title"] if correcting else None)
     return Submitted(token, duplicates)
 
 

@@ -24,6 +24,9 @@ class Submission(Table):
 
     #: SHA-256 of the private tracking token (the token is only in the submitter's link).
     token_hash = Varchar(length=64, unique=True)
+    #: The random salt the token is derived from with the site's secret (tokens.py), so that each
+    #: e-mail to the submitter can carry the link; NULL for submissions from before.
+    token_salt = Varchar(length=32, null=True, default=None)
     #: nuovo or correzione (see SUBMISSION_KINDS).
     kind = Varchar(length=12, index=True)
     #: in_attesa, modifiche_richieste, approvata, respinta, duplicato (see SUBMISSION_STATES).
@@ -63,4 +66,13 @@ class Submission(Table):
     version = Integer(default=1)
 
 
-ALL_TABLES = (Submission,)
+class DigestSubscription(Table):
+    """A staff member who receives the daily digest of new submissions by e-mail."""
+
+    #: The staff member (one row each).
+    staff = ForeignKey(StaffUser, unique=True, on_delete=OnDelete.cascade)
+    #: Since when.
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES = (Submission, DigestSubscription)
