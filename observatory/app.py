@@ -30,6 +30,7 @@ from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.tables import LICENCE_URLS
 from observatory.curation.controllers import CurationPages
 from observatory.curation.history_controllers import ProcessHistoryPages
+from observatory.curation.reference_controllers import ReferencePages
 from observatory.curation.synonym_controllers import SynonymPages
 from observatory.curation.synonyms import apply_synonyms, keep_synonyms_current
 from observatory.hardening import AddressHygieneMiddleware, hardened
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             ModerationApi,
             NotificationPages,
             CurationPages,
+            ReferencePages,
             ProcessHistoryPages,
             SynonymPages,
             FeedPages,

@@ -14,7 +14,7 @@ pytest_plugins = ["browsing"]
 
 WIDTHS = (1280, 390)
 STAFF = (("rita", "Rita Redattrice", "redattore"), ("ada", "Ada Amministratrice", "amministratore"))
-ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/registro")
+ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/enti", "/redazione/registro")
 
 
 class FirstLink(NamedTuple):
@@ -57,6 +57,11 @@ PAGES = (
     ("redazione-modifica", FirstLink("/redazione/processi", "a[href$='/modifica']")),
     ("redazione-versioni", FirstLink("/redazione/processi", "a[href$='/versioni']")),
     ("redazione-vocabolari", "/redazione/vocabolari"),
+    (
+        "redazione-elimina-termine",
+        FirstLink("/redazione/vocabolari", "section[aria-labelledby=vocabolario-ambito] a[href$='/elimina']"),
+    ),
+    ("redazione-unisci-enti", "/redazione/enti/unisci"),
     ("redazione-registro", "/redazione/registro"),
 )
 

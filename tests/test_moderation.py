@@ -277,7 +277,8 @@ async def test_approval_that_no_longer_validates_is_refused_and_changes_nothing(
     submission = _submission(client, tracking)
     await login_as(client, "amministratore")
     term = run_in_app(client, lambda: Term.select().where(Term.slug == "consultazione-pubblica").first())
-    assert (await _staff_post(client, f"/redazione/vocabolari/{term['id']}/elimina")).status_code == 303
+    deleted = await _staff_post(client, f"/redazione/vocabolari/{term['id']}/elimina", {"conferma": "1"})
+    assert deleted.status_code == 303
     before = _count(client, Process)
     response = await _staff_post(client, f"/redazione/segnalazioni/{submission['id']}/approva")
     assert response.status_code == 400

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from observatory.catalogue import fields as f
-from observatory.catalogue.checks import SLUG_FROM_NAME, References
+from observatory.catalogue.checks import SLUG_FROM_NAME, FieldError, References, ValidationFailed
 from observatory.catalogue.outbox import record_change
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import (
@@ -195,14 +195,38 @@ def _columns(values: Mapping[str, Any], term_ids: Mapping[tuple[str, str], int])
     return columns
 
 
+async def check_slug_free(slug: str, process_id: int | None) -> None:
+    """Refuse (ValidationFailed on ``slug``) a slug that another process has, or had: an old slug
+    keeps leading to its process, so it is never given to another."""
+    others = [Process.id != process_id] if process_id is not None else []
+    owner = await Process.select(Process.title).where(Process.slug == slug, *others).first()
+    if owner is not None:
+        message = f"l'indirizzo «{slug}» è già usato dal processo «{owner['title']}»: scegline un altro."
+        raise ValidationFailed([FieldError("slug", message)])
+    others = [SlugRedirect.process != process_id] if process_id is not None else []
+    former = (
+        await SlugRedirect.select(SlugRedirect.process.title.as_alias("title"))
+        .where(SlugRedirect.old_slug == slug, *others)
+        .first()
+    )
+    if former is not None:
+        message = (
+            f"l'indirizzo «{slug}» era del processo «{former['title']}» e rimanda ancora a quello: "
+            "scegline un altro."
+        )
+        raise ValidationFailed([FieldError("slug", message)])
+
+
 async def save_process(
-    values: dict, refs: References, existing: Mapping[str, Any] | None = None
+    values: dict, refs: References, existing: Mapping[str, Any] | None = None, refuse_taken_slug: bool = False
 ) -> tuple[int, dict]:
     """Create, or replace every field of, a published process from validated values; return its id
     and the record now stored (organisations under their preferred names).
 
     ``existing`` is the process replaced (its ``id``, ``slug``, ``created_at`` and ``published_at``),
     None for a new one. Call inside a write transaction: the process row and its related rows change together.
+    With ``refuse_taken_slug``, a new slug that another process has or had is refused (see
+    :func:`check_slug_free`); without it (imports), an old slug of another process is taken over.
     """
     now = _now()
     term_ids = {
@@ -212,8 +236,10 @@ async def save_process(
     base = slugify(values["title"], SLUG_FROM_TITLE)
     names = [*values["decision_holders"], *(item["name"] for item in values["organisations"])]
     # every lock this save may need, at once and in one order: two saves never wait for each other
-    await lock(_slug_key(Process, base), *(_name_key(name) for name in names))
+    await lock(_slug_key(Process, values["slug"] or base), *(_name_key(name) for name in names))
     slug = values["slug"] or await unique_slug(Process, base, exclude_id=process_id)
+    if refuse_taken_slug and (existing is None or slug != existing["slug"]):
+        await check_slug_free(slug, process_id)
     columns = _columns(values, term_ids) | {
         "slug": slug,
         "title_key": fold(values["title"]),

@@ -2,7 +2,8 @@
 
 A territory may be typed as a code, a name, "Chieri (TO)" or "Torino (P201)"; the messages say how
 to put right what the catalogue does not know. :func:`check_entry` is validation for typed
-records: only the public fields, with those messages.
+records: only the public fields (every field of the editors' form, for the editors), with those
+messages.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from observatory.catalogue import services
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
-from observatory.catalogue.fields import BY_NAME, PUBLIC_FIELDS
+from observatory.catalogue.fields import BY_NAME, EDITORIAL_FIELDS, PUBLIC_FIELDS
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Territory
 from observatory.catalogue.validation import validate_process
@@ -87,21 +88,29 @@ async def _resolve_territory(text: str, refs: References, hint: bool) -> tuple[s
     )
 
 
-async def check_entry(record: Any, refs: References | None = None) -> dict:
-    """The canonical record (see the module docstring) of a proposed process.
+async def check_entry(record: Any, refs: References | None = None, editorial: bool = False) -> dict:
+    """The canonical record (see the module docstring) of a proposed process, or with ``editorial``
+    of a process as the editors' form gives it.
 
     Raise ValidationFailed with every problem, in Italian, each on its record path ("title",
-    "territories.2", "funding.total_investment"). Fields the public cannot set are refused.
+    "territories.2", "funding.total_investment"). Fields the public cannot set are refused (with
+    ``editorial``, the fields the editors' form does not ask for).
     """
     if not isinstance(record, dict):
         raise ValidationFailed([FieldError("record", "deve essere un oggetto con i campi del processo.")])
     refs = refs or await References.load()
+    allowed = EDITORIAL_FIELDS if editorial else PUBLIC_FIELDS
+    refusal = (
+        "campo che si aggiorna da sé quando si salva."
+        if editorial
+        else "campo riservato alla redazione: non si può proporre con una segnalazione."
+    )
     errors = [
-        FieldError(str(key), "campo riservato alla redazione: non si può proporre con una segnalazione.")
+        FieldError(str(key), refusal)
         for key in record
-        if key in BY_NAME and key not in PUBLIC_FIELDS and record[key] not in (None, "", [])
+        if key in BY_NAME and key not in allowed and record[key] not in (None, "", [])
     ]
-    data = {key: value for key, value in record.items() if key in PUBLIC_FIELDS or key not in BY_NAME}
+    data = {key: value for key, value in record.items() if key in allowed or key not in BY_NAME}
     clearer: dict[str, str] = {}  # messages that say more than validate_process's, by path
     if isinstance(data.get("territories"), list):
         resolved = []
@@ -124,4 +133,4 @@ async def check_entry(record: Any, refs: References | None = None) -> dict:
         errors += [FieldError(e.field, clearer.get(e.field, e.message)) for e in failed.errors]
     if errors:
         raise ValidationFailed(errors)
-    return to_record(values, PUBLIC_FIELDS)
+    return to_record(values, allowed)

@@ -118,7 +118,8 @@ class Field:
     shorthand: str | None = None
     #: The value a plain-text item gives this part (a plain organisation name is a partner).
     default: str | None = None
-    #: The section of the process form it is asked in (public fields).
+    #: The section of the process form it is asked in: the public's form asks for the public fields
+    #: only, the editors' for every field that has a section (all but the timestamps, set on saving).
     section: str | None = None
     #: How the form asks for it, when not as its type does ("textarea" for long texts).
     widget: str | None = None
@@ -187,7 +188,18 @@ OTHER_ROLES = MappingProxyType({key: label for key, label in ORGANISATION_ROLES.
 #: Every field of a process record, in record order: the order of the import format, of the API and
 #: of the process form within each of its sections.
 FIELDS: tuple[Field, ...] = (
-    Field("slug", "Indirizzo (slug)", "Address (slug)", SLUG, public=False, limit=160, generated=True),
+    Field(
+        "slug",
+        "Indirizzo (slug)",
+        "Address (slug)",
+        SLUG,
+        public=False,
+        limit=160,
+        generated=True,
+        help="L'ultima parte dell'indirizzo della scheda, /processi/…: lettere minuscole, cifre e trattini. "
+        "Se lo cambi, il vecchio indirizzo rimanda al nuovo; se lo lasci vuoto, si ricava dal titolo.",
+        section="redazione",
+    ),
     Field(
         "title",
         "Titolo",
@@ -538,6 +550,8 @@ FIELDS: tuple[Field, ...] = (
         TERM,
         public=False,
         vocabulary="fonte",
+        help="Il canale da cui la scheda è arrivata all'Osservatorio.",
+        section="fonte",
         facet="fonte",
     ),
     Field(
@@ -562,6 +576,7 @@ FIELDS: tuple[Field, ...] = (
         "Quality certification notes",
         public=False,
         limit=10_000,
+        section="redazione",
         widget="textarea",
     ),
     Field(
@@ -570,10 +585,27 @@ FIELDS: tuple[Field, ...] = (
         "Regional call notes",
         public=False,
         limit=10_000,
+        section="redazione",
         widget="textarea",
     ),
-    Field("source_licence", "Fonte e attribuzione", "Source and attribution", public=False, limit=2_000),
-    Field("source_ref", "Riferimento nella fonte", "Reference in the source", public=False, limit=120),
+    Field(
+        "source_licence",
+        "Fonte e attribuzione",
+        "Source and attribution",
+        public=False,
+        limit=2_000,
+        section="redazione",
+    ),
+    Field(
+        "source_ref",
+        "Riferimento nella fonte",
+        "Reference in the source",
+        public=False,
+        limit=120,
+        help="La chiave della scheda nella fonte da cui è stata importata (ad esempio monithon:757): "
+        "un'importazione successiva aggiorna la scheda che ha la stessa chiave.",
+        section="redazione",
+    ),
     Field(
         "original_title",
         "Titolo originale",
@@ -581,6 +613,7 @@ FIELDS: tuple[Field, ...] = (
         public=False,
         limit=300,
         help="Il titolo come lo scrive la fonte, se quello mostrato è stato corretto.",
+        section="redazione",
         searched="body",
     ),
     Field(
@@ -592,6 +625,7 @@ FIELDS: tuple[Field, ...] = (
         choices=LICENCES,
         generated=True,
         default="CC-BY-4.0",
+        section="redazione",
     ),
     Field("created_at", "Creato il", "Created", TIMESTAMP, public=False, generated=True),
     Field("updated_at", "Data ultima modifica", "Last changed", TIMESTAMP, public=False, generated=True),
@@ -624,6 +658,9 @@ DERIVED_FACETS: tuple[Field, ...] = (
 BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
 #: Names of the fields the public may propose, in record order.
 PUBLIC_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.public)
+#: Names of the fields the editors' form asks for, in record order: the public ones and the editors'
+#: own (every field but the timestamps, which saving sets).
+EDITORIAL_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.section)
 #: What a list shows of a process (its card; search results carry it from the index).
 CARD_FIELDS = (
     "slug",

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.editing import SaveConflict
 from observatory.catalogue.forms import (
+    EDITORIAL_SECTIONS,
     GROUPS,
     INPUTS,
     ROW_KEY,
@@ -168,15 +169,18 @@ async def form_view(
     posted: Mapping[str, list[str]] | None = None,
     extra: Mapping[str, Input] | None = None,
     empty_rows: int | None = None,
+    editorial: bool = False,
 ) -> FormView:
     """A FormView of ``values`` (see :func:`record_to_form`) with ``errors`` (see :func:`field_errors`),
-    the current vocabularies, and as many empty rows as the ``posted`` form asks for."""
+    the current vocabularies, and as many empty rows as the ``posted`` form asks for; with
+    ``editorial``, the editors' form (every field, not only the public ones)."""
     rows = empty_rows_asked(posted or {}) if empty_rows is None else empty_rows
     return FormView(
         values=values,
         errors=errors or {},
         vocabularies=await vocabularies(),
         empty_rows=max(0, min(rows, MAX_EMPTY_ROWS)),
+        sections=EDITORIAL_SECTIONS if editorial else SECTIONS,
         extra=extra or {},
     )
 
@@ -204,6 +208,15 @@ class EditPage:
     button: str
     #: The column of the values saved since the form was opened, when they conflict with the typing.
     saved_label: str = "Salvato"
+    #: Whether the form asks for every field, the editors' own too (slug, notes...), or only for
+    #: those the public may propose (a submission edited before approval).
+    editorial: bool = False
+    #: Inputs the page asks for besides the process's (the reason of an edit), shown under the form.
+    extra: Mapping[str, Input] = field(default_factory=dict)
+
+    def own_values(self, posted: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        """What was posted for the page's own inputs (``extra``), to show it back."""
+        return {name: list(posted[name]) for name in self.extra if name in posted}
 
 
 async def edit_page(
@@ -217,7 +230,11 @@ async def edit_page(
 ) -> Template:
     """``templates/staff/process_edit.html``: the process form showing ``values`` (none, with only
     the ``refusal``, when ``values`` is None)."""
-    form = await form_view(values, errors, posted) if values is not None else None
+    form = (
+        await form_view(values, errors, posted, page.extra, editorial=page.editorial)
+        if values is not None
+        else None
+    )
     return Template(
         "staff/process_edit.html",
         context={"form": form, "refusal": refusal, **vars(page), **context},
@@ -242,18 +259,18 @@ async def save_posted(
     """An editors' process form posted: more empty rows, or ``save`` the typed record; then ``done``,
     or the form again with what was typed and the errors (400), the refusal (409), or the typing
     merged with what was saved meanwhile (409, SaveConflict)."""
-    typed = typed_values(posted)
+    typed = typed_values(posted, page.editorial) | page.own_values(posted)
     if first(posted, "azione") == "aggiungi":
         return await edit_page(page, typed, posted, **context)
     try:
-        await save(form_to_record(posted))
+        await save(form_to_record(posted, page.editorial))
     except ValidationFailed as failed:
-        errors = field_errors(failed)
+        errors = field_errors(failed, known=page.extra)
         return await edit_page(page, typed, posted, errors, status_code=HTTP_400_BAD_REQUEST, **context)
     except SaveConflict as conflict:
         return await edit_page(
             page,
-            await record_values(conflict.record),
+            await record_values(conflict.record, page.editorial) | page.own_values(posted),
             refusal=conflict.message,
             status_code=HTTP_409_CONFLICT,
             **(context | conflict.context),

@@ -1,12 +1,15 @@
 """The process form: its inputs, sections and help, and the way between form fields and records.
 
 The inputs come from the field declarations (fields.py): labels, help, limits, vocabularies and
-the section each public field is asked in. The public submission pages and the editors' pages use
-the same form. Form field names are the paths of the record ("title", "funding.cup",
-"phases.2.start_date"), so a validation error names the form field it belongs to. Repeated groups
-(phases, organisations, funding phases, links) are numbered rows, 1, 2, 3..., and work without
-JavaScript: the page shows the filled rows and a few empty ones, and the button "Aggiungi righe"
-(``azione=aggiungi``) sends the form back with more empty rows.
+the section each field is asked in. The public submission pages and the editors' pages use the same
+form: the public's asks for the fields the public may propose (SECTIONS), the editors' for those and
+the ones only the editorial office sets, such as the slug and the notes (EDITORIAL_SECTIONS).
+
+Form field names are the paths of the record ("title", "funding.cup", "phases.2.start_date"), so a
+validation error names the form field it belongs to. Repeated groups (phases, organisations,
+funding phases, links) are numbered rows, 1, 2, 3..., and work without JavaScript: the page shows
+the filled rows and a few empty ones, and the button "Aggiungi righe" (``azione=aggiungi``) sends
+the form back with more empty rows.
 
 - :func:`form_to_record` reads a posted form into a record;
 - :func:`record_to_form` turns a record into form values, to prefill the form;
@@ -120,41 +123,57 @@ def _items(declared: f.Field) -> tuple[Input | Group, ...]:
     return (Input.of(declared, declared.name),)
 
 
-def _section(id: str, title: str, help: str) -> Section:
-    declared = [d for d in f.FIELDS if d.public and d.section == id]
+def _section(id: str, title: str, help: str, editorial: bool) -> Section:
+    declared = [d for d in f.FIELDS if d.section == id and (d.public or editorial)]
     return Section(id, title, help, tuple(item for d in declared for item in _items(d)))
 
 
-#: The sections of the form, in order; each asks for the public fields declared in it.
-SECTIONS: tuple[Section, ...] = (
-    _section(
+#: The id, title and help of each section of the form, in order.
+_SECTION_TEXTS = (
+    (
         "processo",
         "Il processo",
         "Che cosa è stato fatto e in che fase si trova. Solo il titolo è obbligatorio: "
         "lascia vuoto quello che non sai.",
     ),
-    _section("chi-dove", "Chi decide e dove", "Gli enti coinvolti e i territori interessati."),
-    _section("fasi", "Fasi", "Le tappe del percorso, nell'ordine in cui si sono svolte."),
-    _section("obiettivi", "Obiettivi e risultati", ""),
-    _section(
+    ("chi-dove", "Chi decide e dove", "Gli enti coinvolti e i territori interessati."),
+    ("fasi", "Fasi", "Le tappe del percorso, nell'ordine in cui si sono svolte."),
+    ("obiettivi", "Obiettivi e risultati", ""),
+    (
         "progetti",
         "Progetti e proposte",
         "Se il processo ha prodotto o selezionato progetti: uno per riga, con quello che ne sai.",
     ),
-    _section("partecipanti", "Partecipanti", "Come si è partecipato e chi ha partecipato."),
-    _section("finanziamento", "Finanziamento", "Solo se il processo ha ricevuto un finanziamento."),
-    _section(
+    ("partecipanti", "Partecipanti", "Come si è partecipato e chi ha partecipato."),
+    ("finanziamento", "Finanziamento", "Solo se il processo ha ricevuto un finanziamento."),
+    (
         "collegamenti",
         "Collegamenti",
         "Pagine web dove leggere di più: il sito del progetto, delibere, documenti.",
     ),
-    _section("fonte", "Fonte", ""),
+    ("fonte", "Fonte", ""),
+    (
+        "redazione",
+        "Dati della redazione",
+        "Campi che solo la redazione compila: non si possono proporre con una segnalazione.",
+    ),
 )
 
-#: Every input (group inputs as ``{group}.{input}``) and every group, by name.
+
+def _sections(editorial: bool) -> tuple[Section, ...]:
+    built = (_section(*texts, editorial) for texts in _SECTION_TEXTS)
+    return tuple(section for section in built if section.items)
+
+
+#: The sections of the public's form, in order; each asks for the public fields declared in it.
+SECTIONS: tuple[Section, ...] = _sections(editorial=False)
+#: The sections of the editors' form: every field that has a section (fields.EDITORIAL_FIELDS).
+EDITORIAL_SECTIONS: tuple[Section, ...] = _sections(editorial=True)
+
+#: Every input (group inputs as ``{group}.{input}``) and every group of either form, by name.
 INPUTS: dict[str, Input] = {}
 GROUPS: dict[str, Group] = {}
-for _section_ in SECTIONS:
+for _section_ in EDITORIAL_SECTIONS:
     for _item in _section_.items:
         if isinstance(_item, Group):
             GROUPS[_item.name] = _item
@@ -199,16 +218,23 @@ def _typed(form: Mapping[str, list[str]], spec: Input) -> Any:
     return _value(form, name)
 
 
-def form_to_record(form: Mapping[str, list[str]]) -> dict:
+def _asked(editorial: bool) -> tuple[str, ...]:
+    """The fields a form asks for: the public ones, or with ``editorial`` the editors' own too."""
+    return f.EDITORIAL_FIELDS if editorial else f.PUBLIC_FIELDS
+
+
+def form_to_record(form: Mapping[str, list[str]], editorial: bool = False) -> dict:
     """The record of a posted process form (values as typed, empty ones as None).
 
-    Every public field is in the record; rows of a group left empty are dropped, so the n-th row of the
-    record (and of its validation errors) is the n-th filled row.
+    Every public field is in the record, and with ``editorial`` every field of the editors' form;
+    rows of a group left empty are dropped, so the n-th row of the record (and of its validation
+    errors) is the n-th filled row.
     """
     record: dict[str, Any] = {}
+    asked = _asked(editorial)
     for declared in f.FIELDS:
         name = declared.name
-        if not declared.public:
+        if name not in asked:
             continue
         if name in GROUPS:
             record[name] = _rows(form, GROUPS[name])
@@ -261,17 +287,21 @@ def _put(form: dict[str, list[str]], spec: Input, value: Any, labels: Mapping[st
         form[name] = [_shown(value, spec.widget)]
 
 
-def record_to_form(record: Mapping[str, Any], territory_labels: Mapping[str, str] | None = None) -> dict:
-    """Form values (``{field name: [values]}``, as a browser posts them) showing ``record``.
+def record_to_form(
+    record: Mapping[str, Any], territory_labels: Mapping[str, str] | None = None, editorial: bool = False
+) -> dict:
+    """Form values (``{field name: [values]}``, as a browser posts them) showing the public fields of
+    ``record``, and with ``editorial`` every field of the editors' form.
 
     ``territory_labels`` turns codes into what people type ("C001078" → "Chieri (TO)"): see
     ``entry.territory_labels``. Exported amounts show the Italian way ("1.234,50").
     """
     labels = territory_labels or {}
     form: dict[str, list[str]] = {}
+    asked = _asked(editorial)
     for declared in f.FIELDS:
         name, value = declared.name, record.get(declared.name)
-        if not declared.public:
+        if name not in asked:
             continue
         if name in GROUPS:
             _put_rows(form, GROUPS[name], value)
@@ -299,14 +329,16 @@ def _put_rows(form: dict[str, list[str]], group: Group, rows: Any) -> None:
             form[f"{group.name}.{number}.{sub.name}"] = [_shown(row.get(sub.name), sub.widget)]
 
 
-def typed_values(form: Mapping[str, list[str]]) -> dict[str, list[str]]:
+def typed_values(form: Mapping[str, list[str]], editorial: bool = False) -> dict[str, list[str]]:
     """What a form page shows back of a posted form: the process fields as typed, empty rows dropped."""
-    return record_to_form(form_to_record(form))
+    return record_to_form(form_to_record(form, editorial), editorial=editorial)
 
 
-async def record_values(record: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Form values showing the public fields of ``record``, territories as people type them."""
-    return record_to_form(record, await territory_labels(record.get("territories") or []))
+async def record_values(record: Mapping[str, Any], editorial: bool = False) -> dict[str, list[str]]:
+    """Form values showing the public fields of ``record`` (with ``editorial``, every field of the
+    editors' form), territories as people type them."""
+    labels = await territory_labels(record.get("territories") or [])
+    return record_to_form(record, labels, editorial)
 
 
 # --- errors -------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
-"""The editors' pages for published data (/redazione/processi, /redazione/enti/unisci,
-/redazione/vocabolari): edit, versions and revert, withdraw and republish; merging organisations and managing
-vocabularies (admins only).
+"""The editors' pages for published processes (/redazione/processi): edit, versions and revert,
+withdraw and republish (organisations and vocabularies are in reference_controllers.py).
 
 Every change is a form post with a CSRF token that goes through curation's services (every action
 audited) and redirects (POST-redirect-GET) to a page saying what was done.
@@ -14,14 +13,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
-from observatory.accounts.guards import StaffPages, admin_required, current_staff
+from observatory.accounts.guards import StaffPages, current_staff
 from observatory.catalogue import forms
 from observatory.catalogue import services as catalogue
 from observatory.catalogue.checks import ValidationFailed
-from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.form_view import EditPage, edit_page, posted_version, save_posted
 from observatory.catalogue.records import to_record
-from observatory.curation import organisations, services, vocabularies
+from observatory.curation import services
 from observatory.curation.revisions import list_revisions
 from observatory.web import done_message, first, list_page, page_number, read_form, search_text, see_other
 
@@ -31,13 +29,16 @@ DONE = {
     "ripristinato": "Versione ripristinata: è di nuovo quella pubblicata.",
     "ritirato": "Processo ritirato: non compare più in elenchi, ricerca, API ed esportazioni.",
     "ripubblicato": "Processo ripubblicato: è di nuovo in elenchi, ricerca, API ed esportazioni.",
-    "uniti": "Enti uniti: i processi sono passati all'ente scelto e il vecchio indirizzo vi rimanda.",
-    "termine-creato": "Termine aggiunto.",
-    "termine-modificato": "Termine modificato: la ricerca mostra già la nuova etichetta.",
-    "termine-spostato": "Ordine dei termini aggiornato.",
-    "termine-eliminato": "Termine eliminato.",
 }
 PAGE_SIZE = 20
+#: The reason an editor may give for an edit, shown in the versions and the audit log.
+REASON_INPUT = forms.Input(
+    "motivo",
+    "Motivo della modifica (facoltativo)",
+    help="Una riga per chi legge la cronologia: ad esempio «Corretto l'anno di avvio secondo la delibera».",
+    maxlength=services.REASON_LIMIT,
+    summary_label="Motivo della modifica",
+)
 
 
 def _done(request: Request) -> str | None:
@@ -75,6 +76,8 @@ class CurationPages(StaffPages):
             intro="Le modifiche sono pubblicate appena salvi; la versione precedente resta nella "
             "cronologia e si può ripristinare.",
             button="Salva e pubblica",
+            editorial=True,
+            extra={"motivo": REASON_INPUT},
         )
 
     @get("/processi/{process_id:int}/modifica", name="edit_process_form")
@@ -87,9 +90,8 @@ class CurationPages(StaffPages):
                 page, None, refusal=services.WITHDRAWN, status_code=HTTP_409_CONFLICT, process=process
             )
         detail = await catalogue.process_detail(process_id)
-        return await edit_page(
-            page, await forms.record_values(to_record(detail)), process=process, version=detail["version"]
-        )
+        values = await forms.record_values(to_record(detail), editorial=True)
+        return await edit_page(page, values, process=process, version=detail["version"])
 
     @post("/processi/{process_id:int}/modifica", name="edit_process")
     async def edit_process(self, request: Request, process_id: FromPath[int]) -> Template | Redirect:
@@ -102,7 +104,13 @@ class CurationPages(StaffPages):
             self._edit_page(process),
             form,
             lambda typed: services.edit_process(
-                process_id, typed, staff, index, version=version, keep_saved=form.get("usa_salvato", [])
+                process_id,
+                typed,
+                staff,
+                index,
+                version=version,
+                keep_saved=form.get("usa_salvato", []),
+                reason=first(form, "motivo"),
             ),
             (services.CurationRefused,),
             _redirect(f"/redazione/processi/{process_id}/versioni", "modificato"),
@@ -218,145 +226,3 @@ class CurationPages(StaffPages):
             process = await self._process_or_404(process_id)
             return await self._republish_page(process, refused.message, HTTP_409_CONFLICT)
         return _redirect(f"/redazione/processi/{process_id}/versioni", "ripubblicato")
-
-    # --- organisations (admins) ---------------------------------------------------------------
-
-    async def _merge_page(
-        self,
-        request: Request,
-        source: str = "",
-        target: str = "",
-        plan: organisations.MergePlan | None = None,
-        error: str | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        return Template(
-            "staff/organisation_merge.html",
-            context={
-                "source": source,
-                "target": target,
-                "plan": plan,
-                "error": error,
-                "done": _done(request),
-                "merged": request.query_params.get("ente") if _done(request) else None,
-            },
-            status_code=status_code,
-        )
-
-    @get("/enti/unisci", name="merge_form", guards=[admin_required])
-    async def merge_form(self, request: Request) -> Template:
-        """Choose two organisations to merge (by slug or name)."""
-        return await self._merge_page(
-            request, request.query_params.get("da", ""), request.query_params.get("in", "")
-        )
-
-    @post("/enti/unisci", name="merge", guards=[admin_required])
-    async def merge(self, request: Request) -> Template | Redirect:
-        """First show what the merge moves; with ``conferma`` do it."""
-        form = await read_form(request)
-        source_text, target_text = first(form, "da"), first(form, "in")
-        try:
-            source = await organisations.organisation_slug(source_text)
-            target = await organisations.organisation_slug(target_text)
-            if first(form, "conferma") != "1":
-                plan = await organisations.plan_merge(source, target)
-                return await self._merge_page(request, source, target, plan)
-            plan = await organisations.merge_organisations(
-                source, target, await current_staff(request), request.app.state.search_index
-            )
-        except services.CurationRefused as refused:
-            return await self._merge_page(
-                request, source_text, target_text, error=refused.message, status_code=HTTP_400_BAD_REQUEST
-            )
-        return see_other("/redazione/enti/unisci", fatto="uniti", ente=plan.target["slug"])
-
-    # --- vocabularies (admins) ------------------------------------------------------------------
-
-    async def _vocabularies_page(
-        self,
-        request: Request,
-        error: str | None = None,
-        errors: dict[str, str] | None = None,
-        typed: dict[str, str] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        return Template(
-            "staff/vocabularies.html",
-            context={
-                "vocabularies": await vocabularies.list_terms(),
-                "error": error,
-                "errors": errors or {},
-                "typed": typed or {},
-                "done": _done(request),
-            },
-            status_code=status_code,
-        )
-
-    @get("/vocabolari", name="vocabularies", guards=[admin_required])
-    async def vocabularies(self, request: Request) -> Template:
-        """Every vocabulary with its terms, how many processes use each, and forms to change them."""
-        return await self._vocabularies_page(request)
-
-    async def _term_action(self, request: Request, action, done: str, typed: dict | None = None):
-        try:
-            await action(await current_staff(request))
-        except services.CurationRefused as refused:
-            return await self._vocabularies_page(
-                request, error=refused.message, status_code=HTTP_409_CONFLICT
-            )
-        except ValidationFailed as failed:
-            return await self._vocabularies_page(
-                request, errors=forms.field_messages(failed), typed=typed, status_code=HTTP_400_BAD_REQUEST
-            )
-        return _redirect("/redazione/vocabolari", done)
-
-    @post("/vocabolari", name="create_term", guards=[admin_required])
-    async def create_term(self, request: Request) -> Template | Redirect:
-        """Add a term to a vocabulary."""
-        form = await read_form(request)
-        typed = {name: first(form, name) for name in ("vocabolario", "etichetta", "descrizione", "slug")}
-        if typed["vocabolario"] not in VOCABULARIES:
-            return await self._vocabularies_page(
-                request, error="Scegli il vocabolario del nuovo termine.", status_code=HTTP_400_BAD_REQUEST
-            )
-        return await self._term_action(
-            request,
-            lambda staff: vocabularies.create_term(
-                typed["vocabolario"], typed["etichetta"], typed["descrizione"], staff, slug=typed["slug"]
-            ),
-            "termine-creato",
-            typed,
-        )
-
-    @post("/vocabolari/{term_id:int}", name="update_term", guards=[admin_required])
-    async def update_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
-        """Change a term's label and description."""
-        form = await read_form(request)
-        return await self._term_action(
-            request,
-            lambda staff: vocabularies.update_term(
-                term_id,
-                first(form, "etichetta"),
-                first(form, "descrizione"),
-                staff,
-                request.app.state.search_index,
-            ),
-            "termine-modificato",
-        )
-
-    @post("/vocabolari/{term_id:int}/sposta", name="move_term", guards=[admin_required])
-    async def move_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
-        """Move a term up (``direzione=su``) or down (``giu``) in its vocabulary."""
-        form = await read_form(request)
-        offset = -1 if first(form, "direzione") == "su" else 1
-        return await self._term_action(
-            request, lambda staff: vocabularies.move_term(term_id, offset, staff), "termine-spostato"
-        )
-
-    @post("/vocabolari/{term_id:int}/elimina", name="delete_term", guards=[admin_required])
-    async def delete_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
-        """Delete a term that no process uses."""
-        await read_form(request)
-        return await self._term_action(
-            request, lambda staff: vocabularies.delete_term(term_id, staff), "termine-eliminato"
-        )

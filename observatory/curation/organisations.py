@@ -1,14 +1,20 @@
 """Merging organisations (admins only): the processes of one move to the other, its names become
 the other's alternative names and its slug redirects. Every merge is audited; the processes it
 touches are reindexed right after the commit.
+
+The admin names the two organisations by slug or by name: :func:`identify_organisation` finds the
+one a text names, or the several it may mean, for the admin to choose among.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from observatory.accounts.services import record_audit
-from observatory.catalogue import indexing, outbox
+from observatory.catalogue import indexing, outbox, services
+from observatory.catalogue.checks import CONTROL_MESSAGE
+from observatory.catalogue.fields import MAX_NAME
 from observatory.catalogue.tables import (
     Organisation,
     OrganisationName,
@@ -146,17 +152,50 @@ async def merge_organisations(
     return plan
 
 
-async def organisation_slug(text: str) -> str:
-    """The slug of the organisation ``text`` names, by slug or by any of its names (``text`` itself
-    when none matches)."""
+#: The most organisations offered to choose among when a name matches several.
+MAX_CANDIDATES = 20
+
+
+@dataclass
+class Identified:
+    """What a text typed for an organisation names: one organisation (``slug``), several to choose
+    among (``candidates``, each with its slug, name, territory and count of published processes;
+    ``more`` of them not shown), or nothing (``error`` says why)."""
+
+    text: str
+    slug: str | None = None
+    candidates: list[dict] = field(default_factory=list)
+    more: int = 0
+    error: str | None = None
+
+
+async def identify_organisation(text: str, counts: Mapping[str, int]) -> Identified:
+    """The organisation ``text`` names: by its slug, by one of its names, or by a part of a name
+    that only one organisation's names hold; when several do, they are the candidates (with their
+    count of published processes from ``counts``, by slug)."""
     text = (text or "").strip()
-    if not text or has_control_characters(text):
-        return text
+    if not text:
+        return Identified(text, error="Scrivi il nome dell'ente o il suo indirizzo.")
+    if has_control_characters(text):
+        return Identified(text, error=CONTROL_MESSAGE[:1].upper() + CONTROL_MESSAGE[1:])
+    if len(text) > MAX_NAME:
+        return Identified(text, error=f"Troppo lungo: {len(text)} caratteri, al massimo {MAX_NAME}.")
     if await Organisation.exists().where(Organisation.slug == text):
-        return text
-    row = (
+        return Identified(text, slug=text)
+    named = (
         await OrganisationName.select(OrganisationName.organisation.slug.as_alias("slug"))
         .where(OrganisationName.name_key == fold(text))
         .first()
     )
-    return row["slug"] if row else text
+    if named is not None:
+        return Identified(text, slug=named["slug"])
+    candidates, total = await services.list_organisations(text, 1, MAX_CANDIDATES, counts)
+    if total == 1:
+        return Identified(text, slug=candidates[0]["slug"])
+    if total > 1:
+        return Identified(text, candidates=candidates, more=total - len(candidates))
+    return Identified(
+        text,
+        error=f"Nessun ente ha indirizzo o nome «{text}», né un nome che lo contiene: "
+        "controlla come è scritto.",
+    )

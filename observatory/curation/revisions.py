@@ -190,8 +190,10 @@ async def record_revision(
     record: dict,
     submission_id: int | None = None,
     before: dict | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Store ``record``, the state of a process after a change, as its next revision; return its number.
+    """Store ``record``, the state of a process after a change, as its next revision (with the
+    editor's ``reason`` for it, when given); return its number.
 
     ``before`` is the record as it was before this change: when the process has no revision yet
     (it was imported, say), it is stored first as version 1, so the change can be seen and undone.
@@ -232,6 +234,7 @@ async def record_revision(
             summary=summary,
             data=record,
             version=version,
+            reason=reason,
         )
     )
     await ProcessRevision.insert(*revisions)

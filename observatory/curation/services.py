@@ -15,7 +15,7 @@ from observatory.catalogue import checks, editing, indexing, services
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.editing import SaveConflict
 from observatory.catalogue.entry import check_entry
-from observatory.catalogue.fields import PUBLIC_FIELDS
+from observatory.catalogue.fields import EDITORIAL_FIELDS
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process
 from observatory.catalogue.validation import validate_process
@@ -30,6 +30,8 @@ NOT_FOUND = "Il processo non esiste."
 WITHDRAWN = "Il processo è stato ritirato dal catalogo: non si può modificare."
 PUBLISHED = "Il processo è già pubblicato: non c'è nulla da ripubblicare."
 CHANGED = "Il processo è cambiato da quando hai aperto questa pagina: guarda la nuova versione e riprova."
+#: The most characters of the reason an editor gives for an edit.
+REASON_LIMIT = 500
 
 
 class CurationRefused(ValueError):
@@ -73,15 +75,6 @@ async def published_detail(process_id: int) -> dict:
     return detail
 
 
-async def check_slug_free(values: dict, process_id: int) -> None:
-    """Refuse a slug another process uses (ValidationFailed on ``slug``)."""
-    slug = values.get("slug")
-    if slug and await Process.exists().where(Process.slug == slug, Process.id != process_id):
-        raise ValidationFailed(
-            [FieldError("slug", f"l'indirizzo «{slug}» è già usato da un altro processo.")]
-        )
-
-
 async def save_change(
     detail: dict,
     changes: dict,
@@ -90,10 +83,12 @@ async def save_change(
     summary: str,
     submission_id: int | None = None,
     refs: References | None = None,
+    reason: str | None = None,
 ) -> tuple[dict, dict, int]:
     """Save ``changes`` (record fields) over the published process ``detail`` (see
-    :func:`published_detail`), with a revision and an audit entry; the fields ``changes`` lacks keep
-    their values.
+    :func:`published_detail`), with a revision and an audit entry (both with the editor's
+    ``reason``, when given); the fields ``changes`` lacks keep their values. A slug another process
+    has or had is refused.
 
     Call inside a write transaction. Return the records before and after and the number of the new
     revision; raise ValidationFailed for a wrong record.
@@ -101,10 +96,12 @@ async def save_change(
     refs = refs or await References.load()
     before = to_record(detail)
     values = validate_process({**before, **changes, "updated_at": None}, refs)
-    await check_slug_free(values, detail["id"])
-    _, after = await editing.save_process(values, refs, existing=detail)
-    number = await record_revision(detail["id"], staff, summary, after, submission_id, before=before)
-    await record_audit(staff, action, "processo", str(detail["id"]), summary, before=before, after=after)
+    _, after = await editing.save_process(values, refs, existing=detail, refuse_taken_slug=True)
+    number = await record_revision(
+        detail["id"], staff, summary, after, submission_id, before=before, reason=reason
+    )
+    logged = f"{summary}. Motivo: {reason}" if reason else summary
+    await record_audit(staff, action, "processo", str(detail["id"]), logged, before=before, after=after)
     return before, after, number
 
 
@@ -155,21 +152,32 @@ async def edit_process(
     search_index: SearchIndex | None = None,
     version: int | None = None,
     keep_saved: Iterable[str] = (),
+    reason: str | None = None,
 ) -> int:
-    """Replace the public fields of a published process with ``typed`` (the record of the process
-    form, opened on ``version``); the fields named in ``keep_saved`` keep their saved values.
-    Return the revision number.
+    """Replace the fields of a published process with ``typed`` (the record of the editors' form,
+    opened on ``version``), for the ``reason`` the editor gives (optional); the fields named in
+    ``keep_saved`` keep their saved values. Return the revision number.
 
-    Raise ValidationFailed for a wrong record (on form paths), CurationRefused for a withdrawn
-    process, SaveConflict when the process is no longer at ``version``.
+    Raise ValidationFailed for a wrong record (on form paths) or reason (``motivo``),
+    CurationRefused for a withdrawn process, SaveConflict when the process is no longer at
+    ``version``.
     """
-    record = await check_entry(typed)
+    errors: list[FieldError] = []
+    reason = checks.text(reason, "motivo", REASON_LIMIT, errors)
+    try:
+        record = await check_entry(typed, editorial=True)
+    except ValidationFailed as failed:
+        raise ValidationFailed([*failed.errors, *errors]) from None
+    if errors:
+        raise ValidationFailed(errors)
     async with write_transaction():
         detail = await locked_detail(process_id)
         await check_version(detail, version, record)
         saved = to_record(detail)
-        record |= {name: saved[name] for name in keep_saved if name in PUBLIC_FIELDS}
-        *_, number = await save_change(detail, record, staff, "processo.modifica", "Modifica della redazione")
+        record |= {name: saved[name] for name in keep_saved if name in EDITORIAL_FIELDS}
+        *_, number = await save_change(
+            detail, record, staff, "processo.modifica", "Modifica della redazione", reason=reason
+        )
     await indexing.catch_up(search_index)
     return number
 

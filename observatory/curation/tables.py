@@ -34,6 +34,8 @@ class ProcessRevision(Table):
     data = JSON(default="{}")
     #: The version of the process this revision is (Process.version); NULL for older revisions.
     version = Integer(null=True, default=None)
+    #: Why the editor made the change, in their words ("Motivo della modifica"); NULL when not said.
+    reason = Text(null=True, default=None)
 
 
 class SynonymGroup(Table):

@@ -1,11 +1,15 @@
 """The editors' vocabularies (admins only): adding, renaming, reordering and deleting terms.
 
 A term keeps its slug (it is in URLs and imports); a new label reaches the search index right after
-the commit. A term in use cannot be deleted. Every change is audited.
+the commit. A term in use is deleted only by moving the processes that use it to another term of
+its vocabulary, in the same transaction: each of them gets a new version, and the search index
+follows right after the commit. Every change is audited.
 """
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -14,9 +18,11 @@ from observatory.accounts.services import record_audit
 from observatory.catalogue import checks, indexing, outbox, services
 from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import VOCABULARIES
+from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Process, ProcessTerm, Term
+from observatory.curation.revisions import record_revision
 from observatory.curation.services import CurationRefused
-from observatory.database import write_transaction
+from observatory.database import lock, write_transaction
 from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
 
@@ -202,24 +208,101 @@ async def move_term(term_id: int, offset: int, staff: dict | None) -> None:
         )
 
 
-async def delete_term(term_id: int, staff: dict | None) -> dict:
-    """Delete a term no process uses; CurationRefused, saying how many use it, otherwise."""
+@dataclass
+class TermDeletion:
+    """What deleting a term involves, for its confirmation: how many processes use it, and the
+    other terms of its vocabulary they can move to."""
+
+    term: dict
+    vocabulary_label: str
+    usage: int
+    replacements: list[dict]
+
+
+async def plan_deletion(term_id: int) -> TermDeletion:
+    """What deleting a term would involve; CurationRefused when it does not exist."""
+    term = await find_term(term_id)
+    terms = (await services.vocabularies()).get(term["vocabulary"], [])
+    return TermDeletion(
+        term=term,
+        vocabulary_label=VOCABULARIES[term["vocabulary"]],
+        usage=len(await _processes_using(term)),
+        replacements=[other for other in terms if other["id"] != term_id],
+    )
+
+
+def _in_use(term: dict, used: int) -> str:
+    return f"Il termine «{term['label']}» è usato da {used} {'processo' if used == 1 else 'processi'}"
+
+
+async def _replacement(term: dict, replacement_id: int | None, used: int) -> dict:
+    """The term the processes using ``term`` move to; ValidationFailed on ``sostituto`` when none,
+    or not another term of its vocabulary, is chosen."""
+    replacement = await Term.select().where(Term.id == replacement_id).first() if replacement_id else None
+    if replacement is None:
+        message = f"{_in_use(term, used)}: scegli il termine a cui passarli, poi conferma."
+    elif replacement["vocabulary"] != term["vocabulary"] or replacement["id"] == term["id"]:
+        message = f"Scegli un altro termine di «{VOCABULARIES[term['vocabulary']]}»."
+    else:
+        return replacement
+    raise ValidationFailed([FieldError("sostituto", message)])
+
+
+async def _move_processes(term: dict, replacement: dict, process_ids: list[int], staff: dict | None) -> None:
+    """Give the processes ``process_ids`` the term ``replacement`` instead of ``term``, each as a new
+    version (call inside the write transaction)."""
+    before = {detail["id"]: to_record(detail) for detail in await services.process_details(process_ids)}
+    column = _TERM_COLUMNS.get(term["vocabulary"])
+    if column is not None:
+        await Process.update({column: replacement["id"]}).where(column == term["id"])
+    else:  # a process tagged with both keeps one tag
+        both = ProcessTerm.select(ProcessTerm.process).where(ProcessTerm.term == replacement["id"])
+        await ProcessTerm.delete().where(ProcessTerm.term == term["id"], ProcessTerm.process.is_in(both))
+        await ProcessTerm.update({ProcessTerm.term: replacement["id"]}).where(ProcessTerm.term == term["id"])
+    await Process.update(
+        {Process.version: Process.version + 1, Process.updated_at: datetime.datetime.now(datetime.UTC)}
+    ).where(Process.id.is_in(process_ids))
+    summary = (
+        f"Il termine «{term['label']}» ({VOCABULARIES[term['vocabulary']]}) è stato eliminato: "
+        f"sostituito con «{replacement['label']}»"
+    )
+    for detail in await services.process_details(process_ids):
+        await record_revision(detail["id"], staff, summary, to_record(detail), before=before[detail["id"]])
+        await outbox.record_change(detail["id"])
+
+
+async def delete_term(
+    term_id: int,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    replacement_id: int | None = None,
+) -> dict:
+    """Delete a term. While processes use it, they move to the term ``replacement_id`` of the same
+    vocabulary (each gets a new version), in the same transaction; ValidationFailed on
+    ``sostituto`` when none is chosen. CurationRefused when the term does not exist. Return the
+    term deleted, with the ids of the processes moved (``moved``)."""
     async with write_transaction():
         term = await find_term(term_id)
-        used = len(await _processes_using(term))
-        if used:
-            raise CurationRefused(
-                f"Il termine «{term['label']}» è usato da {used} "
-                f"{'processo' if used == 1 else 'processi'}: non si può eliminare. "
-                "Puoi cambiarne l'etichetta, oppure togliere prima il termine da quei processi."
-            )
+        using = await _processes_using(term)
+        if using:  # wait for edits of these processes under way, then see who uses it now
+            await lock(*(f"process:{process_id}" for process_id in using))
+            using = await _processes_using(term)
+        replacement = await _replacement(term, replacement_id, len(using)) if using else None
+        if replacement is not None:
+            await _move_processes(term, replacement, using, staff)
         await Term.delete().where(Term.id == term_id)
+        summary = f"Eliminato il termine «{term['label']}» da «{VOCABULARIES[term['vocabulary']]}»"
+        if replacement is not None:
+            summary += f": {len(using)} {'processo passato' if len(using) == 1 else 'processi passati'}"
+            summary += f" a «{replacement['label']}»"
         await record_audit(
             staff,
             "termine.elimina",
             "termine",
             f"{term['vocabulary']}/{term['slug']}",
-            f"Eliminato il termine «{term['label']}» da «{VOCABULARIES[term['vocabulary']]}»",
+            summary,
             before=_term_state(term),
+            after={"replaced_by": replacement["slug"], "processes": using} if replacement else None,
         )
-    return term
+    await indexing.catch_up(search_index)
+    return {**term, "moved": using}
