@@ -24,6 +24,7 @@ from observatory.accounts.guards import (
     staff_in_template,
 )
 from observatory.accounts.tables import ROLES
+from observatory.audit.controllers import AuditPages
 from observatory.catalogue import fields, geography, searching
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             SubmissionPages,
             SubmissionApi,
             AccountPages,
+            AuditPages,
             ModerationPages,
             ModerationApi,
             NotificationPages,

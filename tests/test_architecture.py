@@ -14,7 +14,17 @@ import observatory
 
 PACKAGE = Path(observatory.__file__).parent
 #: The domains, each allowed to import only those after it (and the shared modules).
-LAYERS = ("submissions", "curation", "accounts", "mail", "opendata", "statistics", "catalogue", "search")
+LAYERS = (
+    "audit",
+    "submissions",
+    "curation",
+    "accounts",
+    "mail",
+    "opendata",
+    "statistics",
+    "catalogue",
+    "search",
+)
 #: Modules every domain may use; "observatory" is the package itself, for its __version__.
 SHARED = {"web", "database", "text", "digests", "settings", "piccolo_conf", "observatory"}
 

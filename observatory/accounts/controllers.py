@@ -1,10 +1,8 @@
-"""Pages of the editorial office's accounts: login, logout and the audit log (admins only)."""
+"""Pages of the editorial office's accounts: login and logout."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
@@ -19,24 +17,10 @@ from observatory.accounts import services
 from observatory.accounts.guards import (
     SESSION_COOKIE,
     STAFF_HOME,
-    admin_required,
     safe_next,
     session_cookie,
 )
-from observatory.accounts.tables import ROLES
-from observatory.web import Page, list_page, number_parameter, page_number, settings_of
-
-AUDIT_PAGE_SIZE = 50
-#: The highest id a staff member may have (a filter beyond it is a mistake).
-MAX_ID = 1_000_000_000
-#: Where the audit log links an object, by object type ("{}" is its object_id).
-OBJECT_PAGES = {
-    "segnalazione": "/redazione/segnalazioni/{}",
-    "processo": "/redazione/processi/{}/versioni",
-    "ente": "/enti/{}",
-}
-#: Times in the audit log are shown in Italian local time.
-LOCAL_TIME = ZoneInfo("Europe/Rome")
+from observatory.web import settings_of
 
 
 def _text(value: Any) -> str:
@@ -58,32 +42,8 @@ def _login_page(
     )
 
 
-def _shown(value: Any) -> str:
-    """A JSON value for people: empty, sì/no, a list joined by commas, or compact JSON."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "sì" if value else "no"
-    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
-        return ", ".join(str(item) for item in value)
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _audit_entry(row: dict) -> dict:
-    changes = services.compare_fields(row["before"], row["after"])
-    pattern = OBJECT_PAGES.get(row["object_type"])
-    return {
-        **row,
-        "at_local": row["at"].astimezone(LOCAL_TIME),
-        "link": pattern.format(row["object_id"]) if pattern else None,
-        "changes": [{**c, "before": _shown(c["before"]), "after": _shown(c["after"])} for c in changes],
-    }
-
-
 class AccountPages(Controller):
-    """Login, logout and the audit log, under /redazione."""
+    """Login and logout, under /redazione."""
 
     path = "/redazione"
     include_in_schema = False
@@ -132,24 +92,3 @@ class AccountPages(Controller):
         response = Redirect("/", status_code=HTTP_303_SEE_OTHER)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
-
-    @get("/registro", name="audit_log", guards=[admin_required])
-    async def audit_log(self, request: Request) -> Template:
-        """The audit log, newest first, by action and by staff member: who, when, what, before and after."""
-        action = (request.query_params.get("azione") or "").strip()[:60] or None
-        actor_id = number_parameter(request, "autore", "Autore", MAX_ID)
-        number = page_number(request)
-        rows, total = await services.list_audit(action, actor_id, number, AUDIT_PAGE_SIZE)
-        page = Page(
-            items=[_audit_entry(row) for row in rows], total=total, page=number, page_size=AUDIT_PAGE_SIZE
-        )
-        return list_page(
-            "staff/audit_log.html",
-            request,
-            page,
-            action=action,
-            actor_id=actor_id,
-            actions=await services.audit_actions(),
-            members=await services.staff_members(),
-            roles=ROLES,
-        )

@@ -320,7 +320,8 @@ async def record_audit(
     """Write one entry of the audit log (inside the transaction of the action it describes).
 
     ``actor`` is the staff dict of who acted, None for the command line; ``before`` and ``after``
-    are the object's data (JSON-like) before and after the action.
+    are the object's data (JSON-like) before and after the action. Every ``action`` needs its
+    Italian name in ``observatory/audit/names.py`` (tests/test_audit_log.py checks).
     """
     await AuditEntry.insert(
         AuditEntry(
@@ -335,63 +336,3 @@ async def record_audit(
             after=_plain(after),
         )
     )
-
-
-async def list_audit(
-    action: str | None = None, actor_id: int | None = None, page: int = 1, page_size: int = 50
-) -> tuple[list[dict], int]:
-    """Audit entries, newest first, optionally of one action and one actor: (one page, total)."""
-    conditions = []
-    if action:
-        conditions.append(AuditEntry.action == action)
-    if actor_id is not None:
-        conditions.append(AuditEntry.actor == actor_id)
-    total = await AuditEntry.count().where(*conditions)
-    rows = (
-        await AuditEntry.select(
-            AuditEntry.id,
-            AuditEntry.at,
-            AuditEntry.actor.as_alias("actor_id"),
-            AuditEntry.actor_name,
-            AuditEntry.action,
-            AuditEntry.object_type,
-            AuditEntry.object_id,
-            AuditEntry.summary,
-            AuditEntry.before,
-            AuditEntry.after,
-        )
-        .where(*conditions)
-        .order_by(AuditEntry.at, AuditEntry.id, ascending=False)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-        .output(load_json=True)
-    )
-    return rows, total
-
-
-async def audit_actions() -> list[str]:
-    """The actions that occur in the audit log, alphabetically (for its filter)."""
-    rows = await AuditEntry.select(AuditEntry.action).distinct().order_by(AuditEntry.action)
-    return [row["action"] for row in rows]
-
-
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix or "valore": value}
-
-
-def compare_fields(before: Any, after: Any) -> list[dict]:
-    """Field-by-field comparison of two JSON values: the fields that differ, as
-    ``{"field", "before", "after"}`` with nested objects as dotted names (``funding.fund``)."""
-    old = _flatten(before) if before is not None else {}
-    new = _flatten(after) if after is not None else {}
-    fields = list(old) + [name for name in new if name not in old]
-    return [
-        {"field": name, "before": old.get(name), "after": new.get(name)}
-        for name in fields
-        if old.get(name) != new.get(name)
-    ]
