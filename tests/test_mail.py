@@ -501,3 +501,14 @@ async def test_the_background_task_sends_what_a_request_wrote(demo_db_url, tmp_p
         await _submit(client, title=TITLE)
         (receipt,) = await asyncio.to_thread(smtp.inbox.wait_for, SUBMITTER_EMAIL)
         assert receipt.subject == f"Segnalazione ricevuta: «{TITLE}»"
+
+
+async def test_a_message_that_cannot_be_built_is_kept_with_its_error_and_the_others_go(mail_client, smtp):
+    settings = mail_client.app.state.settings
+    run_in_app(mail_client, _enqueue_to, settings, "persona@example.org\nBcc: spia@example.org")
+    run_in_app(mail_client, _enqueue_to, settings, "persona@example.org")
+    assert send_now(mail_client) == 1
+    broken, sent = _outbox(mail_client)
+    assert broken["sent_at"] is None and broken["attempts"] == 1 and "ValueError" in broken["last_error"]
+    assert sent["sent_at"] is not None
+    assert [m.recipients for m in smtp.inbox.messages] == [["persona@example.org"]]

@@ -157,6 +157,9 @@ async def send_due(settings: Settings, now: datetime.datetime | None = None) -> 
         except (smtplib.SMTPException, OSError) as error:  # TLS, DNS and timeouts are OSErrors
             logger.warning("E-mail %s to %s not sent: %s", message["id"], message["recipient"], error)
             await _record(message, error, now or _now())
+        except Exception as error:  # a message that cannot be built: kept with the error, counted
+            logger.exception("E-mail %s could not be sent", message["id"])
+            await _record(message, error, now or _now())
         else:
             await _record(message, None, now or _now())
             sent += 1
