@@ -16,6 +16,7 @@ from helpers import (
     SUBMITTER,
     audit_entries,
     form_token,
+    form_values,
     login_as,
     observatory_command,
     process_row,
@@ -512,3 +513,26 @@ async def test_a_message_that_cannot_be_built_is_kept_with_its_error_and_the_oth
     assert broken["sent_at"] is None and broken["attempts"] == 1 and "ValueError" in broken["last_error"]
     assert sent["sent_at"] is not None
     assert [m.recipients for m in smtp.inbox.messages] == [["persona@example.org"]]
+
+
+async def test_a_correction_gets_a_receipt_and_an_approval_naming_the_process_it_corrects(mail_client, smtp):
+    published = process_row(mail_client, PATTI)
+    path = f"/processi/{PATTI}/correzione"
+    token = await form_token(mail_client, path)
+    data = form_values(soup(await mail_client.get(path)), "form#modulo-segnalazione")
+    data.update(_csrf_token=token, **SUBMITTER, privacy="1", azione="invia", nota="La sintesi.")
+    data.update(summary="Sintesi corretta.")
+    response = await mail_client.post(path, data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    submission_id = _submission_id(mail_client, response.headers["location"].split("/")[-1].split("?")[0])
+    await login_as(mail_client)
+    approve = f"/redazione/segnalazioni/{submission_id}/approva"
+    response = await _staff_post(mail_client, approve, {"correzione": "1", "campi": ["summary"]})
+    assert response.status_code == 303, response.text
+    send_now(mail_client)
+
+    receipt, approval = smtp.inbox.to(SUBMITTER_EMAIL)
+    assert f"una correzione di «{published['title']}»" in receipt.text
+    assert f"la tua correzione di «{published['title']}» è stata approvata" in approval.text
+    assert approval.links()[0] == f"http://testserver.local/processi/{PATTI}"
+    assert "Sintesi corretta." in (await mail_client.get(approval.links()[0])).text
