@@ -37,6 +37,7 @@ from observatory.mail.tables import MailMessage
 from observatory.settings import Settings
 from observatory.submissions import digest
 from observatory.submissions.services import find_by_token
+from observatory.submissions.tables import Submission
 
 pytest_plugins = ["smtp_server"]
 pytestmark = pytest.mark.anyio
@@ -536,3 +537,22 @@ async def test_a_correction_gets_a_receipt_and_an_approval_naming_the_process_it
     assert f"la tua correzione di «{published['title']}» è stata approvata" in approval.text
     assert approval.links()[0] == f"http://testserver.local/processi/{PATTI}"
     assert "Sintesi corretta." in (await mail_client.get(approval.links()[0])).text
+
+
+async def test_a_submission_whose_link_cannot_be_derived_gets_its_decision_without_a_link(mail_client, smtp):
+    tracking = await _submit(mail_client, title=TITLE)
+    submission_id = _submission_id(mail_client, tracking)
+    # sent before salts were kept (or under another secret): its link still opens it
+    run_in_app(mail_client, _forget_salt, submission_id)
+    assert (await mail_client.get(f"/segnala/{tracking}")).status_code == 200
+    await login_as(mail_client)
+    motivo = {"motivo": "Fuori tema."}
+    await _staff_post(mail_client, f"/redazione/segnalazioni/{submission_id}/respingi", motivo)
+    send_now(mail_client)
+    decision = smtp.inbox.to(SUBMITTER_EMAIL)[-1]
+    assert "Fuori tema." in decision.text and "/segnala/" not in decision.text + decision.html
+    assert "chiedi alla redazione di inviartene uno nuovo" in decision.text
+
+
+async def _forget_salt(submission_id: int) -> None:
+    await Submission.update({Submission.token_salt: None}).where(Submission.id == submission_id)
