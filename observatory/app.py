@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from observatory import __version__, database, text, web
+from observatory.accounts.account_controllers import StaffAccountPages
 from observatory.accounts.controllers import AccountPages
 from observatory.accounts.guards import (
     LoginRequired,
@@ -23,6 +24,7 @@ from observatory.accounts.guards import (
     login_required_response,
     staff_in_template,
 )
+from observatory.accounts.profile_controllers import ProfilePages, TwoFactorPages
 from observatory.accounts.tables import ROLES
 from observatory.audit.controllers import AuditPages
 from observatory.catalogue import fields, geography, searching
@@ -123,6 +125,9 @@ def create_app(settings: Settings) -> Litestar:
             SubmissionPages,
             SubmissionApi,
             AccountPages,
+            StaffAccountPages,
+            ProfilePages,
+            TwoFactorPages,
             AuditPages,
             ModerationPages,
             ModerationApi,

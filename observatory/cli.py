@@ -399,6 +399,31 @@ def synonyms_command(settings: Settings, text: str) -> None:
     say(f"{len(groups)} {'gruppo' if len(groups) == 1 else 'gruppi'} di sinonimi.")
 
 
+def _taken_name(username: str) -> click.ClickException:
+    return click.ClickException(
+        f"Esiste già un utente «{username}». Per cambiarne il ruolo: observatory set-role {username} "
+        f"RUOLO; per una nuova password: observatory reset-password {username}; per riattivarlo: "
+        f"observatory enable-staff {username}."
+    )
+
+
+def _new_password() -> str:
+    """The password in OBSERVATORY_STAFF_PASSWORD, or asked twice without echo."""
+    return os.environ.get("OBSERVATORY_STAFF_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt="Ripeti la password"
+    )
+
+
+def _on_accounts(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` on the database; a refusal of the accounts' services is a clear error."""
+    from observatory.accounts.services import StaffError
+
+    try:
+        return run_with_database(settings, work)
+    except StaffError as exc:
+        raise click.ClickException(exc.message) from None
+
+
 @main.command("create-staff")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help='Full name, shown to staff: "Nome Cognome".')
@@ -413,14 +438,111 @@ def create_staff(settings: Settings, username: str, display_name: str, role: str
     The password (at least 12 characters) is asked twice without echo, or read from the
     environment variable OBSERVATORY_STAFF_PASSWORD when it is set (for scripts).
     """
-    from observatory.accounts.services import StaffError
+    from observatory.accounts.lifecycle import AccountMissing, find_account
+    from observatory.accounts.services import NameTaken, check_username
     from observatory.accounts.services import create_staff as create
 
-    password = os.environ.get("OBSERVATORY_STAFF_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt="Ripeti la password"
-    )
+    async def existing() -> bool:
+        try:
+            await find_account(username=check_username(username))
+        except AccountMissing:
+            return False
+        return True
+
+    if _on_accounts(settings, existing):  # before asking a password for nothing
+        raise _taken_name(username.strip().lower())
+    password = _new_password()
     try:
-        staff = run_with_database(settings, lambda: create(username, display_name, role, password, email))
-    except StaffError as exc:
-        raise click.ClickException(exc.message) from None
+        staff = _on_accounts(settings, lambda: create(username, display_name, role, password, email))
+    except NameTaken as taken:
+        raise _taken_name(taken.username) from None
     say(f"Creato l'utente «{staff['username']}» ({staff['display_name']}, {ROLES[role].lower()}).")
+
+
+@main.command("list-staff")
+@click.pass_obj
+def list_staff(settings: Settings) -> None:
+    """List the accounts of the editorial office: name, role, state, two-factor login, last login."""
+    from observatory.accounts.lifecycle import list_accounts
+    from observatory.text import italian_datetime
+
+    accounts = run_with_database(settings, list_accounts)
+    for account in accounts:
+        state = "attivo" if account["active"] else "disattivato"
+        two_factor = "due fattori" if account["two_factor"] else "solo password"
+        last = italian_datetime(account["last_login_at"]) if account["last_login_at"] else "mai"
+        say(
+            f"{account['username']}\t{account['display_name']}\t{ROLES[account['role']].lower()}\t"
+            f"{state}\t{two_factor}\tultimo accesso: {last}"
+        )
+    say(f"{len(accounts)} account.")
+
+
+@main.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(list(ROLES)))
+@click.pass_obj
+def set_role(settings: Settings, username: str, role: str) -> None:
+    """Give an account the role redattore or amministratore (the last active admin keeps theirs)."""
+    from observatory.accounts.lifecycle import set_role as change
+
+    account = _on_accounts(settings, lambda: change(username, role))
+    say(f"L'utente «{account['username']}» ora è {ROLES[role].lower()}.")
+
+
+@main.command("disable-staff")
+@click.argument("username")
+@click.pass_obj
+def disable_staff(settings: Settings, username: str) -> None:
+    """Disable an account: it cannot log in, and its sessions end at once (never the last admin)."""
+    from observatory.accounts.lifecycle import set_active_by_name
+
+    account = _on_accounts(settings, lambda: set_active_by_name(username, False))
+    say(f"Disattivato l'utente «{account['username']}»: le sue sessioni sono chiuse.")
+
+
+@main.command("enable-staff")
+@click.argument("username")
+@click.pass_obj
+def enable_staff(settings: Settings, username: str) -> None:
+    """Re-enable a disabled account."""
+    from observatory.accounts.lifecycle import set_active_by_name
+
+    account = _on_accounts(settings, lambda: set_active_by_name(username, True))
+    say(f"Riattivato l'utente «{account['username']}»: può entrare di nuovo.")
+
+
+@main.command("reset-password")
+@click.argument("username")
+@click.option("--link", is_flag=True, help="Print a one-time link (24 hours) instead of asking a password.")
+@click.pass_obj
+def reset_password(settings: Settings, username: str, link: bool) -> None:
+    """Set a new password for an account, asked twice without echo (or OBSERVATORY_STAFF_PASSWORD);
+    its sessions end. With --link, make a one-time link for its member to choose one instead (also
+    e-mailed to them when the account has an address and mail is configured)."""
+    from observatory.accounts.credentials import issue_reset_link, set_password
+    from observatory.accounts.lifecycle import find_account
+
+    account = _on_accounts(settings, lambda: find_account(username=username))
+    if link:
+        made = _on_accounts(settings, lambda: issue_reset_link(account["id"], None, settings))
+        if made["mailed_to"]:
+            say(f"Link inviato per e-mail a {made['mailed_to']}.")
+        say(f"Link per scegliere la password di «{made['username']}» (vale una volta sola, 24 ore):")
+        say(made["url"])
+        return
+    password = _new_password()
+    _on_accounts(settings, lambda: set_password(account["username"], password))
+    say(f"Nuova password impostata per l'utente «{account['username']}»: le sue sessioni sono chiuse.")
+
+
+@main.command("reset-two-factor")
+@click.argument("username")
+@click.pass_obj
+def reset_two_factor(settings: Settings, username: str) -> None:
+    """Turn off an account's two-factor login (lost device and recovery codes): the password is enough
+    at its next login."""
+    from observatory.accounts.lifecycle import clear_two_factor_by_name
+
+    account = _on_accounts(settings, lambda: clear_two_factor_by_name(username))
+    say(f"Verifica in due passaggi tolta all'utente «{account['username']}».")

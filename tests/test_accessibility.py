@@ -14,7 +14,7 @@ pytest_plugins = ["browsing"]
 
 WIDTHS = (1280, 390)
 STAFF = (("rita", "Rita Redattrice", "redattore"), ("ada", "Ada Amministratrice", "amministratore"))
-ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/enti", "/redazione/registro")
+ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/enti", "/redazione/registro", "/redazione/account")
 
 
 class FirstLink(NamedTuple):
@@ -63,6 +63,12 @@ PAGES = (
     ),
     ("redazione-unisci-enti", "/redazione/enti/unisci"),
     ("redazione-registro", "/redazione/registro"),
+    ("redazione-account", "/redazione/account"),
+    ("redazione-account-nuovo", "/redazione/account/nuovo"),
+    ("redazione-account-scheda", FirstLink("/redazione/account", "table.accounts tbody a")),
+    ("redazione-profilo", "/redazione/profilo"),
+    ("redazione-sessioni", "/redazione/profilo/sessioni"),
+    ("redazione-due-fattori", "/redazione/profilo/due-fattori"),
 )
 
 

@@ -19,7 +19,7 @@ from litestar import get
 from litestar.testing import AsyncTestClient
 
 from observatory import database
-from observatory.accounts import guards, services
+from observatory.accounts import guards, login, services
 from observatory.accounts.tables import AuditEntry, LoginAttempt, StaffSession, StaffUser
 from observatory.app import create_app
 from observatory.cli import main
@@ -250,51 +250,80 @@ async def test_login_post_without_csrf_token_is_refused(empty_client):
     assert _session_rows(empty_client) == []
 
 
-async def test_five_failures_lock_the_user_name_even_with_the_right_password(empty_client):
+def _move_attempts_back(client, seconds: float) -> None:
+    """Move every login attempt ``seconds`` into the past, as if that time had passed."""
+
+    async def move():
+        for row in await LoginAttempt.select(LoginAttempt.id, LoginAttempt.at):
+            earlier = row["at"] - datetime.timedelta(seconds=seconds)
+            await LoginAttempt.update({LoginAttempt.at: earlier}).where(LoginAttempt.id == row["id"])
+
+    run_in_app(client, move)
+
+
+def test_the_wait_doubles_at_each_failure_up_to_fifteen_minutes():
+    waits = [login.throttle_delay(failures, 1) for failures in range(12)]
+    assert waits == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900]
+    assert login.throttle_delay(1000, 1) == login.MAX_DELAY_SECONDS == 15 * 60
+    assert login.throttle_delay(19, login.ADDRESS_FAILURES) == 0
+    assert login.throttle_delay(20, login.ADDRESS_FAILURES) == 1
+
+
+async def test_each_failure_makes_the_next_attempt_of_that_name_from_that_address_wait_longer(empty_client):
     _staff(empty_client, "mario")
     _staff(empty_client, "luigi")
-    for _ in range(services.USER_FAILURES):
+    for wait in (1, 2, 4, 8):
         assert (await _post_login(empty_client, "mario", "tentativo sbagliato")).status_code == 400
-    locked = await _post_login(empty_client, "mario", STAFF_PASSWORD)
-    assert locked.status_code == 429
-    assert int(locked.headers["retry-after"]) in range(14 * 60, 15 * 60 + 2)
-    alert = soup(locked).select_one('[role="alert"]').get_text(strip=True)
-    assert alert == "Troppi tentativi di accesso non riusciti: riprova tra 15 minuti."
-    assert guards.SESSION_COOKIE not in _set_cookie(locked)
-    assert soup(locked).select_one("#username")["value"] == "mario"
-    other = await _post_login(empty_client, "luigi", STAFF_PASSWORD)  # per user name
-    assert other.status_code == 303
+        refused = await _post_login(empty_client, "mario", STAFF_PASSWORD)  # at once: even the right one
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == str(wait)
+        alert = soup(refused).select_one('[role="alert"]').get_text(strip=True)
+        second = "1 secondo" if wait == 1 else f"{wait} secondi"
+        assert alert == f"Troppi tentativi di accesso non riusciti: riprova tra {second}."
+        assert guards.SESSION_COOKIE not in _set_cookie(refused)
+        assert soup(refused).select_one("#username")["value"] == "mario"
+        assert (await _post_login(empty_client, "luigi", STAFF_PASSWORD)).status_code == 303  # by name
+        _move_attempts_back(empty_client, wait)
+    assert (await _post_login(empty_client, "mario", STAFF_PASSWORD)).status_code == 303
+    # the right password forgets the failures: the next mistake costs one second again
+    assert (await _post_login(empty_client, "mario", "tentativo sbagliato")).status_code == 400
+    assert (await _post_login(empty_client, "mario", STAFF_PASSWORD)).headers["retry-after"] == "1"
 
 
-async def test_lock_ends_when_the_failures_leave_the_window(empty_client):
+async def test_the_wait_is_capped_and_failures_older_than_the_window_are_forgotten(empty_client):
     _staff(empty_client)
-    for _ in range(services.USER_FAILURES):
-        await _post_login(empty_client, "mario", "tentativo sbagliato")
-    assert (await _post_login(empty_client, "mario", STAFF_PASSWORD)).status_code == 429
-    past = datetime.datetime.now(datetime.UTC) - services.THROTTLE_WINDOW - datetime.timedelta(seconds=1)
-    run_in_app(empty_client, LoginAttempt.update({LoginAttempt.at: past}, force=True).run)
+    key = login.pair_key("mario", "testclient", "test-secret")
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)
+    run_in_app(
+        empty_client,
+        LoginAttempt.insert(*(LoginAttempt(key=key, succeeded=False, at=past) for _ in range(40))).run,
+    )
+    capped = await _post_login(empty_client, "mario", STAFF_PASSWORD)
+    assert capped.status_code == 429
+    assert int(capped.headers["retry-after"]) in range(14 * 60 + 50, 15 * 60 + 1)
+    assert "riprova tra 15 minuti" in capped.text
+    _move_attempts_back(empty_client, login.THROTTLE_WINDOW.total_seconds())
     assert (await _post_login(empty_client, "mario", STAFF_PASSWORD)).status_code == 303
 
 
 async def test_unknown_user_names_are_throttled_like_known_ones(empty_client):
-    for _ in range(services.USER_FAILURES):
-        await _post_login(empty_client, "nessuno", "tentativo sbagliato")
+    assert (await _post_login(empty_client, "nessuno", "tentativo sbagliato")).status_code == 400
     assert (await _post_login(empty_client, "nessuno", "tentativo sbagliato")).status_code == 429
 
 
-async def test_twenty_failures_from_one_address_lock_every_user_name(empty_client):
+async def test_twenty_failures_from_one_address_slow_down_every_user_name_from_it(empty_client):
     _staff(empty_client)
-    for number in range(services.ADDRESS_FAILURES):
-        assert (
-            await _post_login(empty_client, f"utente{number % 5}x{number}", "sbagliata!!")
-        ).status_code == 400
-    locked = await _post_login(empty_client, "mario", STAFF_PASSWORD)
-    assert locked.status_code == 429
-    assert "riprova tra 15 minuti" in locked.text
+    for number in range(login.ADDRESS_FAILURES):
+        assert (await _post_login(empty_client, f"utente{number}", "sbagliata!!")).status_code == 400
+    slowed = await _post_login(empty_client, "mario", STAFF_PASSWORD)
+    assert slowed.status_code == 429
+    assert "riprova tra 1 secondo" in slowed.text
     keys = {row["key"] for row in run_in_app(empty_client, LoginAttempt.select(LoginAttempt.key).run)}
     address_keys = {key for key in keys if key.startswith("addr:")}
     assert len(address_keys) == 1
-    assert "testclient" not in next(iter(address_keys))  # a keyed hash, not the address
+    assert all("testclient" not in key and "utente" not in key for key in keys)  # keyed hashes only
+    _move_attempts_back(empty_client, 2)
+    assert (await _post_login(empty_client, "mario", STAFF_PASSWORD)).status_code == 303
 
 
 async def test_disabled_account_cannot_log_in_and_its_sessions_stop(empty_client):
@@ -458,13 +487,13 @@ async def test_guarded_api_answers_401_to_anonymous_and_403_to_the_wrong_role(em
 
 async def test_public_pages_make_no_session_query_without_the_cookie(empty_client, monkeypatch):
     calls = []
-    real = services.session_staff
+    real = login.session_staff
 
     async def counted(token):
         calls.append(token)
         return await real(token)
 
-    monkeypatch.setattr(services, "session_staff", counted)
+    monkeypatch.setattr(login, "session_staff", counted)
     page = soup(await empty_client.get("/processi"))
     assert calls == []
     assert not page.select('a[href="/redazione"]')

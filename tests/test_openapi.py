@@ -22,7 +22,8 @@ from schemathesis.engine import events
 
 from observatory import database
 from observatory.accounts.guards import SESSION_COOKIE
-from observatory.accounts.services import create_staff, open_session
+from observatory.accounts.login import open_session
+from observatory.accounts.services import create_staff
 from observatory.app import create_app
 from observatory.catalogue.queries import FILTERS
 

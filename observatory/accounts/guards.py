@@ -2,7 +2,9 @@
 
 ``guards=[staff_required]`` lets editors and admins in, ``guards=[admin_required]`` admins only.
 An anonymous page request is sent to the login page; an anonymous API call gets 401; the wrong
-role gets 403. Templates call ``current_staff()`` (no database query without a session cookie).
+role gets 403. When two-factor login is required, a member without it is sent to the enrolment page
+(``guards=[enrolment_allowed]``, the only one they may open). Templates call ``current_staff()``
+(no database query without a session cookie).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from observatory.accounts import services
+from observatory.accounts import login
 from observatory.settings import Settings
 from observatory.web import MAX_FORM_READ, error_response, wants_json
 
 SESSION_COOKIE = "osservatorio_sessione"
 LOGIN_PATH = "/redazione/accesso"
+#: Where a member enrols in two-factor login.
+ENROLMENT_PATH = "/redazione/profilo/due-fattori"
 #: Where a login goes when it was not asked for by a protected page.
 STAFF_HOME = "/redazione"
 STAFF_ROLES = ("redattore", "amministratore")
@@ -41,6 +45,20 @@ class LoginRequired(NotAuthorizedException):
     def __init__(self) -> None:
         super().__init__(
             detail="Accesso riservato alla redazione: entra con il tuo nome utente e la password."
+        )
+
+
+class EnrolmentRequired(LoginRequired):
+    """Two-factor login is required and the member has none yet: pages send them to enrolment, the
+    API answers 403."""
+
+    status_code = 403
+
+    def __init__(self) -> None:
+        NotAuthorizedException.__init__(
+            self,
+            detail="La redazione richiede la verifica in due passaggi: attivala prima di continuare.",
+            status_code=403,
         )
 
 
@@ -59,7 +77,7 @@ async def current_staff(connection: ASGIConnection) -> dict | None:
     state = connection.scope["state"]
     if _STATE_KEY not in state:
         token = connection.cookies.get(SESSION_COOKIE)
-        state[_STATE_KEY] = await services.session_staff(token) if token else None
+        state[_STATE_KEY] = await login.session_staff(token) if token else None
     return state[_STATE_KEY]
 
 
@@ -70,13 +88,21 @@ def staff_in_template(context: Any) -> dict | None:
     return request.scope["state"].get(_STATE_KEY) if request is not None else None
 
 
-async def staff_required(connection: ASGIConnection, _: Any) -> None:
-    """Guard: an editor (redattore) or an admin (amministratore) is logged in."""
+async def enrolment_allowed(connection: ASGIConnection, _: Any) -> None:
+    """Guard: a staff member is logged in, with or without the two-factor login the office requires."""
     staff = await current_staff(connection)
     if staff is None:
         raise LoginRequired()
     if staff["role"] not in STAFF_ROLES:
         raise RoleRequired()
+
+
+async def staff_required(connection: ASGIConnection, _: Any) -> None:
+    """Guard: an editor (redattore) or an admin (amministratore) is logged in, with two-factor login
+    when the office requires it."""
+    await enrolment_allowed(connection, _)
+    if (await current_staff(connection))["must_enrol"]:
+        raise EnrolmentRequired()
 
 
 async def admin_required(connection: ASGIConnection, _: Any) -> None:
@@ -107,9 +133,12 @@ def login_redirect(connection: ASGIConnection) -> Redirect:
 
 
 def login_required_response(request: Request, exc: LoginRequired) -> Response:
-    """Pages send an anonymous visitor to the login page; the API answers 401."""
+    """Pages send an anonymous visitor to the login page, and a member who must enrol in two-factor
+    login to its page; the API answers 401 (403 for enrolment)."""
     if wants_json(request):
         return error_response(request, exc)
+    if isinstance(exc, EnrolmentRequired):
+        return Redirect(ENROLMENT_PATH, status_code=HTTP_303_SEE_OTHER)
     return login_redirect(request)
 
 

@@ -1,6 +1,7 @@
-"""Tables of the editorial office: staff accounts, their sessions, login attempts, the audit log."""
+"""Tables of the editorial office: staff accounts, their sessions, login attempts, the audit log,
+password reset links, two-factor recovery codes and the office's account policy."""
 
-from piccolo.columns import JSON, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -27,6 +28,15 @@ class StaffUser(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     #: When its last successful login was; NULL before the first.
     last_login_at = Timestamptz(null=True, default=None)
+    #: Raised by each change an admin makes (role, state, name, e-mail): a form opened on an older
+    #: version is refused instead of overwriting the change.
+    version = Integer(default=1)
+    #: Base32 secret of the two-factor codes (RFC 6238) once enrolment is confirmed; NULL: no two-factor.
+    totp_secret = Varchar(length=64, null=True, default=None)
+    #: The secret shown on the enrolment page, until a first code confirms it.
+    totp_pending_secret = Varchar(length=64, null=True, default=None)
+    #: The time step of the last code accepted: a code of that step or an earlier one is a replay.
+    totp_last_step = Integer(null=True, default=None)
 
 
 class StaffSession(Table):
@@ -40,12 +50,19 @@ class StaffSession(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     #: The session ends at this time (sliding: renewed while it is used).
     expires_at = Timestamptz(index=True)
+    #: When it was last used (updated at most once a minute).
+    last_seen_at = Timestamptz(null=True, default=None)
+    #: The browser that opened it (its User-Agent, shortened), to tell sessions apart.
+    user_agent = Varchar(length=200, default="")
+    #: The password was right but the two-factor code is still to be given: not logged in yet.
+    second_factor_pending = Boolean(default=False)
 
 
 class LoginAttempt(Table):
     """A failed or successful login, for throttling repeated failures."""
 
-    #: What the attempt is counted against: "user:<name>" or "addr:<hash of the address>".
+    #: What the attempt is counted against: "pair:<keyed hash of user name and address>" or
+    #: "addr:<keyed hash of the address>".
     key = Varchar(length=200, index=True)
     #: Whether the name and password were right.
     succeeded = Boolean(default=False)
@@ -76,4 +93,45 @@ class AuditEntry(Table):
     after = JSON(null=True, default=None)
 
 
-ALL_TABLES = (StaffUser, StaffSession, LoginAttempt, AuditEntry)
+class PasswordReset(Table):
+    """A one-time link to choose a new password; a newer link for the same account replaces it."""
+
+    #: SHA-256 of the token in the link; the token itself is never stored.
+    token_hash = Varchar(length=64, unique=True)
+    #: The account whose password it sets.
+    user = ForeignKey(StaffUser, on_delete=OnDelete.cascade)
+    #: When it was made.
+    created_at = Timestamptz(default=TimestamptzNow())
+    #: After this time the link is refused.
+    expires_at = Timestamptz()
+    #: When it was used; NULL while unused.
+    used_at = Timestamptz(null=True, default=None)
+    #: When a newer link replaced it; NULL while it is the newest.
+    replaced_at = Timestamptz(null=True, default=None)
+
+
+class RecoveryCode(Table):
+    """A single-use code that stands in for a two-factor code (ten are given at enrolment)."""
+
+    #: The account it belongs to.
+    user = ForeignKey(StaffUser, on_delete=OnDelete.cascade)
+    #: SHA-256 of the code (lower case, without the hyphen); the code itself is never stored.
+    code_hash = Varchar(length=64)
+    #: When it was used; NULL while unused.
+    used_at = Timestamptz(null=True, default=None)
+
+
+class AccountPolicy(Table):
+    """The editorial office's rules for every account: one row, changed by admins."""
+
+    #: Every member must use two-factor login (one without it is sent to enrolment).
+    require_two_factor = Boolean(default=False)
+    #: Raised by each change: a form opened on an older version is refused.
+    version = Integer(default=1)
+    #: When it last changed.
+    changed_at = Timestamptz(default=TimestamptzNow())
+    #: Who changed it last (display name, or "riga di comando").
+    changed_by = Varchar(length=120, default="")
+
+
+ALL_TABLES = (StaffUser, StaffSession, LoginAttempt, AuditEntry, PasswordReset, RecoveryCode, AccountPolicy)
