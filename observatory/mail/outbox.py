@@ -30,6 +30,7 @@ KIND_LABELS = {
     "duplicato": "Segnalazione duplicata",
     "indirizzo": "Nuovo indirizzo privato",
     "riepilogo": "Riepilogo giornaliero",
+    "link_password": "Link per una nuova password (redazione)",
 }
 SUBJECT_LIMIT = 300
 #: A message still unsent after this many attempts (a few minutes of failures) is shown to editors.
