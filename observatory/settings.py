@@ -36,6 +36,10 @@ DOCUMENTED_SETTINGS = {
     "identifiers (default: osservatorio, a placeholder)",
     "OBSERVATORY_PUBLISHER_EMAIL": "contact address of the editorial office in the DCAT-AP_IT catalogue "
     "(default: redazione@example.org, a placeholder)",
+    "OBSERVATORY_SUBMISSIONS_PER_HOUR": "submissions (form and API) accepted from one address in an hour "
+    "(default: 30)",
+    "OBSERVATORY_SUBMISSIONS_PER_DAY": "submissions accepted from one address in a day, at least the "
+    "hourly number (default: 100)",
     "OBSERVATORY_SMTP_HOST": "the SMTP server that sends e-mail; unset, no e-mail is sent (default: unset)",
     "OBSERVATORY_SMTP_PORT": "its port (default: 587 with starttls, 465 with tls, 25 with none)",
     "OBSERVATORY_SMTP_USER": "user name to log in to it; unset, no login (default: unset)",
@@ -140,6 +144,10 @@ class Settings:
     publisher_ipa: str = "osservatorio"
     #: Where harvesters and re-users write to: the contact point of the datasets.
     publisher_email: str = "redazione@example.org"
+    #: Submissions accepted from one address in the last hour, and in the last day: enough for an
+    #: office entering its backlog, or the comuni behind one network.
+    submissions_per_hour: int = 30
+    submissions_per_day: int = 100
     #: The SMTP server that sends e-mail; "" sends none.
     smtp_host: str = ""
     #: Its port.
@@ -188,8 +196,25 @@ class Settings:
             values["publisher_email"] = _matching(
                 "OBSERVATORY_PUBLISHER_EMAIL", email, r"[^@\s]+@[^@\s]+\.[^@\s]+", "redazione@comune.it"
             )
+        values |= _submission_limits(env)
         values |= _mail(env)
         return cls(**values)
+
+
+def _submission_limits(env) -> dict:
+    """The submissions accepted from one address per hour and per day; ValueError for a wrong one,
+    or a day that allows fewer than an hour."""
+    values: dict = {}
+    for name, variable in (("submissions_per_hour", "HOUR"), ("submissions_per_day", "DAY")):
+        if text := env.get(f"OBSERVATORY_SUBMISSIONS_PER_{variable}"):
+            values[name] = _number(f"OBSERVATORY_SUBMISSIONS_PER_{variable}", text, int, 1, 1_000_000)
+    hour = values.get("submissions_per_hour", Settings.submissions_per_hour)
+    if values.get("submissions_per_day", Settings.submissions_per_day) < hour:
+        raise ValueError(
+            "OBSERVATORY_SUBMISSIONS_PER_DAY must be at least OBSERVATORY_SUBMISSIONS_PER_HOUR "
+            f"({hour}): a day holds every hour"
+        )
+    return values
 
 
 def _mail(env) -> dict:

@@ -196,7 +196,8 @@ def done_message(request: Request, messages: Mapping[str, str]) -> str | None:
 
 
 class ApiError(HTTPException):
-    """A 4xx answer: JSON ``{"status", "error", "message", "fields"}`` on the API, an error page elsewhere."""
+    """A 4xx answer: JSON ``{"status", "error", "message", "fields"}`` on the API (with
+    ``retry_after`` when it says when to try again), an error page elsewhere."""
 
     def __init__(
         self,
@@ -204,10 +205,12 @@ class ApiError(HTTPException):
         message: str,
         fields: list[dict] | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(status_code=status_code, detail=message, headers=headers)
         self.error = ERROR_CODES.get(status_code, "error")
         self.fields = fields or []
+        self.retry_after = retry_after
 
     @classmethod
     def for_fields(
@@ -235,6 +238,8 @@ class ApiError(HTTPException):
             "message": self.detail,
             "fields": self.fields,
         }
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
         return Response(body, status_code=self.status_code, headers=self.headers)
 
 
@@ -252,6 +257,8 @@ class ErrorOut(msgspec.Struct):
     error: str
     message: str
     fields: list[FieldErrorOut]
+    #: Seconds until the request may be repeated, as Retry-After says (429 only).
+    retry_after: int | None = None
 
 
 # --- the API in the OpenAPI schema --------------------------------------------------------------------
@@ -266,7 +273,8 @@ ERROR_ANSWERS = {
     413: f"The body is over {MAX_BODY // 1024} kB.",
     415: "The body is not sent as `Content-Type: application/json`.",
     422: "The data are not valid: `fields` lists every problem, each on its path.",
-    429: "Too many submissions from this address: `Retry-After` says in how many seconds to try again.",
+    429: "Too many submissions from this address: `Retry-After` and `retry_after` say in how many seconds "
+    "to try again, `message` says it in words.",
     500: "An unexpected error.",
     503: "The search index cannot answer now (it is being repaired): try again in a few minutes.",
 }

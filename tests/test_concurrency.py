@@ -6,6 +6,7 @@ exactly one succeeds."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import shutil
 from collections import Counter
 
@@ -17,7 +18,8 @@ from observatory.accounts.login import pair_key
 from observatory.accounts.services import create_staff
 from observatory.accounts.tables import LoginAttempt
 from observatory.catalogue.tables import Organisation, OrganisationName, Process
-from observatory.submissions.services import LIMIT_PER_HOUR, submit
+from observatory.settings import Settings
+from observatory.submissions.services import submit
 from observatory.submissions.tables import Submission
 from observatory.text import fold
 
@@ -43,6 +45,7 @@ def _server(demo_db_url, tmp_path, **env: str):
 
 
 async def test_the_submission_limit_holds_under_fifty_concurrent_posts(client, demo_db_url, tmp_path):
+    limit = Settings.submissions_per_hour  # the default, 30
     async with _server(demo_db_url, tmp_path) as server:
         answers = await asyncio.gather(
             *(
@@ -51,8 +54,44 @@ async def test_the_submission_limit_holds_under_fifty_concurrent_posts(client, d
             )
         )
     statuses = Counter(answer.status_code for answer in answers)
-    assert statuses == {201: LIMIT_PER_HOUR, 429: 50 - LIMIT_PER_HOUR}
-    assert _count(client, Submission) == LIMIT_PER_HOUR
+    assert statuses == {201: limit, 429: 50 - limit}
+    assert _count(client, Submission) == limit
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert refused.json()["retry_after"] == int(refused.headers["retry-after"]) > 3500
+
+
+async def test_the_limits_set_for_the_server_hold_under_concurrent_form_and_api_posts(
+    client, demo_db_url, tmp_path
+):
+    limits = {"OBSERVATORY_SUBMISSIONS_PER_HOUR": "6", "OBSERVATORY_SUBMISSIONS_PER_DAY": "8"}
+    async with _server(demo_db_url, tmp_path, **limits) as server:
+        page = await server.get("/segnala")
+        token = soup(page).select_one("input[name=_csrf_token]")["value"]
+        form = {
+            "_csrf_token": token,
+            "nome": "Maria Rossi",
+            "ente": "Comune di Chieri",
+            "email": "maria@comune.example",
+            "privacy": "1",
+            "conferma": "1",
+            "azione": "invia",
+        }
+
+        def post(n: int):
+            if n % 2:
+                return server.post("/api/v1/segnalazioni", json=_body(f"Orti in gara numero {n}"))
+            return server.post("/segnala", data={**form, "title": f"Orti in gara numero {n}"})
+
+        answers = await asyncio.gather(*(post(n) for n in range(24)))
+        assert Counter(a.status_code in (201, 303) for a in answers) == {True: 6, False: 18}
+        assert {a.status_code for a in answers} <= {201, 303, 429}
+        assert _count(client, Submission) == 6
+        # an hour later the day still allows two more, and only two, at once
+        earlier = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1, minutes=1)
+        run_in_app(client, lambda: Submission.update({Submission.created_at: earlier}, force=True))
+        later = await asyncio.gather(*(post(n) for n in range(100, 112)))
+    assert Counter(a.status_code in (201, 303) for a in later) == {True: 2, False: 10}
+    assert _count(client, Submission) == 8
 
 
 async def test_login_failures_are_counted_one_by_one_under_forty_concurrent_attempts(
@@ -146,16 +185,18 @@ async def test_two_hundred_concurrent_submissions_are_all_stored(client, demo_db
 
 
 async def test_forwarded_addresses_count_only_from_trusted_proxies(client, demo_db_url, tmp_path):
-    async with _server(demo_db_url, tmp_path, OBSERVATORY_TRUSTED_PROXIES="none") as server:
+    limit = 3
+    env = {"OBSERVATORY_TRUSTED_PROXIES": "none", "OBSERVATORY_SUBMISSIONS_PER_HOUR": str(limit)}
+    async with _server(demo_db_url, tmp_path, **env) as server:
         answers = [
             await server.post(
                 "/api/v1/segnalazioni",
                 json=_body(f"Orti inoltrati numero {n}"),
                 headers={"x-forwarded-for": f"198.51.100.{n}"},  # ignored: nobody is trusted
             )
-            for n in range(LIMIT_PER_HOUR + 2)
+            for n in range(limit + 2)
         ]
-    assert [a.status_code for a in answers] == [201] * LIMIT_PER_HOUR + [429, 429]
+    assert [a.status_code for a in answers] == [201] * limit + [429, 429]
 
 
 async def test_editors_saving_one_process_at_once_never_overwrite_each_other(client, demo_db_url, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import re
@@ -310,16 +309,6 @@ async def test_post_without_csrf_token_is_refused(client):
     assert stored_submissions(client) == []
 
 
-async def test_sixth_submission_in_an_hour_is_rate_limited(client):
-    for n in range(5):
-        _token_of(await _submit(client, title=f"Orti condivisi numero {n}", conferma="1"))
-    response = await _submit(client, title="Orti condivisi numero 6", conferma="1")
-    assert response.status_code == 429
-    assert 3000 < int(response.headers["retry-after"]) <= 3601
-    assert "troppe segnalazioni" in response.text
-    assert len(stored_submissions(client)) == 5
-
-
 async def test_malformed_form_bodies_are_refused_cleanly(client):
     token = await csrf_token(client)
     headers = {"content-type": "application/x-www-form-urlencoded"}
@@ -623,7 +612,7 @@ async def test_api_refuses_invalid_fields_with_422(client):
     assert stored_submissions(client) == []
 
 
-async def test_api_refuses_malformed_oversized_and_too_frequent_posts(client):
+async def test_api_refuses_malformed_and_oversized_posts(client):
     headers = {"content-type": "application/json"}
     for content in (b'{"segnalante": ', b"\xff\xfe", b'{"processo": "testo"}', b"[1, 2]"):
         response = await client.post("/api/v1/segnalazioni", content=content, headers=headers)
@@ -636,13 +625,7 @@ async def test_api_refuses_malformed_oversized_and_too_frequent_posts(client):
     big = _api_body(description="x" * 300_000)
     response = await client.post("/api/v1/segnalazioni", json=big)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
-    for n in range(5):
-        response = await client.post("/api/v1/segnalazioni", json=_api_body(title=f"Orti numero {n}"))
-        assert response.status_code == 201
-    response = await client.post("/api/v1/segnalazioni", json=_api_body(title="Orti numero 6"))
-    assert response.status_code == 429
-    assert response.json()["error"] == "too_many_requests" and int(response.headers["retry-after"]) > 0
-    assert len(stored_submissions(client)) == 5
+    assert stored_submissions(client) == []
 
 
 async def test_api_schema_documents_submissions(client):
@@ -683,11 +666,3 @@ async def test_submitter_email_never_reaches_public_pages_api_or_exports(client)
         assert SUBMITTER["nome"] not in response.text, path
     export = json.dumps(run_in_app(client, transfer.export_catalogue), ensure_ascii=False)
     assert not any(email in export for email in emails)
-
-
-async def test_rate_limit_counts_only_the_last_hour(client):
-    for n in range(5):
-        _token_of(await _submit(client, title=f"Orti condivisi numero {n}", conferma="1"))
-    earlier = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)
-    run_in_app(client, lambda: Submission.update({Submission.created_at: earlier}, force=True))
-    _token_of(await _submit(client, title="Orti condivisi numero 6", conferma="1"))

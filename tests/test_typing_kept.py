@@ -1,7 +1,8 @@
-"""Nothing typed is lost: every refused form post (an expired CSRF cookie, a body too large, the
-rate limit, a process withdrawn meanwhile, a decision or an amendment made meanwhile) answers with
-the person's text and says what happened; and a correction or an edited submission written against
-an older version is compared with that version, not applied over the changes made since."""
+"""Nothing typed is lost: every refused form post (an expired CSRF cookie, a body too large, a
+process withdrawn meanwhile, a decision or an amendment made meanwhile; the rate limit is in
+test_submission_limits.py) answers with the person's text and says what happened; and a correction
+or an edited submission written against an older version is compared with that version, not
+applied over the changes made since."""
 
 from __future__ import annotations
 
@@ -124,23 +125,7 @@ async def test_a_form_too_large_comes_back_with_the_typing_to_shorten(client):
     assert huge.status_code == 413 and "dimensione massima" in huge.text  # too big to read at all
 
 
-# --- refused by the page: rate limit, withdrawal, decisions and amendments meanwhile ------------
-
-
-async def test_a_submission_over_the_rate_limit_keeps_the_form(client):
-    for n in range(5):
-        await _submit(client, title=f"Processo numero {n} di Borgoquercia")
-    token = await form_token(client, "/segnala")
-    typed = submission_form(token, title="Il sesto processo", description=DESCRIPTION, conferma="1")
-    refused = await _send(client, "/segnala", typed)
-    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
-    assert "troppe segnalazioni" in _shown_text(refused) and "è rimasto nel modulo" in _shown_text(refused)
-    kept = form_values(soup(refused), "form.process-form")
-    assert (kept["title"], kept["description"], kept["email"]) == (
-        "Il sesto processo",
-        DESCRIPTION,
-        typed["email"],
-    )
+# --- refused by the page: withdrawal, decisions and amendments meanwhile ----------------------
 
 
 async def test_a_correction_of_a_process_withdrawn_meanwhile_keeps_the_typing(client):

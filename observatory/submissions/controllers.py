@@ -76,10 +76,9 @@ _FORM_NAMES = {path: name for name, path in services.API_PATHS.items()}
 
 def _rate_limited(exc: services.RateLimited) -> dict[str, Any]:
     """What the form page says, and the status and header it answers with, over the rate limit."""
-    minutes = max(1, -(-exc.retry_after // 60))
     return {
         "refusal": "Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo: questa non è "
-        f"stata inviata. Quello che hai scritto è rimasto nel modulo: riprova tra {minutes} minuti.",
+        f"stata inviata. Quello che hai scritto è rimasto nel modulo. {exc.message}",
         "status_code": HTTP_429_TOO_MANY_REQUESTS,
         "headers": {"Retry-After": str(exc.retry_after)},
     }
@@ -121,6 +120,7 @@ async def _form_page(
     headers: dict[str, str] | None = None,
     version: str | None = None,
     kept_note: str | None = None,
+    confirmed: bool = False,
 ) -> Template:
     return Template(
         "submission_form.html",
@@ -132,6 +132,7 @@ async def _form_page(
             "refusal": refusal,
             "kept_note": kept_note,
             "version": version if version is not None else (process or {}).get("version"),
+            "confirmed": confirmed,
         },
         status_code=status_code,
         headers=headers,
@@ -166,9 +167,15 @@ async def _submit(
         return await _form_page(
             form, _typed_values(form), errors, process, status_code=HTTP_400_BAD_REQUEST, version=version
         )
-    except services.RateLimited as exc:
+    except services.RateLimited as exc:  # kept: the typing, and "send anyway" if it was chosen
+        confirmed = first(form, "conferma") == "1"
         return await _form_page(
-            form, _typed_values(form), process=process, version=version, **_rate_limited(exc)
+            form,
+            _typed_values(form),
+            process=process,
+            version=version,
+            confirmed=confirmed,
+            **_rate_limited(exc),
         )
     if submitted.token is None:
         return await _form_page(form, _typed_values(form), process=process, duplicates=submitted.duplicates)
@@ -386,8 +393,9 @@ class SubmissionApi(Controller):
         except services.RateLimited as exc:
             raise ApiError(
                 HTTP_429_TOO_MANY_REQUESTS,
-                f"Troppe segnalazioni da questo indirizzo: riprova tra {exc.retry_after} secondi.",
+                f"Troppe segnalazioni da questo indirizzo: questa non è stata ricevuta. {exc.message}",
                 headers={"Retry-After": str(exc.retry_after)},
+                retry_after=exc.retry_after,
             ) from None
         created = SubmissionCreatedOut(
             stato="in_attesa",

@@ -39,9 +39,6 @@ from observatory.submissions import notices, tokens
 from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 
-#: At most this many submissions from one address in an hour, and in a day.
-LIMIT_PER_HOUR = 5
-LIMIT_PER_DAY = 20
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
@@ -89,12 +86,27 @@ API_PATHS = {"nome": "segnalante.nome", "ente": "segnalante.ente", "email": "seg
 API_PATHS |= {"privacy": "privacy_accettata"}
 
 
+def waiting_time(seconds: int) -> str:
+    """How long ``seconds`` is, for people, in whole minutes rounded up: "1 minuto", "12 minuti",
+    "1 ora e 5 minuti", "3 ore"."""
+    minutes = max(1, -(-seconds // 60))
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append("1 ora" if hours == 1 else f"{hours} ore")
+    if minutes:
+        parts.append("1 minuto" if minutes == 1 else f"{minutes} minuti")
+    return " e ".join(parts)
+
+
 class RateLimited(Exception):
-    """Too many submissions from one address; ``retry_after`` is in seconds."""
+    """Too many submissions from one address; ``retry_after`` is in seconds, ``message`` says when
+    to send again ("Puoi inviare di nuovo tra 12 minuti.")."""
 
     def __init__(self, retry_after: int):
-        super().__init__(f"troppe segnalazioni: riprova tra {retry_after} secondi.")
         self.retry_after = retry_after
+        self.message = f"Puoi inviare di nuovo tra {waiting_time(retry_after)}."
+        super().__init__(self.message)
 
 
 # --- checking ------------------------------------------------------------------------------------
@@ -134,12 +146,15 @@ def check_note(value: Any) -> str | None:
     return note
 
 
-async def _rate_limit(address_key: str) -> None:
-    """Raise RateLimited when ``address_key`` sent too many submissions in the last hour or day."""
+async def _rate_limit(address_key: str, settings: Settings) -> None:
+    """Raise RateLimited when ``address_key`` sent its limit of submissions in the last hour or day
+    (``settings.submissions_per_hour`` and ``submissions_per_day``), with the wait until the last
+    of those limits lets one more through: until its oldest counted submission leaves its window."""
     now = datetime.datetime.now(datetime.UTC)
+    waits = []
     for window, limit in (
-        (datetime.timedelta(hours=1), LIMIT_PER_HOUR),
-        (datetime.timedelta(days=1), LIMIT_PER_DAY),
+        (datetime.timedelta(hours=1), settings.submissions_per_hour),
+        (datetime.timedelta(days=1), settings.submissions_per_day),
     ):
         recent = (
             await Submission.select(Submission.created_at)
@@ -151,7 +166,9 @@ async def _rate_limit(address_key: str) -> None:
             oldest = recent[-1]["created_at"]
             if oldest.tzinfo is None:
                 oldest = oldest.replace(tzinfo=datetime.UTC)
-            raise RateLimited(max(1, int((oldest + window - now).total_seconds()) + 1))
+            waits.append(max(1, int((oldest + window - now).total_seconds()) + 1))
+    if waits:
+        raise RateLimited(max(waits))
 
 
 # --- sending -----------------------------------------------------------------------------------------
@@ -228,7 +245,7 @@ async def submit(
     now = datetime.datetime.now(datetime.UTC)
     async with write_transaction():
         await lock(f"submissions:{key}")  # the count and the insert below, one request at a time
-        await _rate_limit(key)
+        await _rate_limit(key, settings)
         data = _data(record, note, correcting, base_version)
         inserted = await Submission.insert(
             Submission(
