@@ -30,6 +30,7 @@ PAGES = (
     ("processi-ricerca", "/processi?q=bilancio+partecipativo"),
     ("processi-territorio", "/processi?territorio=R08"),
     ("processo", FirstLink("/processi", "article.card .card-title a")),
+    ("storia", "/processi/patti-per-l-amministrazione-condivisa-in-piemonte/storia"),
     ("enti", "/enti"),
     ("ente", FirstLink("/enti", "ul.list a[href^='/enti/']")),
     ("territori", "/territori"),
@@ -48,6 +49,7 @@ PAGES = (
     ("note-legali", "/note-legali"),
     ("accesso", "/redazione/accesso"),
     ("redazione-coda", "/redazione"),
+    ("redazione-coda-modificate", "/redazione?stato=tutte&modificate=1"),
     (
         "redazione-segnalazione",
         FirstLink("/redazione", "a[href^='/redazione/segnalazioni/']"),
@@ -56,6 +58,7 @@ PAGES = (
     ("redazione-processi", "/redazione/processi"),
     ("redazione-modifica", FirstLink("/redazione/processi", "a[href$='/modifica']")),
     ("redazione-versioni", FirstLink("/redazione/processi", "a[href$='/versioni']")),
+    ("redazione-ritira", FirstLink("/redazione/processi", "a[href$='/ritira']")),
     ("redazione-vocabolari", "/redazione/vocabolari"),
     (
         "redazione-elimina-termine",

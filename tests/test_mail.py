@@ -443,6 +443,8 @@ async def test_editors_who_ask_get_one_daily_digest_of_new_submissions(mail_clie
     await _submit(mail_client, title="Bilancio partecipativo di Vortiquello", **OTHER)
     send_now(mail_client)
     subscriber = await login_as(mail_client)
+    profile = soup(await mail_client.get("/redazione/profilo"))
+    assert profile.select_one("a[href='/redazione/notifiche']") is not None  # where a member finds it
     run_in_app(mail_client, _set_email, subscriber["id"], "rita@redazione.example")
     token = await form_token(mail_client, "/redazione/notifiche")
     saved = await mail_client.post(

@@ -213,7 +213,7 @@ async def test_every_query_parameter_the_api_reads_is_documented(client):
     assert names("/api/v1/enti") == ["q", "pagina"]
     assert names("/api/v1/territori") == ["q", "livello"]
     assert names("/api/v1/suggerimenti") == ["q", "limite"]
-    assert names("/api/v1/redazione/segnalazioni") == ["stato", "tipo", "pagina"]
+    assert names("/api/v1/redazione/segnalazioni") == ["stato", "tipo", "modificate", "pagina"]
 
 
 @pytest.mark.anyio

@@ -5,7 +5,8 @@ decisions, and the submitter's amendment. The current state is checked inside th
 the update is conditional on it (``WHERE state IN ...``), so of two people acting at once only one
 succeeds; the other gets TransitionRefused. Approving publishes: it creates or changes the process,
 records a revision and brings the search index up to date right after the commit. Every editor's
-action writes the audit log.
+action writes the audit log; the submitter's amendment keeps what it replaces (amendments.py). The
+queue of submissions to decide is queue.py.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from observatory.curation.revisions import (
 from observatory.database import write_transaction
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
-from observatory.submissions import notices, services
+from observatory.submissions import amendments, notices, services
 from observatory.submissions.tables import SUBMISSION_STATES, Submission
-from observatory.web import Page
 
 #: From which states each action may start: the editors' decisions, then the submitter's amendment.
 TRANSITIONS = {
@@ -369,7 +369,8 @@ async def amend(submission: dict, typed: dict, note: Any = None, version: int | 
         raise ValidationFailed(errors)
     async with write_transaction():
         data = {**submission["data"], "process": record, "note": note}
-        await _claim(submission["id"], "modifica", None, version, data=data)
+        replaced = await _claim(submission["id"], "modifica", None, version, data=data)
+        await amendments.keep_replaced(replaced)
         return await services.find_submission(submission["id"])
 
 
@@ -472,69 +473,3 @@ async def mark_duplicate(
         await notices.decided(settings, row, "duplicato", editor_message=extra, process=target)
     await indexing.catch_up(search_index)
     return Decision("duplicato", process_id, target["slug"])
-
-
-# --- the queue ----------------------------------------------------------------------------------
-
-
-async def queue(
-    state: str | None,
-    kind: str | None,
-    page: int,
-    page_size: int,
-    search_index: SearchIndex | None = None,
-) -> Page:
-    """Submissions in ``state`` (every state when None) and of ``kind`` (every kind when None),
-    oldest first, with the count of likely duplicates when ``search_index`` is given."""
-    select = Submission.select(
-        Submission.id,
-        Submission.kind,
-        Submission.state,
-        Submission.data,
-        Submission.submitter_name,
-        Submission.submitter_body,
-        Submission.channel,
-        Submission.created_at,
-        Submission.updated_at,
-        Submission.process,
-        Submission.process.slug.as_alias("process_slug"),
-        Submission.process.title.as_alias("process_title"),
-    )
-    count = Submission.count()
-    for column, value in ((Submission.state, state), (Submission.kind, kind)):
-        if value:
-            select, count = select.where(column == value), count.where(column == value)
-    total = await count
-    rows = (
-        await select.order_by(Submission.created_at)
-        .order_by(Submission.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-        .output(load_json=True)
-    )
-    items = []
-    for row in map(services.labelled, rows):
-        record = proposed_record(row)
-        duplicates = None
-        if search_index is not None:
-            found = await services.likely_duplicates(search_index, record, exclude_process_id=row["process"])
-            duplicates = len(found)
-        items.append(
-            {
-                "id": row["id"],
-                "kind": row["kind"],
-                "kind_label": row["kind_label"],
-                "state": row["state"],
-                "state_label": row["state_label"],
-                "title": record.get("title") or "senza titolo",
-                "submitter_name": row["submitter_name"],
-                "submitter_body": row["submitter_body"],
-                "channel": row["channel"],
-                "created_at": row["created_at"],
-                "updated_at": row["updated_at"],
-                "process_slug": row["process_slug"],
-                "process_title": row["process_title"],
-                "duplicates": duplicates,
-            }
-        )
-    return Page(items=items, total=total, page=page, page_size=page_size)

@@ -27,8 +27,8 @@ from observatory.catalogue.records import to_record
 from observatory.curation import services as curation
 from observatory.curation.revisions import record_rows, value_labels
 from observatory.mail import outbox
-from observatory.submissions import moderation, notices, services
-from observatory.submissions.duplicates import likely_duplicates
+from observatory.submissions import amendments, moderation, notices, queue, services
+from observatory.submissions.duplicates import likely_duplicates, pending_duplicates
 from observatory.submissions.schemas import QueueItemOut, QueuePageOut
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES
 from observatory.web import (
@@ -61,10 +61,18 @@ PAGE_SIZE = 20
 REFUSED = (moderation.TransitionRefused, curation.CurationRefused)
 
 
-def _queue_filters(request: Request) -> tuple[str, str | None, str | None]:
-    """The state (default: waiting) and kind asked for; ApiError 400 for an unknown one."""
+def _queue_filters(request: Request) -> tuple[str, str | None, str | None, bool]:
+    """The state (default: waiting), the kind and whether only amended submissions are asked for;
+    ApiError 400 for an unknown value."""
     state = request.query_params.get("stato") or "in_attesa"
     kind = request.query_params.get("tipo") or None
+    amended = request.query_params.get("modificate") or ""
+    if amended not in ("", "1"):
+        raise ApiError.bad_parameter(
+            "modificate",
+            "modificate: 1 per le sole segnalazioni modificate dal segnalante.",
+            "valore sconosciuto.",
+        )
     if state not in QUEUE_STATES:
         raise ApiError.bad_parameter(
             "stato", f"stato: valori ammessi {', '.join(QUEUE_STATES)}.", "valore sconosciuto."
@@ -73,7 +81,7 @@ def _queue_filters(request: Request) -> tuple[str, str | None, str | None]:
         raise ApiError.bad_parameter(
             "tipo", f"tipo: valori ammessi {', '.join(SUBMISSION_KINDS)}.", "valore sconosciuto."
         )
-    return state, None if state == "tutte" else state, kind
+    return state, None if state == "tutte" else state, kind, amended == "1"
 
 
 #: The parameters of the queue, as the schema documents them.
@@ -88,16 +96,26 @@ QUEUE_PARAMETERS = (
         "The kind (every kind by default).",
         Schema(type=OpenAPIType.STRING, enum=list(SUBMISSION_KINDS)),
     ),
+    query_parameter(
+        "modificate",
+        "1: only the submissions their submitters amended (every one by default).",
+        Schema(type=OpenAPIType.STRING, enum=["1"]),
+    ),
     PAGE_PARAMETER,
 )
 
 
 async def _queue_page(request: Request):
-    shown_state, state, kind = _queue_filters(request)
-    page = await moderation.queue(
-        state, kind, page_number(request), PAGE_SIZE, search_index=request.app.state.search_index
+    shown_state, state, kind, amended = _queue_filters(request)
+    page = await queue.queue(
+        state,
+        kind,
+        page_number(request),
+        PAGE_SIZE,
+        search_index=request.app.state.search_index,
+        amended=amended,
     )
-    return shown_state, kind, page
+    return shown_state, kind, amended, page
 
 
 async def _submission_or_404(submission_id: int) -> dict:
@@ -113,7 +131,7 @@ class ModerationPages(StaffPages):
     @get("/", name="moderation_queue")
     async def queue(self, request: Request) -> Template:
         """The moderation queue, oldest first, filtered by state (waiting ones by default) and kind."""
-        state, kind, page = await _queue_page(request)
+        state, kind, amended, page = await _queue_page(request)
         undelivered_total, undelivered = await outbox.undelivered()
         return list_page(
             "staff/moderation_queue.html",
@@ -123,6 +141,7 @@ class ModerationPages(StaffPages):
             kind=kind or "",
             states=QUEUE_STATES,
             kinds=SUBMISSION_KINDS,
+            amended=amended,
             done=done_message(request, DONE),
             mail_enabled=outbox.mail_enabled(settings_of(request)),
             undelivered=undelivered,
@@ -152,6 +171,7 @@ class ModerationPages(StaffPages):
             change["checked"] = change["field"] in chosen and not change.get("conflict")
         duplicate_of = await curation.find_process(row["duplicate_of"]) if row["duplicate_of"] else None
         decided_by = await curation.staff_name(row["decided_by"]) if row["decided_by"] else None
+        amended = await amendments.amendments(row)
         return Template(
             "staff/submission_review.html",
             context={
@@ -161,11 +181,14 @@ class ModerationPages(StaffPages):
                 "process": process,
                 "duplicate_of": duplicate_of,
                 "decided_by": decided_by,
+                "status": amendments.status_line(row, decided_by, amended),
+                "amendments": amended,
                 "changes": changes,
                 "filled": record_rows(record, labels, names=PUBLIC_FIELDS),
                 "duplicates": await likely_duplicates(
                     request.app.state.search_index, record, exclude_process_id=row["process"]
                 ),
+                "pending_duplicates": (await pending_duplicates([submission_id])).get(submission_id, []),
                 "actions": moderation.allowed_actions(row["state"]),
                 "refusal": refusal,
                 "errors": errors or {},
@@ -177,8 +200,9 @@ class ModerationPages(StaffPages):
 
     @get("/segnalazioni/{submission_id:int}", name="review")
     async def review(self, request: Request, submission_id: FromPath[int]) -> Template:
-        """A submission: its data, who sent it, likely duplicates, for a correction the differences
-        from the published process, and the actions its state allows."""
+        """A submission: where it stands, its data, who sent it, what each of its submitter's
+        amendments changed, likely duplicates (published processes and other open submissions), for
+        a correction the differences from the published process, and the actions its state allows."""
         return await self._review(request, submission_id)
 
     async def _act(
@@ -358,7 +382,7 @@ class ModerationApi(Controller):
         """Submissions oldest first: ``stato`` (in_attesa by default, or tutte), ``tipo`` (nuovo,
         correzione), ``pagina``. Each with its submitter (private: staff only) and how many published
         processes it likely duplicates."""
-        _, _, page = await _queue_page(request)
+        *_, page = await _queue_page(request)
         base = settings_of(request).base_url
         return QueuePageOut(
             items=[

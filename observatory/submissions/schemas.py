@@ -66,6 +66,16 @@ class SubmissionStateOut(msgspec.Struct):
     aggiornata: datetime.datetime
 
 
+class PendingDuplicateOut(msgspec.Struct):
+    """Another open submission that likely proposes the same process, and why."""
+
+    id: int
+    title: str
+    kind_label: str
+    state: str
+    reasons: list[str]
+
+
 class QueueItemOut(msgspec.Struct):
     """A submission in the moderation queue. The submitter's name and body are for staff only."""
 
@@ -82,8 +92,12 @@ class QueueItemOut(msgspec.Struct):
     updated_at: datetime.datetime
     #: For a correction (or once approved): the process it concerns.
     process_slug: str | None
+    #: When its submitter last amended it (None when never).
+    amended_at: datetime.datetime | None
     #: How many published processes it likely duplicates.
     duplicates: int | None
+    #: The other open submissions it likely duplicates.
+    pending_duplicates: list[PendingDuplicateOut]
     review_url: str
 
 

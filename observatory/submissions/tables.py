@@ -66,6 +66,22 @@ class Submission(Table):
     version = Integer(default=1)
 
 
+class SubmissionVersion(Table):
+    """What a submission proposed before its submitter amended it, kept so that editors see exactly
+    what each amendment changed."""
+
+    #: The submission amended.
+    submission = ForeignKey(Submission, index=True, on_delete=OnDelete.cascade)
+    #: The submission's version (Submission.version) that held this data.
+    version = Integer()
+    #: The data it held, in the layout of Submission.data.
+    data = JSON(default="{}")
+    #: The state it was in when amended: in_attesa, or modifiche_richieste after an editor asked.
+    state = Varchar(length=24)
+    #: When the submitter replaced it.
+    replaced_at = Timestamptz(default=TimestamptzNow())
+
+
 class DigestSubscription(Table):
     """A staff member who receives the daily digest of new submissions by e-mail."""
 
@@ -75,4 +91,4 @@ class DigestSubscription(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-ALL_TABLES = (Submission, DigestSubscription)
+ALL_TABLES = (Submission, SubmissionVersion, DigestSubscription)
