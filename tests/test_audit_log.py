@@ -450,8 +450,11 @@ async def test_wrong_filters_are_refused_with_a_message_next_to_the_field(empty_
         ("dal", "ieri"): "«ieri» non è una data: scrivi giorno, mese e anno, ad esempio 7/12/2026.",
         ("dal", "31/02/2026"): "«31/02/2026» non è una data esistente: controlla giorno e mese.",
         ("al", "2026-13-01"): "«2026-13-01» non è una data esistente: controlla giorno e mese.",
+        ("al", "31/12/9999"): "«31/12/9999»: l'anno va dal 2000 al 2100.",
+        ("dal", "0001-01-01"): "«0001-01-01»: l'anno va dal 2000 al 2100.",
         ("autore", "nessuno"): "nessun componente della redazione corrisponde a questa scelta.",
         ("autore", "99999"): "nessun componente della redazione corrisponde a questa scelta.",
+        ("autore", "²"): "nessun componente della redazione corrisponde a questa scelta.",
         ("azione", "processo.cancella"): "azione sconosciuta «processo.cancella»: scegline una dall'elenco.",
         ("processo", "x" * 301): "scrivi al massimo 300 caratteri del titolo.",
         ("processo", "«»"): "scrivi una parte del titolo del processo (lettere o cifre) o il suo numero.",
@@ -470,6 +473,8 @@ async def test_wrong_filters_are_refused_with_a_message_next_to_the_field(empty_
             assert not page.select("article.audit-entry")
             if name in ("dal", "al", "processo"):
                 assert page.select_one(f"#f-{name}")["value"] == value  # what was typed stays
+    too_long_a_number = await empty_client.get(AUDIT, params={"processo": "9" * 30})  # read as a title
+    assert too_long_a_number.status_code == 200 and not soup(too_long_a_number).select("article.audit-entry")
     backwards = soup(await empty_client.get(AUDIT, params={"dal": "2026-12-08", "al": "2026-12-07"}))
     assert backwards.select_one("#errore-al").get_text(" ", strip=True) == (
         "Errore: la data finale (7/12/2026) viene prima di quella iniziale (8/12/2026)."

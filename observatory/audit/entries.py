@@ -24,7 +24,7 @@ from observatory.submissions.tables import Submission
 from observatory.text import ITALIAN_TIME, italian_datetime
 
 #: Where an entry links its object while it exists, by object type ("{}": its id, a
-#: term's vocabulary, an account's number).
+#: term's vocabulary, an account's number); these objects are looked up, so one not found is gone.
 OBJECT_PAGES = {
     "processo": "/redazione/processi/{}/versioni",
     "segnalazione": "/redazione/segnalazioni/{}",
@@ -33,8 +33,6 @@ OBJECT_PAGES = {
     "gruppo di sinonimi": "/redazione/sinonimi/{}/modifica",
     "utente": "/redazione/account/{}",
 }
-#: The kinds of objects looked up by their id: one of these not found no longer exists.
-LOOKED_UP = ("processo", "segnalazione", "gruppo di sinonimi", "ente", "termine", "utente")
 #: Keys of an object's data that hold its name, in the order they are looked for.
 _NAME_KEYS = ("title", "label", "name", "display_name", "expressions")
 #: Keys of an object's data that hold another object whose name names it (a submission's process,
@@ -143,7 +141,7 @@ def _records(row: dict) -> list[dict]:
     return found
 
 
-def shown(object_type: str, path: str, value: Any, labels: dict | None = None) -> str:
+def _shown(object_type: str, path: str, value: Any, labels: dict | None = None) -> str:
     """A value of an object's data for people: "—" when empty, sì/no, a coded value by name, the
     lines of a process field (terms and territories by name when ``labels`` has them, see
     ``curation.revisions.value_labels``), a list one item a line."""
@@ -177,7 +175,7 @@ def _differs(record_field: str | None, old: Any, new: Any) -> bool:
 
 def changes(object_type: str, before: Any, after: Any, labels: dict | None = None) -> list[dict]:
     """The fields that differ between the data before and after, in the order of the data:
-    ``{"field", "label", "before", "after"}``, values as :func:`shown` gives them."""
+    ``{"field", "label", "before", "after"}``, values as :func:`_shown` gives them."""
     old = _flatten(before) if before is not None else {}
     new = _flatten(after) if after is not None else {}
     paths = list(old) + [path for path in new if path not in old]
@@ -185,8 +183,8 @@ def changes(object_type: str, before: Any, after: Any, labels: dict | None = Non
         {
             "field": path,
             "label": field_label(object_type, path),
-            "before": shown(object_type, path, old.get(path), labels),
-            "after": shown(object_type, path, new.get(path), labels),
+            "before": _shown(object_type, path, old.get(path), labels),
+            "after": _shown(object_type, path, new.get(path), labels),
         }
         for path in paths
         if _differs(_record_field(object_type, path), old.get(path), new.get(path))
@@ -214,7 +212,7 @@ async def readable(rows: list[dict]) -> list[dict]:
                 "at_text": italian_datetime(row["at"]),
                 "kind": object_kind(row["object_type"]),
                 "name": name,
-                "gone": page is None and row["object_type"] in LOOKED_UP,
+                "gone": page is None and row["object_type"] in OBJECT_PAGES,
                 "link": pattern.format(page) if pattern and page is not None else None,
                 "changes": changes(row["object_type"], row["before"], row["after"], labels),
             }

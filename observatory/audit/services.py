@@ -25,6 +25,9 @@ from observatory.web import Page
 COMMAND_LINE_ACTOR = "riga-di-comando"
 #: The longest text the process filter takes.
 MAX_PROCESS_TEXT = 300
+#: The years a date filter may name.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+_NUMBER = re.compile(r"^[0-9]{1,11}$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _ITALIAN_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _COLUMNS = (
@@ -73,6 +76,8 @@ def _day(text: str) -> datetime.date:
         day, month, year = (int(part) for part in match.groups())
     else:
         raise ValueError(f"«{text}» non è una data: scrivi giorno, mese e anno, ad esempio 7/12/2026.")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"«{text}»: l'anno va dal {FIRST_YEAR} al {LAST_YEAR}.")
     try:
         return datetime.date(year, month, day)
     except ValueError:
@@ -103,7 +108,7 @@ def read_filters(params: Mapping[str, str], actor_ids: set[int], actions: set[st
         )
     actor: int | str | None = (params.get("autore") or "").strip() or None
     if actor is not None and actor != COMMAND_LINE_ACTOR:
-        actor = int(actor) if actor.isdigit() and len(actor) < 12 else None
+        actor = int(actor) if _NUMBER.match(actor) else None
         if actor not in actor_ids:
             errors["autore"] = "nessun componente della redazione corrisponde a questa scelta."
     action = (params.get("azione") or "").strip() or None
@@ -113,8 +118,8 @@ def read_filters(params: Mapping[str, str], actor_ids: set[int], actions: set[st
     if isinstance(process, str):
         if len(process) > MAX_PROCESS_TEXT:
             errors["processo"] = f"scrivi al massimo {MAX_PROCESS_TEXT} caratteri del titolo."
-        elif process.isdigit():
-            process = int(process) if len(process) < 12 else 0
+        elif _NUMBER.match(process):
+            process = int(process)
         elif not fold(process):
             errors["processo"] = "scrivi una parte del titolo del processo (lettere o cifre) o il suo numero."
     if errors:
