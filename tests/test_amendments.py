@@ -4,6 +4,7 @@ submissions that likely duplicate each other."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import re
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from helpers import (
     submission_form,
 )
 
+from observatory.submissions import moderation
 from observatory.submissions.services import find_by_token
 from observatory.submissions.tables import Submission, SubmissionVersion
 
@@ -174,6 +176,26 @@ async def test_an_amended_correction_shows_its_note_and_fields_changed(client):
         "Sintesi": ["Sintesi proposta.", "Sintesi ripensata."],
         "Cosa correggi e perché": ["Titolo.", "Titolo e sintesi."],
     }
+
+
+@pytest.mark.anyio
+async def test_two_amendments_at_once_keep_one_replaced_version(client):
+    tracking = await _submit(client, **FIRST)
+    submission = _submission(client, tracking)
+    sent = submission["data"]["process"]
+
+    async def both():
+        return await asyncio.gather(
+            moderation.amend(submission, {**sent, "end_year": 2023}, version=submission["version"]),
+            moderation.amend(submission, {**sent, "end_year": 2024}, version=submission["version"]),
+            return_exceptions=True,
+        )
+
+    outcomes = run_in_app(client, both)
+    assert sorted(type(o).__name__ for o in outcomes) == ["SubmissionChanged", "dict"]
+    (kept,) = rows(client, SubmissionVersion, SubmissionVersion.submission == submission["id"])
+    assert kept["data"] == submission["data"] and kept["version"] == 1
+    assert _submission(client, tracking)["version"] == 2
 
 
 # --- the queue -------------------------------------------------------------------------------------

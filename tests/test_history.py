@@ -4,6 +4,7 @@ confirmation, and the public history of a process (public fields only, with Ital
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import re
 from zoneinfo import ZoneInfo
@@ -169,6 +170,29 @@ async def test_republishing_from_a_page_opened_before_another_change_is_refused(
     assert "è cambiato da quando hai aperto questa pagina" in refused.text
     assert process_row(client, PATTI)["publication"] == "withdrawn"
     assert len(audit_entries(client, "processo.ripubblica")) == 1
+
+
+async def test_two_editors_republishing_at_once_republish_once(client):
+    process = process_row(client, PATTI)
+    editor = await login_as(client)
+    run_in_app(client, curation.withdraw, process["id"], "Doppia.", editor)
+    version = process_row(client, PATTI)["version"]
+
+    async def both():
+        return await asyncio.gather(
+            curation.republish(process["id"], editor, version=version),
+            curation.republish(process["id"], editor, version=version),
+            return_exceptions=True,
+        )
+
+    outcomes = run_in_app(client, both)
+    assert sorted(type(o).__name__ for o in outcomes) == ["CurationRefused", "NoneType"]
+    assert len(audit_entries(client, "processo.ripubblica")) == 1
+    assert [r["summary"] for r in _revisions(client, process["id"])][-2:] == [
+        "Ritirato dal catalogo: Doppia.",
+        "Ripubblicato nel catalogo",
+    ]
+    assert process_row(client, PATTI)["publication"] == "published"
 
 
 # --- withdrawing asks first ----------------------------------------------------------------------------
