@@ -6,8 +6,6 @@ A refused form is shown again with the error next to its field; passwords are ne
 
 from __future__ import annotations
 
-import re
-
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -56,7 +54,7 @@ _SYSTEMS = (
 def browser_description(user_agent: str) -> str:
     """ "Firefox su Linux" from a User-Agent, or "browser sconosciuto"."""
     browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
-    system = next((name for mark, name in _SYSTEMS if re.search(re.escape(mark), user_agent)), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
     if browser and system:
         return f"{browser} su {system}"
     return browser or system or "browser sconosciuto"
