@@ -158,6 +158,12 @@ async def test_a_term_in_use_is_deleted_only_by_moving_every_process_to_another_
     entry = audit_entries(client, "termine.elimina")[-1]
     assert entry["after"] == {"replaced_by": "ambiente", "processes": sorted(p["id"] for p in using)}
     assert f"{len(using)} processi passati a «Ambiente»" in entry["summary"]
+    log = soup(await client.get("/redazione/registro", params={"azione": "termine.elimina"}))
+    labels = {
+        row.th.get_text(strip=True): row for row in log.select_one("article.audit-entry").select("tbody tr")
+    }
+    assert labels["Processi passati al termine"].select_one(".after").get_text(strip=True) == "ambiente"
+    assert "Processi spostati" in labels
 
 
 async def test_moving_the_processes_of_a_tag_keeps_one_tag_where_both_were(client):

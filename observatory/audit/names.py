@@ -106,6 +106,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "label": "Etichetta",
         "description": "Descrizione",
         "position": "Posizione",
+        "replaced_by": "Processi passati al termine",
+        "processes": "Processi spostati",
     },
     "gruppo di sinonimi": {"expressions": "Espressioni", "note": "Nota", "version": "Versione"},
     "utente": {
