@@ -114,7 +114,7 @@ async def test_no_form_of_the_site_stores_or_chokes_on_control_characters(client
     tracking = await _submit_pending(client, "Orti igienecinque di Borgoquercia")
     [submission] = [s for s in stored_submissions(client) if s["state"] == "in_attesa"]
     process_id = process_row(client, PATTI)["id"]
-    await login_as(client, "amministratore")
+    admin = await login_as(client, "amministratore")
     pages = [
         "/segnala",
         f"/processi/{PATTI}/correzione",
@@ -126,6 +126,9 @@ async def test_no_form_of_the_site_stores_or_chokes_on_control_characters(client
         "/redazione/enti/unisci",
         "/redazione/vocabolari",
         "/redazione/accesso",
+        "/redazione/account/nuovo",
+        f"/redazione/account/{admin['id']}",
+        "/redazione/profilo",
     ]
     posted = 0
     for path in pages:
