@@ -164,7 +164,7 @@ async def test_admin_creates_an_account_whose_member_chooses_the_password_with_a
     choose = soup(await empty_client.get(path))
     assert "lucia.verdi" in choose.select_one(".lead").get_text()
     chosen = await _post(
-        empty_client, path, {"password": NEW_PASSWORD, "conferma": NEW_PASSWORD}, token_from=path
+        empty_client, path, {"password": NEW_PASSWORD, "conferma_password": NEW_PASSWORD}, token_from=path
     )
     assert chosen.status_code == 303 and chosen.headers["location"] == f"{LOGIN}?fatto=password"
     done = soup(await empty_client.get(chosen.headers["location"]))
@@ -404,20 +404,22 @@ async def test_a_reset_link_works_once_and_ends_the_accounts_sessions(empty_clie
     form = soup(await empty_client.get(path))
     assert form.select_one("#campo-password")["autocomplete"] == "new-password"
     mismatch = await _post(
-        empty_client, path, {"password": NEW_PASSWORD, "conferma": "un'altra ancora lunga"}, path
+        empty_client, path, {"password": NEW_PASSWORD, "conferma_password": "un'altra ancora lunga"}, path
     )
     assert mismatch.status_code == 400
     assert _errors(soup(mismatch)) == {
-        "conferma": "Errore: Le due password non coincidono: scrivi la stessa password due volte."
+        "conferma_password": "Errore: Le due password non coincidono: scrivi la stessa password due volte."
     }
     assert NEW_PASSWORD not in mismatch.text  # passwords are never written back
     same_as_name = await _post(
-        empty_client, path, {"password": "mario" + " " * 8, "conferma": "mario" + " " * 8}, path
+        empty_client, path, {"password": "mario" + " " * 8, "conferma_password": "mario" + " " * 8}, path
     )
     assert "uguale al nome utente" in _errors(soup(same_as_name))["password"]
-    short = await _post(empty_client, path, {"password": "corta", "conferma": "corta"}, path)
+    short = await _post(empty_client, path, {"password": "corta", "conferma_password": "corta"}, path)
     assert "almeno 12 caratteri" in _errors(soup(short))["password"]
-    done = await _post(empty_client, path, {"password": NEW_PASSWORD, "conferma": NEW_PASSWORD}, path)
+    done = await _post(
+        empty_client, path, {"password": NEW_PASSWORD, "conferma_password": NEW_PASSWORD}, path
+    )
     assert done.status_code == 303
     assert rows(empty_client, StaffSession, StaffSession.user == _account(empty_client, "mario")["id"]) == []
     assert audit_entries(empty_client, "utente.password_reimpostata")[-1]["summary"] == (
@@ -433,7 +435,7 @@ async def test_a_reset_link_works_once_and_ends_the_accounts_sessions(empty_clie
     again = await _post(
         empty_client,
         path,
-        {"password": "ancora un'altra password", "conferma": "ancora un'altra password"},
+        {"password": "ancora un'altra password", "conferma_password": "ancora un'altra password"},
         LOGIN,
     )
     assert again.status_code == 410
@@ -460,7 +462,9 @@ async def test_an_expired_link_and_a_replaced_link_are_refused_with_a_clear_mess
     expired = await empty_client.get(second)
     assert expired.status_code == 410
     assert "è scaduto" in soup(expired).select_one('[role="alert"]').get_text()
-    posted = await _post(empty_client, second, {"password": NEW_PASSWORD, "conferma": NEW_PASSWORD}, LOGIN)
+    posted = await _post(
+        empty_client, second, {"password": NEW_PASSWORD, "conferma_password": NEW_PASSWORD}, LOGIN
+    )
     assert posted.status_code == 410
     assert services.verify_password(_account(empty_client, "mario")["password_hash"], STAFF_PASSWORD)
     unknown = await empty_client.get("/redazione/nuova-password/non-esiste")
@@ -628,17 +632,30 @@ async def test_editors_are_refused_the_admins_account_pages(empty_client):
         assert (await empty_client.get(path)).status_code == 200, path
 
 
-async def test_account_posts_need_the_csrf_token(empty_client):
+async def test_account_posts_need_the_csrf_token_and_never_show_a_password_again(empty_client):
     await login_as(empty_client, "amministratore")
     target = _create(empty_client, "mario")
-    for path in (f"{ACCOUNTS}/{target['id']}/disattiva", "/redazione/profilo/password", f"{ACCOUNTS}/nuovo"):
+    link = await _issue_link(empty_client, "mario")
+    secret_fields = {
+        "password": NEW_PASSWORD,
+        "password_attuale": NEW_PASSWORD,
+        "nuova_password": NEW_PASSWORD,
+        "conferma_password": NEW_PASSWORD,
+    }
+    for path in (
+        f"{ACCOUNTS}/{target['id']}/disattiva",
+        "/redazione/profilo/password",
+        f"{ACCOUNTS}/nuovo",
+        link,
+    ):
         response = await empty_client.post(
-            path, data={"versione": "1", "password_attuale": STAFF_PASSWORD}, follow_redirects=False
+            path, data={"versione": "1", **secret_fields}, follow_redirects=False
         )
         assert response.status_code == 403, path
         assert "Per sicurezza il modulo non è stato accettato" in response.text
-        assert STAFF_PASSWORD not in response.text  # a password is never written back
+        assert NEW_PASSWORD not in response.text  # a password is never written back
     assert _account(empty_client, "mario")["active"]
+    assert (await empty_client.get(link)).status_code == 200  # the link is still unused
 
 
 # --- the command line ------------------------------------------------------------------------------------
@@ -749,7 +766,7 @@ async def test_the_link_is_mailed_to_the_account_when_mail_is_configured(mail_cl
     form = await mail_client.get(path)
     assert form.status_code == 200 and "lucia" in soup(form).select_one(".lead").get_text()
     chosen = await _post(
-        mail_client, path, {"password": NEW_PASSWORD, "conferma": NEW_PASSWORD}, token_from=path
+        mail_client, path, {"password": NEW_PASSWORD, "conferma_password": NEW_PASSWORD}, token_from=path
     )
     assert chosen.status_code == 303
     # a new link for an account without an address is shown, not mailed

@@ -189,7 +189,7 @@ class AccountPages(Controller):
         """Set the new password; the link is spent and every session of the account ends."""
         form = await read_form(request)
         password = (form.get("password") or [""])[0]
-        confirmation = (form.get("conferma") or [""])[0]
+        confirmation = (form.get("conferma_password") or [""])[0]
         try:
             await credentials.use_reset_link(token, password, confirmation)
         except credentials.ResetLinkRefused as refused:

@@ -149,11 +149,11 @@ def _check_confirmation(password: str, confirmation: str, field: str) -> None:
 async def use_reset_link(token: str, password: str, confirmation: str) -> dict:
     """Set the password of a reset link's account and spend the link ("utente.password_reimpostata");
     every session of the account ends. ResetLinkRefused for a link that cannot be used (also when
-    another request spent it first), StaffError (field ``password`` or ``conferma``) for a password
+    another request spent it first), StaffError (field ``password`` or ``conferma_password``) for a password
     that cannot be chosen."""
     account = await reset_link_account(token)
     check_new_password(account["username"], password, "password")
-    _check_confirmation(password, confirmation, "conferma")
+    _check_confirmation(password, confirmation, "conferma_password")
     password_hash = await asyncio.to_thread(hash_password, password)
     async with write_transaction():
         now = utc_now()
