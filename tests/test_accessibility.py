@@ -66,6 +66,7 @@ PAGES = (
     ),
     ("redazione-unisci-enti", "/redazione/enti/unisci"),
     ("redazione-registro", "/redazione/registro"),
+    ("redazione-registro-filtrato", "/redazione/registro?azione=utente.crea&dal=2026-01-01"),
     ("redazione-account", "/redazione/account"),
     ("redazione-account-nuovo", "/redazione/account/nuovo"),
     ("redazione-account-scheda", FirstLink("/redazione/account", "table.accounts tbody a")),

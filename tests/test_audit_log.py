@@ -368,6 +368,8 @@ async def test_dates_are_days_in_italian_time_both_included(empty_client):
         and page.select_one("#f-al")["value"] == "2026-12-08"
     )
     assert page.select_one("#voci").get_text(strip=True) == "2 voci con questi filtri"
+    typed_in_italian = soup(await empty_client.get(AUDIT, params={**ordered, "dal": "7/12/2026"}))
+    assert typed_in_italian.select_one("#f-dal")["value"] == "2026-12-07"  # as a date field takes it
 
 
 async def test_filters_by_person_action_and_process_alone_and_together(client):
@@ -473,6 +475,7 @@ async def test_wrong_filters_are_refused_with_a_message_next_to_the_field(empty_
             assert not page.select("article.audit-entry")
             if name in ("dal", "al", "processo"):
                 assert page.select_one(f"#f-{name}")["value"] == value  # what was typed stays
+                assert page.select_one(f"#f-{name}")["type"] == "text"  # shown as typed, even if no date
     too_long_a_number = await empty_client.get(AUDIT, params={"processo": "9" * 30})  # read as a title
     assert too_long_a_number.status_code == 200 and not soup(too_long_a_number).select("article.audit-entry")
     backwards = soup(await empty_client.get(AUDIT, params={"dal": "2026-12-08", "al": "2026-12-07"}))

@@ -54,7 +54,10 @@ class AuditPages(StaffPages):
             filters = services.read_filters(typed, {m["id"] for m in members}, set(actions))
         except services.FiltersRefused as refused:
             return None, context | {"errors": refused.errors}
-        return filters, context | {"filtered": bool(filters)}
+        shown_days = {  # as a date field shows them, whichever way they were typed
+            name: day.isoformat() for name, day in (("dal", filters.since), ("al", filters.until)) if day
+        }
+        return filters, context | {"filtered": bool(filters), "typed": typed | shown_days}
 
     @staticmethod
     def _refused(context: dict) -> Template:
