@@ -347,11 +347,11 @@ async def test_audit_log_shows_before_and_after_to_admins_only(client):
     await login_as(client, "amministratore")
     page = soup(await client.get("/redazione/registro", params={"azione": "processo.modifica"}))
     entry = page.select_one("article.audit-entry")
-    assert "processo.modifica" in entry.h3.get_text() and "Prova Giulia" in entry.get_text()
+    assert entry.h3.get_text() == "Processo modificato" and "Prova Giulia" in entry.get_text()
     changes = {row.th.get_text(strip=True): row for row in entry.select("table tbody tr")}
-    assert changes["summary"].select_one(".before").get_text(strip=True) == process["summary"]
+    assert changes["Sintesi"].select_one(".before").get_text(strip=True) == process["summary"]
     assert (
-        changes["summary"].select_one(".after").get_text(strip=True) == "Una sintesi nuova per il registro."
+        changes["Sintesi"].select_one(".after").get_text(strip=True) == "Una sintesi nuova per il registro."
     )
 
 

@@ -366,6 +366,7 @@ async def test_process_page_shows_every_section_of_the_record(client):
         "Quando e in quali fasi",
         "Perché e con quali risultati",
         "Fonti e crediti",
+        "Storia delle modifiche",
     ]
     text = page.main.get_text(" ", strip=True)
     assert patti["summary"] in text
