@@ -32,6 +32,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from observatory.i18n import N_, _, gettext, ngettext
 from observatory.settings import Settings
 
 logger = logging.getLogger("observatory")
@@ -63,27 +64,27 @@ ERROR_CODES = {
     503: "unavailable",
 }
 STATUS_TITLES = {
-    400: "Richiesta non valida",
-    403: "Accesso negato",
-    404: "Pagina non trovata",
-    405: "Metodo non consentito",
-    409: "Conflitto",
-    413: "Richiesta troppo grande",
-    415: "Formato non accettato",
-    429: "Troppe richieste",
-    500: "Errore del server",
-    503: "Servizio non disponibile",
+    400: N_("Richiesta non valida"),
+    403: N_("Accesso negato"),
+    404: N_("Pagina non trovata"),
+    405: N_("Metodo non consentito"),
+    409: N_("Conflitto"),
+    413: N_("Richiesta troppo grande"),
+    415: N_("Formato non accettato"),
+    429: N_("Troppe richieste"),
+    500: N_("Errore del server"),
+    503: N_("Servizio non disponibile"),
 }
 STATUS_MESSAGES = {
-    404: "L'indirizzo richiesto non corrisponde a nessuna pagina del catalogo.",
-    405: "Questo indirizzo non accetta il metodo usato.",
-    413: "La richiesta supera la dimensione massima consentita.",
+    404: N_("L'indirizzo richiesto non corrisponde a nessuna pagina del catalogo."),
+    405: N_("Questo indirizzo non accetta il metodo usato."),
+    413: N_("La richiesta supera la dimensione massima consentita."),
 }
 CSRF_FAILED = "CSRF token verification failed"  # Litestar's message, replaced by an Italian one
 MSGSPEC_MESSAGES = (
-    (re.compile(r"^Expected `(.+)`, got `(.+)`"), "tipo non valido: atteso {}, ricevuto {}."),
-    (re.compile(r"^Object contains unknown field `(.+)`"), "campo sconosciuto «{}»."),
-    (re.compile(r"^Object missing required field `(.+)`"), "manca il campo obbligatorio «{}»."),
+    (re.compile(r"^Expected `(.+)`, got `(.+)`"), N_("tipo non valido: atteso {}, ricevuto {}.")),
+    (re.compile(r"^Object contains unknown field `(.+)`"), N_("campo sconosciuto «{}».")),
+    (re.compile(r"^Object missing required field `(.+)`"), N_("manca il campo obbligatorio «{}».")),
 )
 #: The start-year filters of a process list (its year facet's links set them).
 START_YEAR_PARAMETERS = ("avvio_da", "avvio_a")
@@ -120,7 +121,7 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     413 for one over MAX_BODY (read in full up to MAX_FORM_READ, so the refusal can show it again)."""
     content_type, _ = request.content_type
     if content_type != "application/x-www-form-urlencoded":
-        raise bad_request("Il modulo deve essere inviato come application/x-www-form-urlencoded.")
+        raise bad_request(_("Il modulo deve essere inviato come application/x-www-form-urlencoded."))
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=STATUS_MESSAGES[413])
@@ -128,10 +129,10 @@ async def read_form(request: Request) -> dict[str, list[str]]:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise bad_request(
-            "Il modulo inviato non è leggibile: la codifica dei caratteri non è UTF-8."
+            _("Il modulo inviato non è leggibile: la codifica dei caratteri non è UTF-8.")
         ) from None
     if len(pairs) > MAX_FORM_FIELDS:
-        raise bad_request("Il modulo inviato ha troppi campi.")
+        raise bad_request(_("Il modulo inviato ha troppi campi."))
     form: dict[str, list[str]] = {}
     for key, value in pairs:  # control characters are refused field by field, keeping the rest
         form.setdefault(key, []).append(value)
@@ -161,15 +162,18 @@ async def json_body_only(request: Request) -> None:
     if content_type != "application/json":
         raise ApiError(
             HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            "Il corpo della richiesta deve essere JSON, con l'intestazione Content-Type: application/json.",
+            _(
+                "Il corpo della richiesta deve essere JSON, con l'intestazione "
+                "Content-Type: application/json."
+            ),
         )
     try:
         json.loads(await request.body(), object_pairs_hook=_unique_keys)
     except _RepeatedKey as repeated:
-        message = f"La chiave «{repeated.key}» compare due volte nello stesso oggetto JSON."
+        message = _("La chiave «{key}» compare due volte nello stesso oggetto JSON.").format(key=repeated.key)
         raise ApiError(HTTP_400_BAD_REQUEST, message) from None
     except RecursionError:  # arrays or objects nested deeper than the parser goes
-        message = "Il documento JSON ha troppi livelli di oggetti o elenchi uno dentro l'altro."
+        message = _("Il documento JSON ha troppi livelli di oggetti o elenchi uno dentro l'altro.")
         raise ApiError(HTTP_400_BAD_REQUEST, message) from None
     except ValueError:  # not JSON at all: the route's own decoding says so
         pass
@@ -223,7 +227,14 @@ class ApiError(HTTPException):
         ``message`` is given, it says how many there are."""
         fields = [{"field": error.field, "message": error.message} for error in errors]
         return cls(
-            status_code, message or f"Richiesta non valida: {len(fields)} problemi da correggere.", fields
+            status_code,
+            message
+            or ngettext(
+                "Richiesta non valida: {n} problema da correggere.",
+                "Richiesta non valida: {n} problemi da correggere.",
+                len(fields),
+            ).format(n=len(fields)),
+            fields,
         )
 
     @classmethod
@@ -232,11 +243,11 @@ class ApiError(HTTPException):
         return cls(HTTP_400_BAD_REQUEST, message, [{"field": name, "message": field_message or message}])
 
     def to_response(self) -> Response:
-        body = {
+        body = {  # a message kept in a constant is translated here, in the language of the request
             "status": self.status_code,
             "error": self.error,
-            "message": self.detail,
-            "fields": self.fields,
+            "message": gettext(self.detail),
+            "fields": [dict(field, message=gettext(field["message"])) for field in self.fields],
         }
         if self.retry_after is not None:
             body["retry_after"] = self.retry_after
@@ -326,9 +337,11 @@ def whole_number(raw: str, label: str, low: int, high: int) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ValueError(f"{label}: «{raw[:40]}» non è un numero intero.") from None
+        message = _("{label}: «{raw}» non è un numero intero.")
+        raise ValueError(message.format(label=_(label), raw=raw[:40])) from None
     if not low <= value <= high:
-        raise ValueError(f"{label}: deve essere compreso tra {low} e {high}.")
+        message = _("{label}: deve essere compreso tra {low} e {high}.")
+        raise ValueError(message.format(label=_(label), low=low, high=high))
     return value
 
 
@@ -345,7 +358,7 @@ def number_parameter(request: Request, name: str, label: str, high: int) -> int 
 
 def page_number(request: Request) -> int:
     """The page a list is asked for (``pagina``, 1 by default); 400 for anything but 1 to MAX_PAGE."""
-    return number_parameter(request, "pagina", "Pagina", MAX_PAGE) or 1
+    return number_parameter(request, "pagina", N_("Pagina"), MAX_PAGE) or 1
 
 
 @dataclass
@@ -403,7 +416,7 @@ def _italian_detail(message: str) -> str:
     for pattern, italian in MSGSPEC_MESSAGES:
         match = pattern.match(message)
         if match:
-            return italian.format(*match.groups())
+            return _(italian).format(*match.groups())
     return message
 
 
@@ -416,13 +429,13 @@ def error_response(request: Request, exc: Exception) -> Response:
         status, message, headers = exc.status_code, exc.detail, dict(exc.headers or {})
     else:
         logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
-        status, message = HTTP_500_INTERNAL_SERVER_ERROR, "Si è verificato un errore imprevisto."
+        status, message = HTTP_500_INTERNAL_SERVER_ERROR, _("Si è verificato un errore imprevisto.")
     if isinstance(exc, ValidationException):
-        message = "Parametri della richiesta non validi."
+        message = _("Parametri della richiesta non validi.")
     elif isinstance(exc.__cause__, SerializationException):  # a body that is not JSON
-        message = "Il corpo della richiesta non è un documento JSON valido."
+        message = _("Il corpo della richiesta non è un documento JSON valido.")
     elif message == CSRF_FAILED:
-        message = (
+        message = _(
             "Per sicurezza il modulo non è stato accettato: la pagina era aperta da molto tempo o non "
             "proviene da questo sito. Ricarica la pagina e invialo di nuovo."
         )
@@ -442,7 +455,7 @@ def error_response(request: Request, exc: Exception) -> Response:
 def unavailable_response(request: Request, exc: Exception) -> Response:
     """503 for a part of the site that cannot answer now (the search index while it is rebuilt)."""
     logger.warning("Unavailable on %s: %s", request.url.path, exc)
-    message = "Questa parte del sito non è disponibile in questo momento: riprova fra qualche minuto."
+    message = _("Questa parte del sito non è disponibile in questo momento: riprova fra qualche minuto.")
     if wants_json(request):
         return ApiError(HTTP_503_SERVICE_UNAVAILABLE, message).to_response()
     return error_page(HTTP_503_SERVICE_UNAVAILABLE, message)
@@ -450,10 +463,10 @@ def unavailable_response(request: Request, exc: Exception) -> Response:
 
 def error_page(status: int, message: str, title: str | None = None, headers: dict | None = None) -> Template:
     """The Italian error page for ``status``."""
-    title = title or STATUS_TITLES.get(status, "Errore")
+    title = title or STATUS_TITLES.get(status, N_("Errore"))
     return Template(
         "error.html",
-        context={"status": status, "title": title, "message": message},
+        context={"status": status, "title": gettext(title), "message": gettext(message)},
         status_code=status,
         headers=headers,
     )

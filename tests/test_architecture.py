@@ -26,7 +26,7 @@ LAYERS = (
     "search",
 )
 #: Modules every domain may use; "observatory" is the package itself, for its __version__.
-SHARED = {"web", "database", "text", "digests", "settings", "piccolo_conf", "observatory"}
+SHARED = {"web", "i18n", "database", "text", "digests", "settings", "piccolo_conf", "observatory"}
 
 
 def _module_name(path: Path) -> str:
