@@ -125,7 +125,7 @@ async def test_process_page_shows_projects_and_places_and_search_finds_a_project
     ]
     assert rows[0][0].startswith("Giardino dei pettirossi Un giardino ombreggiato")
     assert "Via Arcoveggio" in rows[0][1] and "44.51990, 11.35120" in rows[0][1]
-    assert rows[0][2:] == ["€ 136.000,00", "Realizzato", "1234"]
+    assert rows[0][2:] == ["€ 136.000,00", "Realizzato", "1.234"]
     assert rows[1][2:4] == ["€ 30.000,50", "Ammesso al voto"]
     summary = table.find_parent("section").select_one("p").get_text(" ", strip=True)
     assert "3 progetti, per un importo complessivo di € 166.000,50 (2 con l'importo indicato)" in summary

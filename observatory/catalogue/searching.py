@@ -18,13 +18,13 @@ from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
 from observatory.catalogue.tables import ORGANISATION_ROLES, TERRITORY_LEVELS, Organisation, Term, Territory
 from observatory.search.completion import TITLES, Completer, Completion
 from observatory.search.index import IndexUnavailable, SearchIndex
+from observatory.search.likeness import Likeness, most_alike
 from observatory.search.query import (
     SearchRequest,
     SearchResult,
     Tallies,
     cards,
     matching_ids,
-    more_like,
     run_search,
     run_tallies,
 )
@@ -61,6 +61,17 @@ SUGGEST_FROM = 2
 #: The level of a territory, by the first letter of its code (IT, R01, P201, C001272).
 _LEVEL_OF = {"I": "paese", "R": "regione", "P": "provincia", "C": "comune"}
 _completer = Completer(SUGGESTED_FACETS)
+#: How much a shared territory makes two processes alike, by the level of the closest one they
+#: share (a code's first letter: comune, provincia, regione); all of Italy counts for nothing.
+TERRITORY_LIKENESS = {"C": 2.0, "P": 1.5, "R": 1.0}
+#: What makes processes alike. The kind weighs most: a participatory budget is like other
+#: participatory budgets before a different kind of process in the same comune.
+SIMILAR_PROCESSES = Likeness(
+    same={"tipo": 4.0, "ambito": 1.0},
+    shared={"tematica": 1.5},
+    nearest={"territorio": lambda code: TERRITORY_LIKENESS.get(code[0], 0.0)},
+    text=2.0,
+)
 
 
 @dataclass
@@ -229,9 +240,12 @@ def _facet_views(
 
 
 async def similar_processes(search_index: SearchIndex, process_id: int, limit: int = 5) -> list[dict]:
-    """Processes like this one, from the index ("processi simili"); none while it is unavailable."""
+    """Processes like this one ("processi simili"), by SIMILAR_PROCESSES: the same kind first of
+    all, then the nearest territory, the theme area, the topics and the words of title and text;
+    none while the index is unavailable."""
     try:
-        return [_listed(card) for card in cards(search_index, more_like(search_index, process_id, limit))]
+        alike = most_alike(search_index, process_id, SIMILAR_PROCESSES, limit)
+        return [_listed(card) for card in cards(search_index, alike)]
     except IndexUnavailable:
         return []
 

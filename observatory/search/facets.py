@@ -263,6 +263,11 @@ class FacetArrays:
             mask[docs[np.isin(values, wanted)]] = True
         return mask
 
+    def many_starts(self, name: str) -> np.ndarray:
+        """Where each document's values of many-valued facet ``name`` begin in ``many[name]``
+        (one more entry than documents: document d's are at starts[d]:starts[d + 1])."""
+        return self._many_starts[name]
+
     def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
         """How many documents in ``mask`` have each value of facet ``name`` (once per document)."""
         return self.counts_of([name], mask).get(name, {})

@@ -291,18 +291,6 @@ def _sorted_page(arrays, mask, scores, sort, offset, size) -> list[int]:
     return docs[order[offset : offset + size]].tolist()
 
 
-def more_like(search_index: SearchIndex, pid: int, limit: int) -> list[int]:
-    """Ids of the processes most similar to ``pid``, by the key terms of its title and body."""
-    searcher, arrays = search_index.searcher()
-    docnum = searcher.document_number(pid=str(pid))
-    if docnum is None:
-        return []
-    hits = searcher.more_like(docnum, "body", top=limit, numterms=12)
-    by_title = searcher.more_like(docnum, "title", top=limit, numterms=6)
-    ranked = list(dict.fromkeys(h.docnum for h in [*by_title, *hits] if h.docnum != docnum))
-    return [int(arrays.pid[d]) for d in ranked[:limit]]
-
-
 def cards(search_index: SearchIndex, pids: list[int]) -> list[dict]:
     """The stored cards of the processes ``pids`` that are in the index, in that order."""
     searcher, _ = search_index.searcher()
