@@ -17,6 +17,7 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pybabel compile --statistics -d observatory/locale -D messages
 	@touch $(INSTALLED)
 
 install: $(INSTALLED) ## Create .venv and install Osservatorio with its test tools

@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from observatory import __version__, database, text, web
+from observatory import __version__, database, i18n, text, web
 from observatory.accounts.account_controllers import StaffAccountPages
 from observatory.accounts.controllers import AccountPages
 from observatory.accounts.guards import (
@@ -30,6 +30,7 @@ from observatory.audit.controllers import AuditPages
 from observatory.catalogue import fields, geography, searching
 from observatory.catalogue.controllers import CatalogueApi, CataloguePages, HealthApi
 from observatory.catalogue.indexing import keep_index_current, open_index
+from observatory.catalogue.reference import keep_english_labels_current, load_english_labels
 from observatory.catalogue.tables import LICENCE_URLS
 from observatory.curation.controllers import CurationPages
 from observatory.curation.history_controllers import ProcessHistoryPages
@@ -70,11 +71,18 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
         replace_years=web.replace_years,
     )
     env.filters["json_ld"] = json_ld
+    env.filters["term"] = i18n.term_label
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
+        language=i18n.current_language,
+        url=i18n.url,
+        alternates=i18n.alternates,
+        language_names=i18n.LANGUAGE_NAMES,
         version=__version__,
         current_staff=staff_in_template,
         staff_roles=ROLES,
-        labels=fields.PATH_LABELS,
+        labels=i18n.ByLanguage({i18n.ITALIAN: fields.PATH_LABELS, i18n.ENGLISH: fields.PATH_LABELS_EN}),
         choices=fields.PATH_CHOICES,
         licence_urls=LICENCE_URLS,
     )
@@ -96,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
     async def open_database(app: Litestar) -> None:
         geography.prepare(on_ready=gc.freeze)
         await database.start(engine)
+        await load_english_labels()
         try:
             await open_index(search_index)  # rebuilt when it cannot be served; pending changes applied
             searching.prepare_suggestions(search_index)  # not at the first keystroke: 2 s at 100,000
@@ -104,6 +113,7 @@ def create_app(settings: Settings) -> Litestar:
         background.append(asyncio.create_task(keep_index_current(search_index, settings.index_poll)))
         await apply_synonyms(search_index)  # kept in the database: every instance reloads them
         background.append(asyncio.create_task(keep_synonyms_current(search_index, settings.index_poll)))
+        background.append(asyncio.create_task(keep_english_labels_current(settings.index_poll)))
         # e-mail leaves from the outbox, never from a request: a server that is down fails no page
         background.append(asyncio.create_task(keep_sending(settings)))
         background.append(asyncio.create_task(keep_digests(settings)))
@@ -181,7 +191,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state.bulk_archives = BulkArchives(
         settings.index_dir.with_name(settings.index_dir.name + "-downloads")
     )
-    app.asgi_handler = hardened(app.asgi_handler, https)
+    app.asgi_handler = hardened(i18n.by_language(app.asgi_handler), https)
     return app
 
 

@@ -47,6 +47,7 @@ ACTIONS = {
     "utente.due_fattori_per_tutti": "Obbligo della verifica in due passaggi cambiato",
     "posta.riprova": "E-mail rimessa in invio",
     "notifiche.riepilogo": "Riepilogo giornaliero attivato o disattivato",
+    "messaggio.gestito": "Messaggio del modulo di contatto segnato come gestito",
 }
 #: The filter's groups of actions, by the part of the code before the dot.
 ACTION_GROUPS = {
@@ -58,6 +59,7 @@ ACTION_GROUPS = {
     "utente": "Account della redazione",
     "posta": "Posta elettronica",
     "notifiche": "Notifiche",
+    "messaggio": "Messaggi alla redazione",
 }
 #: The kinds of audited objects (``AuditEntry.object_type``), as a heading names them.
 OBJECT_KINDS = {
@@ -69,6 +71,7 @@ OBJECT_KINDS = {
     "utente": "Account",
     "impostazione": "Impostazione",
     "email": "E-mail",
+    "messaggio": "Messaggio",
 }
 
 _PROCESS = {
@@ -104,6 +107,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "vocabulary": "Vocabolario",
         "slug": "Identificativo",
         "label": "Etichetta",
+        "label_en": "Etichetta inglese",
         "description": "Descrizione",
         "position": "Posizione",
         "replaced_by": "Processi passati al termine",

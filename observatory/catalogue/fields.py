@@ -696,6 +696,8 @@ def walk(fields: tuple[Field, ...] = FIELDS, prefix: str = "") -> Iterator[tuple
 BY_PATH: Mapping[str, Field] = MappingProxyType(dict(walk()))
 #: Italian labels by dotted path, for templates (``labels["funding.cup"]``).
 PATH_LABELS: Mapping[str, str] = MappingProxyType({path: d.label for path, d in BY_PATH.items()})
+#: The same in English, for the English pages.
+PATH_LABELS_EN: Mapping[str, str] = MappingProxyType({path: d.label_en for path, d in BY_PATH.items()})
 #: The allowed values of each choice field or part, with their labels, by dotted path.
 PATH_CHOICES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {path: d.choices for path, d in BY_PATH.items() if d.choices}

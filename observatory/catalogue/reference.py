@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.tables import Term, Territory
 from observatory.database import write_transaction
+from observatory.i18n import set_term_labels
 from observatory.settings import DATA_DIR
 from observatory.text import fold
 
+logger = logging.getLogger("observatory")
 ISTAT_FILE = DATA_DIR / "territori" / "istat_elenco_comuni_italiani_2024-12.csv"
 VOCABULARY_FILE = DATA_DIR / "vocabolari.json"
 
@@ -96,19 +100,50 @@ async def load_territories(path: Path = ISTAT_FILE) -> TerritoryCounts:
 
 
 async def load_vocabularies(path: Path = VOCABULARY_FILE) -> int:
-    """Insert the shipped vocabulary terms that are missing; return how many were added."""
+    """Insert the shipped vocabulary terms that are missing and give the English label to those that
+    have none (a database from before English labels); return how many terms were added."""
     data = json.loads(path.read_text(encoding="utf-8"))
     unknown = set(data) - set(VOCABULARIES)
     if unknown:
         raise ValueError(f"{path}: unknown vocabularies {sorted(unknown)}")
-    existing = {(row["vocabulary"], row["slug"]) for row in await Term.select(Term.vocabulary, Term.slug)}
+    existing = {
+        (row["vocabulary"], row["slug"]): row
+        for row in await Term.select(Term.id, Term.vocabulary, Term.slug, Term.label_en)
+    }
     new_terms = [
-        Term(vocabulary=vocabulary, slug=slug, label=label, position=position)
+        Term(vocabulary=vocabulary, slug=slug, label=label, label_en=label_en, position=position)
         for vocabulary, entries in data.items()
-        for position, (slug, label) in enumerate(entries)
+        for position, (slug, label, label_en) in enumerate(entries)
         if (vocabulary, slug) not in existing
     ]
-    if new_terms:
+    unlabelled = [
+        (existing[vocabulary, slug]["id"], label_en)
+        for vocabulary, entries in data.items()
+        for slug, _, label_en in entries
+        if (vocabulary, slug) in existing and existing[vocabulary, slug]["label_en"] is None
+    ]
+    if new_terms or unlabelled:
         async with write_transaction():
-            await Term.insert(*new_terms)
+            if new_terms:
+                await Term.insert(*new_terms)
+            for term_id, label_en in unlabelled:
+                await Term.update({Term.label_en: label_en}).where(Term.id == term_id)
+    await load_english_labels()
     return len(new_terms)
+
+
+async def load_english_labels() -> None:
+    """Hand the English label of every term to the English pages (after any change of a label)."""
+    rows = await Term.select(Term.label, Term.label_en).where(Term.label_en.is_not_null())
+    set_term_labels({row["label"]: row["label_en"] for row in rows})
+
+
+async def keep_english_labels_current(every: float) -> None:
+    """Background task: read the English labels again every ``every`` seconds, so that a label an
+    editor changed through another instance reaches this one's English pages."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await load_english_labels()
+        except Exception:  # the next round retries; pages go on with the labels they have
+            logger.exception("The English labels could not be read from the database; the next round retries")

@@ -28,6 +28,8 @@ class VocabularyTermOut(msgspec.Struct):
     slug: str
     label: str
     description: str | None = None
+    #: The label in English (null when the editors have not given one).
+    label_en: str | None = None
 
 
 class TerritoryRef(msgspec.Struct):

@@ -141,6 +141,8 @@ class Term(Table):
     slug = Varchar(length=120)
     #: Italian label shown to readers.
     label = Varchar(length=200)
+    #: English label shown on the English pages (the Italian one there when it is unknown).
+    label_en = Varchar(length=200, null=True, default=None)
     #: Optional explanation for editors and submitters.
     description = Text(null=True, default=None)
     #: Order within the vocabulary.

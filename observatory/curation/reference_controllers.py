@@ -159,7 +159,8 @@ class ReferencePages(StaffPages):
     async def create_term(self, request: Request) -> Template | Redirect:
         """Add a term to a vocabulary."""
         form = await read_form(request)
-        typed = {name: first(form, name) for name in ("vocabolario", "etichetta", "descrizione", "slug")}
+        names = ("vocabolario", "etichetta", "etichetta_en", "descrizione", "slug")
+        typed = {name: first(form, name) for name in names}
         if typed["vocabolario"] not in VOCABULARIES:
             return await self._vocabularies_page(
                 request, error="Scegli il vocabolario del nuovo termine.", status_code=HTTP_400_BAD_REQUEST
@@ -167,7 +168,12 @@ class ReferencePages(StaffPages):
         return await self._term_action(
             request,
             lambda staff: vocabularies.create_term(
-                typed["vocabolario"], typed["etichetta"], typed["descrizione"], staff, slug=typed["slug"]
+                typed["vocabolario"],
+                typed["etichetta"],
+                typed["descrizione"],
+                staff,
+                slug=typed["slug"],
+                label_en=typed["etichetta_en"],
             ),
             "termine-creato",
             typed,
@@ -175,7 +181,7 @@ class ReferencePages(StaffPages):
 
     @post("/vocabolari/{term_id:int}", name="update_term")
     async def update_term(self, request: Request, term_id: FromPath[int]) -> Template | Redirect:
-        """Change a term's label and description."""
+        """Change a term's labels (Italian and English) and description."""
         form = await read_form(request)
         return await self._term_action(
             request,
@@ -185,6 +191,7 @@ class ReferencePages(StaffPages):
                 first(form, "descrizione"),
                 staff,
                 request.app.state.search_index,
+                label_en=first(form, "etichetta_en"),
             ),
             "termine-modificato",
         )

@@ -19,6 +19,7 @@ from observatory.catalogue import checks, indexing, outbox, services
 from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.records import to_record
+from observatory.catalogue.reference import load_english_labels
 from observatory.catalogue.tables import Process, ProcessTerm, Term
 from observatory.curation.revisions import record_revision
 from observatory.curation.services import CurationRefused
@@ -90,13 +91,14 @@ async def find_term(term_id: int) -> dict:
     return term
 
 
-def _term_text(label: Any, description: Any) -> tuple[str, str | None]:
+def _term_text(label: Any, label_en: Any, description: Any) -> tuple[str, str | None, str | None]:
     errors: list[FieldError] = []
     label = checks.text(label, "etichetta", TERM_LABEL_LIMIT, errors, required=True)
+    label_en = checks.text(label_en, "etichetta_en", TERM_LABEL_LIMIT, errors)
     description = checks.text(description, "descrizione", TERM_DESCRIPTION_LIMIT, errors)
     if errors:
         raise ValidationFailed(errors)
-    return label, description
+    return label, label_en, description
 
 
 async def _check_label_free(vocabulary: str, label: str, term_id: int | None = None) -> None:
@@ -109,16 +111,16 @@ async def _check_label_free(vocabulary: str, label: str, term_id: int | None = N
 
 
 def _term_state(term: dict) -> dict:
-    return {key: term[key] for key in ("vocabulary", "slug", "label", "description", "position")}
+    return {key: term[key] for key in ("vocabulary", "slug", "label", "label_en", "description", "position")}
 
 
 async def create_term(
-    vocabulary: str, label: Any, description: Any, staff: dict | None, slug: Any = None
+    vocabulary: str, label: Any, description: Any, staff: dict | None, slug: Any = None, label_en: Any = None
 ) -> dict:
     """Add a term at the end of a vocabulary; its slug comes from the label when not given."""
     if vocabulary not in VOCABULARIES:
         raise CurationRefused(f"Vocabolario sconosciuto «{vocabulary}».")
-    label, description = _term_text(label, description)
+    label, label_en, description = _term_text(label, label_en, description)
     errors: list[FieldError] = []
     slug = checks.slug(clean(slug) or slugify(label, checks.SLUG_FROM_NAME), "slug", checks.MAX_SLUG, errors)
     if errors:
@@ -137,6 +139,7 @@ async def create_term(
             vocabulary=vocabulary,
             slug=slug,
             label=label,
+            label_en=label_en,
             description=description,
             position=last["position"] + 1 if last else 0,
         )
@@ -150,18 +153,27 @@ async def create_term(
             f"Nuovo termine «{label}» in «{VOCABULARIES[vocabulary]}»",
             after=_term_state(created),
         )
+    await load_english_labels()
     return created
 
 
 async def update_term(
-    term_id: int, label: Any, description: Any, staff: dict | None, search_index: SearchIndex | None = None
+    term_id: int,
+    label: Any,
+    description: Any,
+    staff: dict | None,
+    search_index: SearchIndex | None = None,
+    label_en: Any = None,
 ) -> dict:
-    """Change a term's label and description; the processes using it are reindexed with the new label."""
-    label, description = _term_text(label, description)
+    """Change a term's labels (Italian and English) and description; the processes using it are
+    reindexed with the new label."""
+    label, label_en, description = _term_text(label, label_en, description)
     async with write_transaction():
         term = await find_term(term_id)
         await _check_label_free(term["vocabulary"], label, term_id)
-        await Term.update({Term.label: label, Term.description: description}).where(Term.id == term_id)
+        await Term.update({Term.label: label, Term.label_en: label_en, Term.description: description}).where(
+            Term.id == term_id
+        )
         if label != term["label"]:
             for process_id in await _processes_using(term):
                 await outbox.record_change(process_id)
@@ -175,6 +187,7 @@ async def update_term(
             before=_term_state(term),
             after=_term_state(updated),
         )
+    await load_english_labels()
     await indexing.catch_up(search_index)
     return updated
 
