@@ -23,8 +23,10 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
+    HTTP_301_MOVED_PERMANENTLY,
     HTTP_303_SEE_OTHER,
     HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -46,6 +48,8 @@ MAX_FORM_READ = 4 * MAX_BODY
 MAX_FORM_FIELDS = 2_000
 #: Highest page number of any list.
 MAX_PAGE = 100_000
+#: Page numbers a list links to on either side of the page shown.
+PAGE_WINDOW = 2
 #: The longest text a search or a look-up takes (longer ones are cut, or refused by /processi).
 MAX_SEARCH_TEXT = 200
 #: The API's name for each 4xx status (the ``error`` key of every error answer).
@@ -376,23 +380,80 @@ class Page:
         return max(1, -(-self.total // self.page_size))
 
 
-def page_links(request: Request, page: Page) -> dict[str, str | None]:
-    """Query strings of the neighbouring, first and last pages, keeping every other parameter."""
-    params = [(k, v) for k, values in request.query_params.dict().items() if k != "pagina" for v in values]
-
-    def link(number: int) -> str:
-        return "?" + urlencode([*params, ("pagina", str(number))])
-
+def list_defaults(request: Request) -> dict[str, str]:
+    """What a list's parameters mean when they are not given: page 1, the instance's page size, the
+    order (relevance with a text, the latest changed without)."""
     return {
-        "previous": link(page.page - 1) if page.page > 1 else None,
-        "next": link(page.page + 1) if page.page < page.pages else None,
-        "first": link(1),
-        "last": link(page.pages),
+        "pagina": "1",
+        "per_pagina": str(settings_of(request).page_size),
+        "ordine": "rilevanza" if (request.query_params.get("q") or "").strip() else "recenti",
     }
 
 
+def params_in_use(request: Request) -> list[tuple[str, str]]:
+    """The query's parameters in their order, without the empty ones and those at their default."""
+    defaults = list_defaults(request)
+    pairs = parse_qsl(request.url.query, keep_blank_values=True)
+    return [(name, value) for name, value in pairs if value.strip() and defaults.get(name) != value.strip()]
+
+
+def clean_address(request: Request) -> Redirect | None:
+    """A permanent redirect to the same page with only the parameters in use (a filter form sends
+    its empty boxes and the default order too), or None when the address has nothing more."""
+    kept = params_in_use(request)
+    if kept == parse_qsl(request.url.query, keep_blank_values=True):
+        return None
+    address = request.url.path + ("?" + urlencode(kept) if kept else "")
+    return Redirect(address, status_code=HTTP_301_MOVED_PERMANENTLY)
+
+
+def page_links(request: Request, page: Page) -> dict[str, Any]:
+    """Links to the neighbouring, first and last pages and to a window of PAGE_WINDOW numbers on either
+    side of this one (None for a gap), keeping the other parameters in use (never ``pagina=1``)."""
+    params = [(name, value) for name, value in params_in_use(request) if name != "pagina"]
+
+    def link(number: int) -> str:
+        kept = [*params, ("pagina", str(number))] if number > 1 else params
+        return "?" + urlencode(kept) if kept else request.url.path
+
+    window = range(max(1, page.page - PAGE_WINDOW), min(page.pages, page.page + PAGE_WINDOW) + 1)
+
+    def entry(number: int) -> dict:
+        return {"number": number, "href": link(number), "current": number == page.page}
+
+    numbers: list[dict | None] = []
+    previous = 0
+    for number in sorted({1, *window, page.pages}):
+        if number == previous + 2:  # one page between: its number takes no more room than "…"
+            numbers.append(entry(previous + 1))
+        elif number > previous + 2:
+            numbers.append(None)
+        numbers.append(entry(number))
+        previous = number
+    return {
+        "previous": link(page.page - 1) if page.page > 1 else None,
+        "next": link(page.page + 1) if page.page < page.pages else None,
+        "first": link(1) if page.page > 1 else None,
+        "last": link(page.pages) if page.page < page.pages else None,
+        "numbers": numbers,
+    }
+
+
+def past_the_end(request: Request, page: Page) -> Template:
+    """404 for a page number past the last page of a list, with a link to that last page."""
+    message = f"La pagina {page.page} non esiste: l'elenco ha {page.pages} pagine."
+    if page.pages == 1:
+        message = f"La pagina {page.page} non esiste: l'elenco sta in una sola pagina."
+    last = page_links(request, Page([], page.total, page.pages, page.page_size))["numbers"][-1]["href"]
+    if last.startswith("?"):
+        last = request.url.path + last
+    return error_page(HTTP_404_NOT_FOUND, message, link=(last, "Vai all'ultima pagina"))
+
+
 def list_page(template: str, request: Request, page: Page, **context: Any) -> Template:
-    """``template`` showing ``page`` of a list, with the links to its other pages."""
+    """``template`` showing ``page`` of a list, with the links to its other pages; 404 past the last."""
+    if page.page > page.pages:
+        return past_the_end(request, page)
     return Template(template, context={"page": page, "links": page_links(request, page), **context})
 
 
@@ -461,12 +522,18 @@ def unavailable_response(request: Request, exc: Exception) -> Response:
     return error_page(HTTP_503_SERVICE_UNAVAILABLE, message)
 
 
-def error_page(status: int, message: str, title: str | None = None, headers: dict | None = None) -> Template:
-    """The Italian error page for ``status``."""
+def error_page(
+    status: int,
+    message: str,
+    title: str | None = None,
+    headers: dict | None = None,
+    link: tuple[str, str] | None = None,
+) -> Template:
+    """The Italian error page for ``status``, with ``link`` (address, text) as the way on when given."""
     title = title or STATUS_TITLES.get(status, N_("Errore"))
     return Template(
         "error.html",
-        context={"status": status, "title": gettext(title), "message": gettext(message)},
+        context={"link": link, "status": status, "title": gettext(title), "message": gettext(message)},
         status_code=status,
         headers=headers,
     )

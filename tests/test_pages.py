@@ -315,15 +315,6 @@ async def test_pagination_keeps_the_filters_in_page_links(client):
     assert "ambito=ambiente" in next_link and "ordine=titolo" in next_link and "pagina=2" in next_link
 
 
-async def test_page_beyond_the_last_is_empty_but_ok(client):
-    response = await client.get("/processi", params={"pagina": "40"})
-    assert response.status_code == 200
-    page = soup(response)
-    assert card_slugs(page) == []
-    assert heading_count(page) == 761
-    assert page.find(role="alert") is None
-
-
 # --- the process page --------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ from observatory.web import (
     MAX_SEARCH_TEXT,
     PAGE_PARAMETER,
     ApiError,
+    clean_address,
     Page,
     documented_query,
     error_answers,
@@ -65,6 +66,7 @@ from observatory.web import (
     list_page,
     number_parameter,
     page_links,
+    past_the_end,
     page_number,
     query_parameter,
     search_text,
@@ -103,8 +105,12 @@ class CataloguePages(Controller):
         return Template("home.html", context={"stats": await searching.home_figures(_search_index(request))})
 
     @get("/processi", name="processes")
-    async def processes(self, request: Request) -> Template:
-        """Search and browse published processes: text, facets with counts, sort, pagination."""
+    async def processes(self, request: Request) -> Template | Redirect:
+        """Search and browse published processes: text, facets with counts, sort, pagination; an
+        address with empty or default parameters leads to the one without them, a page past the
+        last is not found."""
+        if redirect := clean_address(request):
+            return redirect
         error = None
         try:
             query = parse_process_query(_params(request), settings_of(request).page_size)
@@ -114,6 +120,8 @@ class CataloguePages(Controller):
             query = ProcessQuery(per_pagina=settings_of(request).page_size)
             found = searching.SearchOutcome(
                 page=Page(items=[], total=0, page=1, page_size=query.per_pagina), text=""
+        if found.page.page > found.page.pages:
+            return past_the_end(request, found.page)
             )
         context = {
             "query": query,
@@ -188,32 +196,56 @@ class CataloguePages(Controller):
 
     @get("/territori", name="territories")
     async def territories(self, request: Request) -> Template:
-        """Regions, or the territories whose name matches ``q``."""
+        """Regions with their provinces, or the territories whose name matches ``q``, each with how
+        many published processes took place in it (or anywhere inside it)."""
+        counts = await searching.territory_counts(_search_index(request))
+        provinces: dict[str, list[dict]] = {}
         q = search_text(request)
         if q:
             items = await services.list_territories(q, None, TERRITORIES_SHOWN)
         else:
             items = await services.list_territories(None, "regione", TERRITORIES_SHOWN)
-        return Template("territories.html", context={"q": q, "items": items, "levels": TERRITORY_LEVELS})
+            for province in await services.list_territories(None, "provincia", TERRITORIES_SHOWN * 2):
+                provinces.setdefault(province["parent_name"], []).append(province)
+        context = {
+            "q": q,
+            "items": items,
+            "provinces": provinces,
+            "counts": counts,
+            "levels": TERRITORY_LEVELS,
+        }
+        return Template("territories.html", context=context)
 
     @get("/territori/{code:str}", name="territory")
     async def territory(self, request: Request, code: FromPath[str]) -> Template | Redirect:
-        """A territory and the processes in it or anywhere inside it."""
+        """A territory and the processes in it or anywhere inside it, with the filters of /processi
+        (newest first unless ``ordine`` says otherwise) and a link to the same search there."""
         if code != code.upper():
+        if redirect := clean_address(request):
+            return redirect
             return Redirect(f"/territori/{code.upper()}", status_code=HTTP_301_MOVED_PERMANENTLY)
         territory = await services.find_territory(code)
         if territory is None:
             raise NotFoundException(f"Nessun territorio con codice «{code}».")
-        found = await searching.listed_processes(
-            _search_index(request),
-            "territorio",
-            territory["code"],
-            page_number(request),
-            settings_of(request).page_size,
-        )
-        drawn = _territory_map(territory, found)
+        try:
+            query = parse_process_query(_params(request), settings_of(request).page_size)
+            query.filters["territorio"] = [territory["code"]]
+            query.ordine = query.ordine if request.query_params.get("ordine") else "anno"
+            found = await searching.search_processes(_search_index(request), query)
+        except FilterError as exc:
+            raise _filter_error(exc) from None
         return list_page(
-            "territory.html", request, found.page, territory=territory, levels=TERRITORY_LEVELS, map=drawn
+            "territory.html",
+            request,
+            found.page,
+            territory=territory,
+            levels=TERRITORY_LEVELS,
+            map=_territory_map(territory, found),
+            query=query,
+            found=found,
+            hidden=_hidden_params(query),
+            selected=_selected_labels(query, found, fixed="territorio"),
+            filtered="?" + urlencode(query.active_filters()),
         )
 
 
@@ -255,8 +287,9 @@ def _csv_download(rows: list[dict], filename: str) -> Stream:
     )
 
 
-def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> list[dict]:
-    """Active filters with readable labels, each with the link that removes it."""
+def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome, fixed: str = "") -> list[dict]:
+    """Active filters with readable labels, each with the link that removes it (none for the filter
+    ``fixed`` by the page, a territory's)."""
     prefixes = {name: f"{VOCABULARIES[d.vocabulary]}: " for name, d in FILTERS.items() if d.vocabulary}
     prefixes |= {
         "stato": "Stato: ",
@@ -268,13 +301,16 @@ def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome) -> lis
     prefixes |= {"anno_da": "Dal ", "anno_a": "Al "}
     prefixes |= {"avvio_da": "Avviati dal ", "avvio_a": "Avviati fino al "}
     prefixes |= {"programma": "Programma: ", "fondo": "Fondo: ", "scala": "Scala: "}
-    active = query.active_filters()
+    active = [(name, value) for name, value in query.active_filters() if name != fixed]
+    keep = [("q", query.q)] if query.q else []
+    if query.ordine != ("rilevanza" if query.q else "recenti"):  # the default order is left out
+        keep.append(("ordine", query.ordine))
     chips = []
     for name, value in active:
         rest = [(n, v) for n, v in active if (n, v) != (name, value)]
         label = prefixes.get(name, "") + found.filter_labels.get((name, value), value)
-        keep = [("q", query.q)] if query.q else []
-        chips.append({"label": label, "remove": "?" + urlencode([*keep, *rest, ("ordine", query.ordine)])})
+        remaining = [*keep, *rest]
+        chips.append({"label": label, "remove": "?" + urlencode(remaining) if remaining else ""})
     return chips
 
 

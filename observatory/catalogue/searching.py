@@ -282,6 +282,11 @@ async def organisation_counts(search_index: SearchIndex) -> dict[str, int]:
     return (await search_processes(search_index, ProcessQuery(per_pagina=1))).counts.get("ente", {})
 
 
+async def territory_counts(search_index: SearchIndex) -> dict[str, int]:
+    """How many published processes took place in each territory or anywhere inside it, by code."""
+    return (await search_processes(search_index, ProcessQuery(per_pagina=1))).counts.get("territorio", {})
+
+
 async def home_figures(search_index: SearchIndex, latest: int = 6) -> dict:
     """Figures for the home page: totals, by theme area, by region, the latest published."""
     found = await search_processes(search_index, ProcessQuery(per_pagina=1))
