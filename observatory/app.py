@@ -32,6 +32,9 @@ from observatory.catalogue.controllers import CatalogueApi, CataloguePages, Heal
 from observatory.catalogue.indexing import keep_index_current, open_index
 from observatory.catalogue.reference import keep_english_labels_current, load_english_labels
 from observatory.catalogue.tables import LICENCE_URLS
+from observatory.contact.controllers import ContactPages, MessagePages
+from observatory.contact.retention import keep_purging
+from observatory.contact.site_controllers import SitePages
 from observatory.curation.controllers import CurationPages
 from observatory.curation.history_controllers import ProcessHistoryPages
 from observatory.curation.reference_controllers import ReferencePages
@@ -85,6 +88,7 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
         labels=i18n.ByLanguage({i18n.ITALIAN: fields.PATH_LABELS, i18n.ENGLISH: fields.PATH_LABELS_EN}),
         choices=fields.PATH_CHOICES,
         licence_urls=LICENCE_URLS,
+        canonical_query=web.canonical_query,
     )
 
 
@@ -117,6 +121,7 @@ def create_app(settings: Settings) -> Litestar:
         # e-mail leaves from the outbox, never from a request: a server that is down fails no page
         background.append(asyncio.create_task(keep_sending(settings)))
         background.append(asyncio.create_task(keep_digests(settings)))
+        background.append(asyncio.create_task(keep_purging(settings)))  # personal data past retention
         gc.freeze()
 
     async def close_database(app: Litestar) -> None:
@@ -150,6 +155,9 @@ def create_app(settings: Settings) -> Litestar:
             OpenDataPages,
             DcatCatalogue,
             StatisticsPages,
+            ContactPages,
+            MessagePages,
+            SitePages,
             create_static_files_router(
                 path="/static", directories=[PROJECT_DIR / "static"], include_in_schema=False
             ),

@@ -168,6 +168,21 @@ def import_command(settings: Settings, file: Path, skip_invalid: bool, dry_run: 
         say("Verifica completata: tutti i record sono validi (nulla è stato scritto).")
 
 
+@main.command("purge-personal-data")
+@click.pass_obj
+def purge_personal_data(settings: Settings) -> None:
+    """Erase now the personal data past its retention (OBSERVATORY_PERSONAL_DATA_MONTHS) and say
+    how much; every running server does the same at start-up and every few hours."""
+    from observatory.contact.retention import purge_personal_data as purge
+
+    purged = run_with_database(settings, lambda: purge(settings))
+    say(
+        f"Dati personali cancellati (oltre {settings.personal_data_months} mesi): "
+        f"segnalanti {purged.submitters}, messaggi {purged.messages}, e-mail {purged.mails}; "
+        f"impronte di indirizzi svuotate: {purged.address_hashes}."
+    )
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj

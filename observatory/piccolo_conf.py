@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "observatory.submissions.piccolo_app",
         "observatory.curation.piccolo_app",
         "observatory.mail.piccolo_app",
+        "observatory.contact.piccolo_app",
     ]
 )

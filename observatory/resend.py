@@ -31,6 +31,7 @@ OTHER_LABELS = {
     "nota": "Nota per la redazione",
     "motivo": "Motivo",
     "messaggio": "Messaggio",
+    "oggetto": "Oggetto",
     "messaggio_duplicato": "Messaggio",
     "etichetta": "Etichetta",
     "descrizione": "Descrizione",

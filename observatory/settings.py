@@ -40,6 +40,8 @@ DOCUMENTED_SETTINGS = {
     "(default: 30)",
     "OBSERVATORY_SUBMISSIONS_PER_DAY": "submissions accepted from one address in a day, at least the "
     "hourly number (default: 100)",
+    "OBSERVATORY_PERSONAL_DATA_MONTHS": "months after which the personal data of submitters (from the "
+    "decision on their submission), of contact messages and of sent e-mail is erased (default: 12)",
     "OBSERVATORY_SMTP_HOST": "the SMTP server that sends e-mail; unset, no e-mail is sent (default: unset)",
     "OBSERVATORY_SMTP_PORT": "its port (default: 587 with starttls, 465 with tls, 25 with none)",
     "OBSERVATORY_SMTP_USER": "user name to log in to it; unset, no login (default: unset)",
@@ -148,6 +150,9 @@ class Settings:
     #: office entering its backlog, or the comuni behind one network.
     submissions_per_hour: int = 30
     submissions_per_day: int = 100
+    #: Months a submitter's name, body and e-mail are kept after the decision on the submission, and
+    #: a contact message or a sent e-mail after it was written (retention.py erases them then).
+    personal_data_months: int = 12
     #: The SMTP server that sends e-mail; "" sends none.
     smtp_host: str = ""
     #: Its port.
@@ -196,6 +201,8 @@ class Settings:
             values["publisher_email"] = _matching(
                 "OBSERVATORY_PUBLISHER_EMAIL", email, r"[^@\s]+@[^@\s]+\.[^@\s]+", "redazione@comune.it"
             )
+        if months := env.get("OBSERVATORY_PERSONAL_DATA_MONTHS"):
+            values["personal_data_months"] = _number("OBSERVATORY_PERSONAL_DATA_MONTHS", months, int, 1, 120)
         values |= _submission_limits(env)
         values |= _mail(env)
         return cls(**values)

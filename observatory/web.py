@@ -450,6 +450,24 @@ def past_the_end(request: Request, page: Page) -> Template:
     return error_page(HTTP_404_NOT_FOUND, message, link=(last, "Vai all'ultima pagina"))
 
 
+#: Parameters that say where a visitor came from or what they just did, never what a page shows.
+NOT_CANONICAL = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "ref", "fatto", "inviato"}
+)
+
+
+def canonical_query(request: Request) -> str:
+    """The query string of this page's canonical address ("" or "?…"): the parameters in use (see
+    params_in_use), by name, without those of tracking (``utm_*``, NOT_CANONICAL)."""
+    kept = [
+        (name, value)
+        for name, value in params_in_use(request)
+        if name not in NOT_CANONICAL and not name.startswith("utm_")
+    ]
+    kept.sort(key=lambda pair: pair[0])
+    return "?" + urlencode(kept) if kept else ""
+
+
 def list_page(template: str, request: Request, page: Page, **context: Any) -> Template:
     """``template`` showing ``page`` of a list, with the links to its other pages; 404 past the last."""
     if page.page > page.pages:

@@ -16,6 +16,7 @@ PACKAGE = Path(observatory.__file__).parent
 #: The domains, each allowed to import only those after it (and the shared modules).
 LAYERS = (
     "audit",
+    "contact",
     "submissions",
     "curation",
     "accounts",

@@ -31,6 +31,7 @@ KIND_LABELS = {
     "indirizzo": "Nuovo indirizzo privato",
     "riepilogo": "Riepilogo giornaliero",
     "link_password": "Link per una nuova password (redazione)",
+    "contatto": "Messaggio dal modulo di contatto",
 }
 SUBJECT_LIMIT = 300
 #: A message still unsent after this many attempts (a few minutes of failures) is shown to editors.

@@ -56,6 +56,8 @@ def _context(settings: Settings, submission: dict, token: str | None, **extra) -
 
 
 async def _send(settings: Settings, submission: dict, template: str, subject: str, context: dict) -> bool:
+    if not submission["submitter_email"]:  # erased after the retention period (contact/retention.py)
+        return False
     return await outbox.enqueue(
         settings,
         to=submission["submitter_email"],

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from piccolo.table import Table
 
 from observatory.catalogue import checks
 from observatory.catalogue import fields as f
@@ -39,7 +41,8 @@ from observatory.submissions import notices, tokens
 from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 
-_EMAIL = re.compile(
+#: An e-mail address the form and the API accept (the contact form too).
+EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -124,7 +127,7 @@ def validate_submitter(data: Mapping[str, Any]) -> dict:
         for column, d in zip(("name", "body", "email"), SUBMITTER_FIELDS, strict=True)
     }
     email = values["email"]
-    if email and len(email) <= SUBMITTER_FIELDS[2].limit and not _EMAIL.match(email):
+    if email and len(email) <= SUBMITTER_FIELDS[2].limit and not EMAIL_PATTERN.match(email):
         errors.append(
             FieldError("email", f"«{email}» non è un indirizzo e-mail valido (esempio: nome@comune.it).")
         )
@@ -146,20 +149,20 @@ def check_note(value: Any) -> str | None:
     return note
 
 
-async def _rate_limit(address_key: str, settings: Settings) -> None:
-    """Raise RateLimited when ``address_key`` sent its limit of submissions in the last hour or day
-    (``settings.submissions_per_hour`` and ``submissions_per_day``), with the wait until the last
-    of those limits lets one more through: until its oldest counted submission leaves its window."""
+async def rate_limit(
+    table: type[Table], address_key: str, limits: Iterable[tuple[datetime.timedelta, int]]
+) -> None:
+    """Raise RateLimited when ``address_key`` sent as many rows of ``table`` (a table with
+    ``address_hash`` and ``created_at``) as one of ``limits`` (a window, how many) allows, with the
+    wait until the last of those limits lets one more through: until its oldest counted row leaves
+    its window. Call it in the write transaction that inserts the row, after ``lock``."""
     now = datetime.datetime.now(datetime.UTC)
     waits = []
-    for window, limit in (
-        (datetime.timedelta(hours=1), settings.submissions_per_hour),
-        (datetime.timedelta(days=1), settings.submissions_per_day),
-    ):
+    for window, limit in limits:
         recent = (
-            await Submission.select(Submission.created_at)
-            .where(Submission.address_hash == address_key, Submission.created_at > now - window)
-            .order_by(Submission.created_at, ascending=False)
+            await table.select(table.created_at)
+            .where(table.address_hash == address_key, table.created_at > now - window)
+            .order_by(table.created_at, ascending=False)
             .limit(limit)
         )
         if len(recent) >= limit:
@@ -245,7 +248,14 @@ async def submit(
     now = datetime.datetime.now(datetime.UTC)
     async with write_transaction():
         await lock(f"submissions:{key}")  # the count and the insert below, one request at a time
-        await _rate_limit(key, settings)
+        await rate_limit(
+            Submission,
+            key,
+            (
+                (datetime.timedelta(hours=1), settings.submissions_per_hour),
+                (datetime.timedelta(days=1), settings.submissions_per_day),
+            ),
+        )
         data = _data(record, note, correcting, base_version)
         inserted = await Submission.insert(
             Submission(
