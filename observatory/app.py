@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from observatory import __version__, database, i18n, text, web
+from observatory import __version__, apidocs, database, i18n, text, web
 from observatory.accounts.account_controllers import StaffAccountPages
 from observatory.accounts.controllers import AccountPages
 from observatory.accounts.guards import (
@@ -172,6 +172,7 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             description="Catalogo aperto dei processi partecipativi e di amministrazione condivisa.",
             path="/schema",
+            render_plugins=apidocs.render_plugins(),  # the viewer's files from /static, none from a CDN
         ),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

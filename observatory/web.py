@@ -304,13 +304,11 @@ def error_answers(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def query_parameter(name: str, description: str, schema: Schema | None = None) -> Parameter:
-    """An optional query parameter as the schema documents it (a string unless ``schema`` says)."""
+def query_parameter(name: str, description: str, schema: Schema, example: Any) -> Parameter:
+    """An optional query parameter as the schema documents it: its type and allowed values
+    (``schema``, with an enum when they are a fixed few) and an ``example`` the API accepts."""
     return Parameter(
-        name=name,
-        param_in=ParamType.QUERY,
-        schema=schema or Schema(type=OpenAPIType.STRING),
-        description=description,
+        name=name, param_in=ParamType.QUERY, schema=schema, description=description, example=example
     )
 
 
@@ -330,6 +328,7 @@ PAGE_PARAMETER = query_parameter(
     "pagina",
     "The page asked for (1 by default).",
     Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_PAGE),
+    example=2,
 )
 
 

@@ -160,3 +160,35 @@ def test_the_page_has_no_wcag_violation(page_for, site, path):
         if found := wcag_violations(page):
             problems += [f"{path} at {width} px wide:", *found]
     assert not problems, "axe finds WCAG 2.1 A/AA violations:\n" + "\n".join(problems)
+
+
+def test_the_api_documentation_renders_with_every_outside_network_unreachable(page_for, site):
+    """/schema draws its operations with Swagger UI from this site's files alone: every request
+    to another address is refused, and none is even attempted."""
+    context = page_for(None).context.browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+    attempted = []
+
+    def only_this_site(route):
+        if route.request.url.startswith(site + "/"):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort("addressunreachable")
+
+    context.route("**/*", only_this_site)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(site + "/schema")
+    page.wait_for_selector(".swagger-ui .opblock-summary-path")
+    paths = page.locator(".swagger-ui .opblock-summary-path").evaluate_all(
+        "spans => spans.map(span => span.getAttribute('data-path'))"
+    )
+    assert {"/api/v1/processi", "/api/v1/processi/{slug}", "/api/v1/segnalazioni"} <= set(paths)
+    assert page.locator(".api-operations").is_hidden()  # the plain list gives way to the viewer
+    page.locator(".swagger-ui .opblock-summary-path[data-path='/api/v1/processi']").click()
+    page.wait_for_selector(".swagger-ui .parameters tr[data-param-name='territorio']")
+    assert attempted == []
+    assert errors == []  # nothing refused by the Content-Security-Policy either
+    context.close()

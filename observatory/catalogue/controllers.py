@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlencode
 
 import msgspec
@@ -11,7 +10,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec, spec
 from litestar.openapi.spec import OpenAPIType, Schema
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import (
     HTTP_200_OK,
@@ -325,6 +324,24 @@ def _absolute(request: Request, path: str) -> str:
     return settings_of(request).base_url + path
 
 
+#: An example value of each filter of the process list, as a client writes it.
+FILTER_EXAMPLES = {
+    "tipo": "bilancio-partecipativo",
+    "titolare": "comune-di-trento",
+    "ente": "comune-di-palermo",
+    "territorio": "R19",
+    "ambito": "ambiente",
+    "tematica": "rigenerazione-urbana",
+    "stato": "in_corso",
+    "intervento": "concluso",
+    "livello": "co-progettazione",
+    "programma": "POR CONV FESR SICILIA",
+    "fondo": "FESR",
+    "fonte": "redazione",
+    "scala": "comunale",
+}
+
+
 def _filter_parameter(name: str, declared: Field) -> spec.Parameter:
     """A filter of the process list, repeatable, as the schema documents it."""
     if declared.vocabulary:
@@ -347,33 +364,38 @@ def _filter_parameter(name: str, declared: Field) -> spec.Parameter:
             else "Repeat it or separate values with commas: any of them matches."
         ),
         Schema(type=OpenAPIType.ARRAY, items=values),
+        example=[FILTER_EXAMPLES[name]],
     )
 
 
-def _year_parameter(name: str, description: str) -> spec.Parameter:
+def _year_parameter(name: str, description: str, example: int) -> spec.Parameter:
     return query_parameter(
-        name, description, Schema(type=OpenAPIType.INTEGER, minimum=MIN_YEAR, maximum=MAX_YEAR)
+        name, description, Schema(type=OpenAPIType.INTEGER, minimum=MIN_YEAR, maximum=MAX_YEAR), example
     )
 
 
 #: The parameters of the process list: the text, the filters (AND across them), years, sort, page.
 PROCESS_LIST_PARAMETERS = (
-    query_parameter("q", "Words to look for.", Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT)),
+    query_parameter(
+        "q", "Words to look for.", Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT), "orti urbani"
+    ),
     *(_filter_parameter(name, declared) for name, declared in FILTERS.items()),
-    _year_parameter("anno_da", "Processes still running in this year or later."),
-    _year_parameter("anno_a", "Processes started in this year or earlier (not before anno_da)."),
-    _year_parameter("avvio_da", "Processes that started in this year or later."),
-    _year_parameter("avvio_a", "Processes that started in this year or earlier (not before avvio_da)."),
+    _year_parameter("anno_da", "Processes still running in this year or later.", 2018),
+    _year_parameter("anno_a", "Processes started in this year or earlier (not before anno_da).", 2022),
+    _year_parameter("avvio_da", "Processes that started in this year or later.", 2015),
+    _year_parameter("avvio_a", "Processes that started in this year or earlier (not before avvio_da).", 2020),
     query_parameter(
         "ordine",
         "Sort order: rilevanza (by default with q), recenti (by default without), titolo, anno, anno_asc.",
         Schema(type=OpenAPIType.STRING, enum=list(SORTS)),
+        "titolo",
     ),
     PAGE_PARAMETER,
     query_parameter(
         "per_pagina",
         "Processes per page (the instance's page size by default).",
         Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_PAGE_SIZE),
+        50,
     ),
 )
 #: The most suggestions of each kind an API client may ask for.
@@ -385,12 +407,39 @@ SUGGESTION_PARAMETERS = (
         f"The text typed so far: each word must begin a word of the name or title (accents and case "
         f"aside). Under {searching.SUGGEST_FROM} characters nothing is suggested.",
         Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
+        "Chie",
     ),
     query_parameter(
         "limite",
         "At most this many suggestions of each kind (by default 4 territories, 4 organisations, "
         "3 terms and 5 processes).",
         Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_SUGGESTIONS),
+        3,
+    ),
+)
+#: The parameters of the list of organisations.
+ORGANISATION_PARAMETERS = (
+    query_parameter(
+        "q",
+        "Any part of the name or of an alternative name, accents and case aside.",
+        Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
+        "comune di",
+    ),
+    PAGE_PARAMETER,
+)
+#: The parameters of the territories' look-up.
+TERRITORY_PARAMETERS = (
+    query_parameter(
+        "q",
+        "Any part of the name, accents and case aside.",
+        Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
+        "Chieri",
+    ),
+    query_parameter(
+        "livello",
+        "The level (every level by default).",
+        Schema(type=OpenAPIType.STRING, enum=list(TERRITORY_LEVELS)),
+        "comune",
     ),
 )
 #: An old slug of a process or an organisation.
@@ -496,19 +545,16 @@ class CatalogueApi(Controller):
     @get(
         "/enti",
         summary="Elenco degli enti",
-        operation_class=documented_query(PAGE_PARAMETER),
+        operation_class=documented_query(*ORGANISATION_PARAMETERS),
         responses=error_answers(503),
     )
-    async def organisations(
-        self,
-        request: Request,
-        q: Annotated[str, Parameter(description="Any part of the name or of an alternative name.")] = "",
-    ) -> OrganisationPageOut:
+    async def organisations(self, request: Request) -> OrganisationPageOut:
         """Organisations by name; ``q`` matches any part of the name or of an alternative name."""
+        q = search_text(request)
         page = page_number(request)
         size = settings_of(request).page_size
         counts = await searching.organisation_counts(_search_index(request))
-        items, total = await services.list_organisations(q[:MAX_SEARCH_TEXT], page, size, counts)
+        items, total = await services.list_organisations(q, page, size, counts)
         return msgspec.convert(
             {"items": items, "total": total, "page": page, "page_size": size}, OrganisationPageOut
         )
@@ -535,19 +581,21 @@ class CatalogueApi(Controller):
             dict(found.organisation, processes=found.processes.items), OrganisationDetailOut
         )
 
-    @get("/territori", summary="Territori", responses=error_answers())
-    async def territories(
-        self,
-        q: Annotated[str, Parameter(description="Any part of the name, accents and case ignored.")] = "",
-        livello: Annotated[str, Parameter(description=f"The level: {', '.join(TERRITORY_LEVELS)}.")] = "",
-    ) -> TerritoryPageOut:
+    @get(
+        "/territori",
+        summary="Territori",
+        operation_class=documented_query(*TERRITORY_PARAMETERS),
+        responses=error_answers(),
+    )
+    async def territories(self, request: Request) -> TerritoryPageOut:
         """Look territories up by name (``q``, accents and case ignored) and level
         (``livello``: paese, regione, provincia, comune). At most 50 answers."""
+        q, livello = search_text(request), (request.query_params.get("livello") or "").strip()
         if livello and livello not in TERRITORY_LEVELS:
             raise ApiError.bad_parameter(
                 "livello", f"livello: valori ammessi {', '.join(TERRITORY_LEVELS)}.", "valore sconosciuto."
             )
-        items = await services.list_territories(q[:MAX_SEARCH_TEXT], livello or None, TERRITORIES_ANSWERED)
+        items = await services.list_territories(q, livello or None, TERRITORIES_ANSWERED)
         return msgspec.convert({"items": items, "total": len(items)}, TerritoryPageOut)
 
     @get("/vocabolari", summary="Vocabolari", responses=error_answers())

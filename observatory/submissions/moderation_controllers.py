@@ -90,16 +90,19 @@ QUEUE_PARAMETERS = (
         "stato",
         "The state (in_attesa by default, tutte for every one).",
         Schema(type=OpenAPIType.STRING, enum=list(QUEUE_STATES)),
+        example="modifiche_richieste",
     ),
     query_parameter(
         "tipo",
         "The kind (every kind by default).",
         Schema(type=OpenAPIType.STRING, enum=list(SUBMISSION_KINDS)),
+        example="correzione",
     ),
     query_parameter(
         "modificate",
         "1: only the submissions their submitters amended (every one by default).",
         Schema(type=OpenAPIType.STRING, enum=["1"]),
+        example="1",
     ),
     PAGE_PARAMETER,
 )
