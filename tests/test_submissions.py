@@ -95,8 +95,12 @@ async def test_form_shows_every_section_with_labels(client):
     assert form["method"] == "post" and form["action"] == "/segnala"
     assert form.select_one("input[name=_csrf_token]")["value"]
     for section in forms.SECTIONS:
-        fieldset = form.select_one(f"fieldset#sezione-{section.id}")
-        assert fieldset.legend.get_text(strip=True) == section.title
+        fieldset = form.select_one(f"#sezione-{section.id}")
+        if section.optional:  # folded away until used
+            assert fieldset.name == "details" and not fieldset.has_attr("open")
+            assert fieldset.summary.get_text(" ", strip=True) == f"{section.title} (facoltativo)"
+        else:
+            assert fieldset.name == "fieldset" and fieldset.legend.get_text(strip=True) == section.title
         for item in section.items:
             if isinstance(item, forms.Group):
                 assert fieldset.select(f"#{field_id(item.name)}-gruppo fieldset.row")
@@ -120,7 +124,10 @@ async def test_form_shows_every_section_with_labels(client):
     assert honeypot["tabindex"] == "-1" and honeypot["autocomplete"] == "off"
     assert honeypot.find_parent(class_="hp")["aria-hidden"] == "true"
     assert form.find("label", attrs={"for": honeypot["id"]}).get_text() == "Lascia vuoto questo campo"
-    assert len(form.select("button[name=azione][value=aggiungi]")) == len(forms.GROUPS)
+    adding = form.select("button[name=azione][value^='aggiungi:']")
+    assert sorted(button["value"] for button in adding) == sorted(f"aggiungi:{name}" for name in forms.GROUPS)
+    for group in forms.GROUPS.values():  # an empty group shows one empty row: where to type
+        assert len(form.select(f"#{field_id(group.name)}-gruppo > .rows > fieldset.row")) == 1
     script = page.find("script", src="/static/js/suggest.js")
     assert script.has_attr("defer")
     assert form.find(attrs={"name": "territories"})["data-suggest"] == "territori"
@@ -128,26 +135,57 @@ async def test_form_shows_every_section_with_labels(client):
     assert (await client.get("/static/js/suggest.js")).status_code == 200
 
 
-async def test_add_rows_keeps_what_was_typed_and_stores_nothing(client):
+def _rows(page, group: str) -> list:
+    return page.select(f"#{field_id(group)}-gruppo > .rows > fieldset.row")
+
+
+@pytest.mark.parametrize("group", sorted(forms.GROUPS))
+async def test_a_groups_add_button_adds_one_row_to_that_group_only_and_returns_to_it(client, group):
     fields = {
         "phases.1.title": "Assemblea",
         "phases.2.title": "",
         "phases.3.title": "Laboratorio",
+        "links.1.url": "",
         "links.2.url": "x",
+        "organisations.1.name": "",
+        "projects.1.title": "",
+        "funding.phases.1.label": "",
     }
-    response = await _submit(client, fields, azione="aggiungi")
+    response = await _submit(client, fields, azione=f"aggiungi:{group}")
     assert response.status_code == 200
     page = soup(response)
     assert _value(page, "title") == "Orti condivisi di Borgoquercia"
     assert _value(page, "phases.1.title") == "Assemblea"
-    assert _value(page, "phases.2.title") == "Laboratorio"  # the empty row is gone
-    assert len(page.select(f"#{field_id('phases')}-gruppo fieldset.row")) == 2 + 6
-    assert len(page.select(f"#{field_id('links')}-gruppo fieldset.row")) == 1 + 6
+    assert _value(page, "phases.2.title") == "Laboratorio"  # the rows are numbered anew
     assert _value(page, "links.1.url") == "x"
-    assert page.find(attrs={"name": "righe"})["value"] == "6"
     assert _value(page, "email") == SUBMITTER["email"]
-    assert not page.select(".field-error")
+    # each group as it was sent (filled rows, and the empty ones still empty), one more in the asked one
+    sent = {"phases": 2 + 1, "links": 1 + 1, "organisations": 1, "projects": 1, "funding.phases": 1}
+    for name, rows in sent.items():
+        assert len(_rows(page, name)) == rows + (name == group), name
+    new_row = _rows(page, group)[-1]
+    first_input = new_row.select_one("input, select, textarea")
+    assert first_input["name"] == f"{group}.{sent[group] + 1}.{forms.GROUPS[group].inputs[0].name}"
+    assert first_input.has_attr("autofocus")
+    assert len(page.select("[autofocus]")) == 1
+    assert new_row.find_parent("details") is None or new_row.find_parent("details").has_attr("open")
+    # pressed again, the button comes back to the row after that one
+    button = page.select_one(f"button[value='aggiungi:{group}']")
+    following = field_id(f"{group}.{sent[group] + 2}.{forms.GROUPS[group].inputs[0].name}")
+    assert button["formaction"] == f"/segnala#{following}"
+    assert not page.select(".field-error") and not page.select(".error-summary")
     assert stored_submissions(client) == []
+
+
+async def test_a_new_forms_add_buttons_lead_to_the_second_row(client):
+    page = soup(await client.get("/segnala"))
+    for name, group in forms.GROUPS.items():
+        button = page.select_one(f"button[value='aggiungi:{name}']")
+        assert button["formaction"] == f"/segnala#{field_id(f'{name}.2.{group.inputs[0].name}')}"
+        assert button.get_text(strip=True) == group.add_label
+        template = page.select_one(f"template#{field_id(name)}-modello")
+        assert template.select_one(f"[name='{name}.NUOVA.{group.inputs[0].name}']")
+    assert not page.select("[autofocus]")
 
 
 async def test_valid_submission_is_stored_pending_and_opens_its_tracking_page(client):
@@ -232,7 +270,7 @@ async def test_wrong_fields_get_their_own_message_and_keep_what_was_typed(client
         "funding.total_investment": "dieci euro",
         "funding.cup": "J41B12000010007",
         "links.1.label": "Sito del progetto",
-        "links.1.url": "www.senza-protocollo.it",
+        "links.1.url": "ftp://senza-protocollo.it",
         "email": "maria.rossi@",
         "topics": "cittadinanza-attiva-beni-comuni",
     }
@@ -246,7 +284,7 @@ async def test_wrong_fields_get_their_own_message_and_keep_what_was_typed(client
         "organisations.1.role": "Scegli il ruolo dell'ente.",
         "phases.1.end_date": "La fine non può precedere l'inizio.",
         "funding.total_investment": "«dieci euro» non è un importo in euro",
-        "links.1.url": "«www.senza-protocollo.it» non è un indirizzo web valido (http o https).",
+        "links.1.url": "«ftp://senza-protocollo.it» non è un indirizzo web valido (http o https).",
         "email": "«maria.rossi@» non è un indirizzo e-mail valido",
     }
     for name, message in expected.items():
@@ -354,7 +392,7 @@ async def test_script_payloads_are_shown_escaped(client):
 def _assert_escaped(response, payload: str) -> None:
     assert payload not in response.text
     page = soup(response)
-    assert [s.get("src") for s in page.find_all("script")] == ["/static/js/suggest.js"]
+    assert all(s.get("src", "").startswith("/static/js/") for s in page.find_all("script"))
     assert page.find("img") is None
     assert not [tag for tag in page.find_all(True) if any(a.startswith("on") for a in tag.attrs)]
     assert payload in page.get_text()

@@ -30,6 +30,8 @@ MAX_AMOUNT = Decimal("1e13")
 CENT = Decimal("0.01")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CUP_PATTERN = re.compile(r"^[A-Z][0-9]{2}[A-Z][0-9A-Z]{11}$")
+#: An address typed without its scheme: a host name with a dot ("www.comune.chieri.to.it/x").
+BARE_HOST = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?(?:[/?#]|$)")
 _TRUE = {"1", "true", "si", "sì", "yes", "vero"}
 _FALSE = {"0", "false", "no", "falso"}
 
@@ -227,7 +229,7 @@ def amount(value: Any, path: str, errors: list[FieldError]) -> Decimal | None:
     try:
         amount = parse_amount(value)
     except ValueError:
-        errors.append(FieldError(path, f"«{value}» non è un importo in euro (esempio: 900579.61)."))
+        errors.append(FieldError(path, f"«{value}» non è un importo in euro (esempio: {f.AMOUNT_EXAMPLE})."))
         return None
     if amount < 0:
         errors.append(FieldError(path, "un importo non può essere negativo."))
@@ -276,10 +278,13 @@ def timestamp(value: Any, path: str, errors: list[FieldError]) -> datetime.datet
 
 
 def web_address(value: Any) -> str | None:
-    """The address if it is a well-formed http(s) address of at most MAX_URL characters, else None."""
+    """The address if it is a well-formed http(s) address of at most MAX_URL characters, else None;
+    one typed without its scheme ("www.comune.it/pagina") gains https://."""
     if not isinstance(value, str):
         return None
     url = value.strip()
+    if BARE_HOST.match(url):
+        url = "https://" + url
     if has_control_characters(url):
         return None
     try:

@@ -151,7 +151,9 @@ class Field:
 
 
 _DATE_HELP = "Giorno, mese e anno."
-_AMOUNT_HELP = "In euro, ad esempio 1.234.567,89."
+#: How an amount is written in the examples of the form's help and of the error messages.
+AMOUNT_EXAMPLE = "1.234.567,89"
+_AMOUNT_HELP = f"In euro, ad esempio {AMOUNT_EXAMPLE}."
 _LATITUDE_HELP = "In gradi decimali (WGS84), ad esempio 44.4938: si legge su qualsiasi mappa online."
 _LONGITUDE_HELP = "In gradi decimali (WGS84), ad esempio 11.3426."
 
@@ -527,7 +529,8 @@ FIELDS: tuple[Field, ...] = (
         "Collegamenti",
         "Links",
         ROWS,
-        help="Un indirizzo completo, che inizia con https:// o http://.",
+        help="L'indirizzo della pagina, ad esempio www.comune.chieri.to.it/partecipa: "
+        "se manca, https:// si aggiunge da sé.",
         parts=(
             Field(
                 "label",

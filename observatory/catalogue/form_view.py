@@ -1,5 +1,5 @@
 """What a page with the process form renders: its values, errors and options (FormView, for
-``templates/_process_form.html``), and how many empty rows its groups show.
+``templates/_process_form.html``), which sections are open and how many empty rows its groups show.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from observatory.catalogue.forms import (
 from observatory.catalogue.services import vocabularies
 from observatory.web import first
 
-#: Empty rows shown under the filled ones of each group, and at most how many "Aggiungi righe" gives.
-EMPTY_ROWS = 3
+#: The action of a group's "Aggiungi" button, before the group's name: ``aggiungi:phases``.
+ADD_ROW = "aggiungi:"
+#: The most empty rows one group shows, however many times its "Aggiungi" button is pressed.
 MAX_EMPTY_ROWS = 30
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -52,10 +53,17 @@ class FormView:
     values: dict[str, list[str]]
     errors: dict[str, str]
     vocabularies: Mapping[str, list[dict]]
-    empty_rows: int = EMPTY_ROWS
+    #: Empty rows under the filled ones, by group; a group not named shows one when none is filled.
+    empty_rows: Mapping[str, int] = field(default_factory=dict)
     sections: tuple[Section, ...] = SECTIONS
     #: The page's inputs besides the process's (who sends a submission, a correction's note).
     extra: Mapping[str, Input] = field(default_factory=dict)
+    #: Where the form posts: a group's "Aggiungi" button comes back to its new row there (#its id).
+    action: str = ""
+    #: The group that just got a row: its first input takes the focus.
+    added: str | None = None
+    #: Whether optional sections are folded away (<details>) until they hold a value or an error.
+    folding: bool = False
 
     def value(self, name: str) -> str:
         values = self.values.get(name) or []
@@ -85,10 +93,34 @@ class FormView:
         return sorted(numbers)
 
     def rows(self, group: Group) -> list[int]:
-        """Row numbers to render: the filled rows, then ``empty_rows`` empty ones."""
+        """Row numbers to render: the filled rows, then the group's empty ones (one when none is
+        filled, so that a new sender sees where to type)."""
         filled = self.filled_rows(group)
         last = max(filled, default=0)
-        return [*filled, *range(last + 1, last + 1 + self.empty_rows)]
+        empty = max(self.empty_rows.get(group.name, 0), 0 if filled else 1)
+        return [*filled, *range(last + 1, last + 1 + empty)]
+
+    def new_row_anchor(self, group: Group) -> str:
+        """Where a group's "Aggiungi" button returns to: its action, at the first input of the row
+        the button adds (the page comes back with that row last, numbered one more)."""
+        row = max(self.rows(group), default=0) + 1
+        return f"{self.action}#{field_id(f'{group.name}.{row}.{group.inputs[0].name}')}"
+
+    def is_open(self, section: Section) -> bool:
+        """Whether a section shows its inputs: always, unless it is optional and folded away while
+        it holds no value, no error and no row just added or asked for."""
+        if not (self.folding and section.optional) or self.has_values(section):
+            return True
+        names = [item.name for item in section.items]
+        groups = [item for item in section.items if isinstance(item, Group)]
+        return any(
+            error == name or error.startswith(name + ".") for error in self.errors for name in names
+        ) or any(group.name == self.added or self.empty_rows.get(group.name, 0) > 1 for group in groups)
+
+    def required_labels(self) -> list[str]:
+        """What the form requires, in its order: the labels of the required inputs outside groups."""
+        inputs = [item for section in self.sections for item in section.items if isinstance(item, Input)]
+        return [spec.summary_label or spec.label for spec in [*inputs, *self.extra.values()] if spec.required]
 
     def label(self, name: str) -> str:
         """The label of a form field for the error summary ("Fase 2, Inizio")."""
@@ -168,32 +200,44 @@ async def form_view(
     errors: dict[str, str] | None = None,
     posted: Mapping[str, list[str]] | None = None,
     extra: Mapping[str, Input] | None = None,
-    empty_rows: int | None = None,
     editorial: bool = False,
+    action: str = "",
+    folding: bool = False,
 ) -> FormView:
     """A FormView of ``values`` (see :func:`record_to_form`) with ``errors`` (see :func:`field_errors`),
-    the current vocabularies, and as many empty rows as the ``posted`` form asks for; with
-    ``editorial``, the editors' form (every field, not only the public ones)."""
-    rows = empty_rows_asked(posted or {}) if empty_rows is None else empty_rows
-    return FormView(
+    the current vocabularies, and the empty rows the ``posted`` form had, with one more in the group
+    whose "Aggiungi" button was pressed; with ``editorial``, the editors' form (every field, not only
+    the public ones). ``action`` is where the form posts; with ``folding``, optional sections are
+    folded away until used (the public's pages)."""
+    added = added_group(posted or {})
+    view = FormView(
         values=values,
         errors=errors or {},
         vocabularies=await vocabularies(),
-        empty_rows=max(0, min(rows, MAX_EMPTY_ROWS)),
         sections=EDITORIAL_SECTIONS if editorial else SECTIONS,
         extra=extra or {},
+        action=action,
+        added=added,
+        folding=folding,
     )
+    view.empty_rows = {
+        name: min(_empty_rows_posted(posted or {}, view, group) + (name == added), MAX_EMPTY_ROWS)
+        for name, group in GROUPS.items()
+    }
+    return view
 
 
-def empty_rows_asked(form: Mapping[str, list[str]]) -> int:
-    """How many empty rows the page should show: more after "Aggiungi righe"."""
-    try:
-        current = int(first(form, "righe") or EMPTY_ROWS)
-    except ValueError:
-        current = EMPTY_ROWS
-    if first(form, "azione") == "aggiungi":
-        current += EMPTY_ROWS
-    return max(EMPTY_ROWS, min(current, MAX_EMPTY_ROWS))
+def added_group(posted: Mapping[str, list[str]]) -> str | None:
+    """The group whose "Aggiungi" button sent the form (``azione=aggiungi:phases``), or None."""
+    action = first(posted, "azione")
+    name = action.removeprefix(ADD_ROW)
+    return name if action.startswith(ADD_ROW) and name in GROUPS else None
+
+
+def _empty_rows_posted(posted: Mapping[str, list[str]], view: FormView, group: Group) -> int:
+    """How many of the rows of ``group`` the form was sent with are still empty."""
+    sent = {int(m["row"]) for key in posted if (m := ROW_KEY.match(key)) and m["group"] == group.name}
+    return max(len(sent) - len(view.filled_rows(group)), 0)
 
 
 @dataclass(frozen=True)
@@ -231,7 +275,7 @@ async def edit_page(
     """``templates/staff/process_edit.html``: the process form showing ``values`` (none, with only
     the ``refusal``, when ``values`` is None)."""
     form = (
-        await form_view(values, errors, posted, page.extra, editorial=page.editorial)
+        await form_view(values, errors, posted, page.extra, editorial=page.editorial, action=page.action)
         if values is not None
         else None
     )
@@ -256,11 +300,11 @@ async def save_posted(
     done: Redirect,
     **context: Any,
 ) -> Template | Redirect:
-    """An editors' process form posted: more empty rows, or ``save`` the typed record; then ``done``,
+    """An editors' process form posted: a group's row more, or ``save`` the typed record; then ``done``,
     or the form again with what was typed and the errors (400), the refusal (409), or the typing
     merged with what was saved meanwhile (409, SaveConflict)."""
     typed = typed_values(posted, page.editorial) | page.own_values(posted)
-    if first(posted, "azione") == "aggiungi":
+    if added_group(posted):
         return await edit_page(page, typed, posted, **context)
     try:
         await save(form_to_record(posted, page.editorial))

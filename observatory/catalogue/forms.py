@@ -8,8 +8,8 @@ the ones only the editorial office sets, such as the slug and the notes (EDITORI
 Form field names are the paths of the record ("title", "funding.cup", "phases.2.start_date"), so a
 validation error names the form field it belongs to. Repeated groups (phases, organisations,
 funding phases, links) are numbered rows, 1, 2, 3..., and work without JavaScript: the page shows
-the filled rows and a few empty ones, and the button "Aggiungi righe" (``azione=aggiungi``) sends
-the form back with more empty rows.
+the filled rows (one empty row when none is filled), and each group's own button ("Aggiungi una
+fase": ``azione=aggiungi:phases``) sends the form back with one more empty row in that group.
 
 - :func:`form_to_record` reads a posted form into a record;
 - :func:`record_to_form` turns a record into form values, to prefill the form;
@@ -74,11 +74,21 @@ class Input:
             widget=declared.form_widget,
             vocabulary=declared.vocabulary,
             choices=declared.choices,
-            required=declared.required and declared.type != f.URL,
+            required=declared.required,
             maxlength=declared.limit,
             suggest=suggest or _SUGGESTIONS.get(declared.type),
             **more,
         )
+
+
+#: What the button that adds a row to a group says, by the name of its rows.
+_ADD_LABELS = {
+    "Ente": "Aggiungi un ente",
+    "Fase": "Aggiungi una fase",
+    "Progetto": "Aggiungi un progetto",
+    "Fase finanziata": "Aggiungi una fase finanziata",
+    "Collegamento": "Aggiungi un collegamento",
+}
 
 
 @dataclass(frozen=True)
@@ -91,15 +101,21 @@ class Group:
     help: str
     inputs: tuple[Input, ...]
 
+    @property
+    def add_label(self) -> str:
+        """The text of the button that adds a row ("Aggiungi una fase")."""
+        return _ADD_LABELS.get(self.row_label, f"Aggiungi: {self.row_label.lower()}")
+
 
 @dataclass(frozen=True)
 class Section:
-    """A fieldset of the form."""
+    """A fieldset of the form; the public's form folds an ``optional`` one away until it is used."""
 
     id: str
     title: str
     help: str
     items: tuple[Input | Group, ...]
+    optional: bool = True
 
 
 def _group(declared: f.Field, name: str) -> Group:
@@ -123,9 +139,14 @@ def _items(declared: f.Field) -> tuple[Input | Group, ...]:
     return (Input.of(declared, declared.name),)
 
 
+#: The sections every sender fills in, always open: what the process is, who decides and where.
+_MAIN_SECTIONS = ("processo", "chi-dove")
+
+
 def _section(id: str, title: str, help: str, editorial: bool) -> Section:
     declared = [d for d in f.FIELDS if d.section == id and (d.public or editorial)]
-    return Section(id, title, help, tuple(item for d in declared for item in _items(d)))
+    items = tuple(item for d in declared for item in _items(d))
+    return Section(id, title, help, items, optional=id not in _MAIN_SECTIONS)
 
 
 #: The id, title and help of each section of the form, in order.
@@ -133,8 +154,7 @@ _SECTION_TEXTS = (
     (
         "processo",
         "Il processo",
-        "Che cosa è stato fatto e in che fase si trova. Solo il titolo è obbligatorio: "
-        "lascia vuoto quello che non sai.",
+        "Che cosa è stato fatto e in che fase si trova. Lascia vuoto quello che non sai.",
     ),
     ("chi-dove", "Chi decide e dove", "Gli enti coinvolti e i territori interessati."),
     ("fasi", "Fasi", "Le tappe del percorso, nell'ordine in cui si sono svolte."),

@@ -364,3 +364,17 @@ def comune_points() -> dict[str, tuple[float, float, int]]:
             row["codice"]: (float(row["lat"]), float(row["lng"]), int(row["popolazione"]))
             for row in csv.DictReader(handle)
         }
+
+
+@cache
+def populations() -> dict[str, int]:
+    """How many live in each territory, by code: a comune's own figure, a province's, a region's and
+    Italy's the sum of their comuni."""
+    territories = _territories()
+    found: dict[str, int] = {}
+    for code, (_, _, people) in comune_points().items():
+        unit = code
+        while unit in territories or unit == "IT":
+            found[unit] = found.get(unit, 0) + people
+            unit = territories[unit].parent if unit != "IT" else ""
+    return found

@@ -19,6 +19,7 @@ from piccolo.query.functions.aggregate import Count, Sum
 
 from observatory.catalogue import fields
 from observatory.catalogue.fields import VOCABULARIES
+from observatory.catalogue.geography import populations
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import (
     ORGANISATION_KINDS,
@@ -349,8 +350,19 @@ async def find_organisation(slug: str, counts: Mapping[str, int]) -> Organisatio
     return OrganisationLookup(organisation=organisation)
 
 
+def _closeness(name: str, typed: str) -> int:
+    """0 when ``name`` is what was typed, 1 when it starts with it, 2 when a word of it does, else 3."""
+    if name == typed:
+        return 0
+    if name.startswith(typed):
+        return 1
+    return 2 if f" {typed}" in name else 3
+
+
 async def list_territories(q: str | None, level: str | None, limit: int) -> list[dict]:
-    """Territories whose name starts with (then contains) ``q``, bigger units first."""
+    """Territories whose name contains ``q``: the exact name first, then the names that start with
+    it, then the others; among equals, the places where more people live first ("Chie": Chieri
+    before Chienes). Without ``q``, bigger units first, then by name."""
     select = Territory.select(
         Territory.code,
         Territory.name,
@@ -374,7 +386,8 @@ async def list_territories(q: str | None, level: str | None, limit: int) -> list
         .limit(2000 if key else limit)
     )
     if key:
-        rows.sort(key=lambda row: (not fold(row["name"]).startswith(key), fold(row["name"]) != key))
+        people = populations()
+        rows.sort(key=lambda row: (_closeness(fold(row["name"]), key), -people.get(row["code"], 0)))
     return [
         {
             "code": r["code"],

@@ -34,7 +34,7 @@ from observatory.catalogue import services as catalogue
 from observatory.catalogue.answers import unpublished_answer
 from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
-from observatory.catalogue.form_view import form_view, posted_version
+from observatory.catalogue.form_view import added_group, form_view, posted_version
 from observatory.catalogue.records import to_record
 from observatory.mail.outbox import mail_enabled
 from observatory.submissions import moderation, services
@@ -121,14 +121,20 @@ async def _form_page(
     version: str | None = None,
     kept_note: str | None = None,
     confirmed: bool = False,
+    comuni_outside: list[dict] | None = None,
 ) -> Template:
+    """The form for a new process (``process`` None) or a correction, showing ``values``: blank or
+    prefilled (``posted`` None), or as sent, with its errors, refusal or warnings."""
+    action = f"/processi/{process['slug']}/correzione" if process else "/segnala"
     return Template(
         "submission_form.html",
         context={
-            "form": await form_view(values, errors, posted, extra=INPUTS),
+            "form": await form_view(values, errors, posted, extra=INPUTS, action=action, folding=True),
             "process": process,
-            "action": f"/processi/{process['slug']}/correzione" if process else "/segnala",
+            "action": action,
+            "posted": posted is not None,
             "duplicates": duplicates or [],
+            "comuni_outside": comuni_outside or [],
             "refusal": refusal,
             "kept_note": kept_note,
             "version": version if version is not None else (process or {}).get("version"),
@@ -142,12 +148,13 @@ async def _form_page(
 async def _submit(
     request: Request, form: dict[str, list[str]], found: catalogue.ProcessLookup | None
 ) -> Template | Redirect:
-    """The form flow: add rows, or check; warn once about likely duplicates; store; tracking page."""
+    """The form flow: add a row, or check; warn once about likely duplicates and comuni outside the
+    territories; store; tracking page."""
     if first(form, HONEYPOT):
         raise bad_request("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova.")
     process = found.process if found else None
     version = first(form, "versione") if process else None
-    if first(form, "azione") == "aggiungi":
+    if added_group(form):
         return await _form_page(form, _typed_values(form), process=process, version=version)
     try:
         submitted = await services.submit(
@@ -178,7 +185,14 @@ async def _submit(
             **_rate_limited(exc),
         )
     if submitted.token is None:
-        return await _form_page(form, _typed_values(form), process=process, duplicates=submitted.duplicates)
+        return await _form_page(
+            form,
+            _typed_values(form),
+            process=process,
+            version=version,
+            duplicates=submitted.duplicates,
+            comuni_outside=submitted.comuni_outside,
+        )
     return Redirect(f"/segnala/{submitted.token}?inviata=1", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -212,8 +226,8 @@ async def _tracking_page(
         "submission_tracking.html",
         context={
             "submission": submission,
-            "saved": await form_view(saved, empty_rows=0, extra=INPUTS),
-            "form": await form_view(shown, errors, posted, extra=INPUTS),
+            "saved": await form_view(saved, extra=INPUTS),
+            "form": await form_view(shown, errors, posted, extra=INPUTS, action=resend_to, folding=True),
             "amendable": amendable,
             "kept": posted is not None and not amendable,
             "resend_to": resend_to,
@@ -288,7 +302,7 @@ class SubmissionPages(Controller):
         refused = {"notice": "non-modificabile", "status_code": HTTP_409_CONFLICT}
         if not moderation.may("modifica", submission["state"]):
             return await _tracking_page(request, token, form, **refused)
-        if first(form, "azione") == "aggiungi":
+        if added_group(form):
             return await _tracking_page(request, token, form)
         try:
             await moderation.amend(

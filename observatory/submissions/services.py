@@ -38,6 +38,7 @@ from observatory.digests import keyed_digest, token_digest
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 from observatory.submissions import notices, tokens
+from observatory.submissions.comuni import comuni_outside
 from observatory.submissions.duplicates import likely_duplicates
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 
@@ -180,10 +181,12 @@ async def rate_limit(
 @dataclass
 class Submitted:
     """What sending a submission did: its private token (None when it was not stored, because the
-    sender is first shown likely duplicates), and those duplicates."""
+    sender is first shown likely duplicates or comuni missing from the territories), those
+    duplicates, and the decision holders that are comuni outside the territories (see comuni.py)."""
 
     token: str | None
     duplicates: list[dict] = field(default_factory=list)
+    comuni_outside: list[dict] = field(default_factory=list)
 
 
 def _data(record: dict, note: str | None, correcting: ProcessLookup | None, base_version: int | None):
@@ -210,8 +213,9 @@ async def submit(
 
     Raise ValidationFailed with every problem, on the paths the API names ("segnalante.email",
     "privacy_accettata", "processo.title", "nota", "correzione_di"); RateLimited when the address
-    sent too many. A new process that likely duplicates published ones is only stored when
-    ``confirmed``; otherwise the duplicates come back, for the sender to look at first. A correction
+    sent too many. A new process that likely duplicates published ones, or whose decision holders
+    name a comune outside its territories, is only stored when ``confirmed``; otherwise the
+    duplicates and those comuni come back, for the sender to look at first. A correction
     keeps ``base_version``, the version of the process its form showed (the current one by default),
     so that editors see only what the sender changed.
     """
@@ -241,8 +245,9 @@ async def submit(
     if errors:
         raise ValidationFailed(errors)
     duplicates = [] if correcting else await likely_duplicates(search_index, record)
-    if duplicates and not confirmed:
-        return Submitted(None, duplicates)
+    outside = await comuni_outside(record)
+    if (duplicates or outside) and not confirmed:
+        return Submitted(None, duplicates, outside)
     key = keyed_digest(address, settings.secret_key)
     token, salt = tokens.issue(settings.secret_key)
     now = datetime.datetime.now(datetime.UTC)
@@ -278,7 +283,7 @@ async def submit(
         stored = {"id": inserted[0]["id"], "data": data, "submitter_name": person["name"]}
         stored["submitter_email"] = person["email"]
         await notices.receipt(settings, stored, token, correcting.process["title"] if correcting else None)
-    return Submitted(token, duplicates)
+    return Submitted(token, duplicates, outside)
 
 
 # --- reading ---------------------------------------------------------------------------------------

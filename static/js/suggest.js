@@ -18,6 +18,7 @@
       describe: function (t) {
         return t.level + (t.parent_name ? ", " + t.parent_name : "");
       }
+      // ranked by the API: the exact name, then names that start so, then bigger places first
     },
     enti: {
       url: "/api/v1/enti?q=",
@@ -118,6 +119,8 @@
       field.setSelectionRange(caret, caret);
       close();
       status.textContent = text + " inserito.";
+      // for the scripts that follow what is typed (holders.js, draft.js)
+      field.dispatchEvent(new Event("change", { bubbles: true }));
     }
 
     function show(found) {
@@ -195,6 +198,10 @@
   function start() {
     var fields = document.querySelectorAll("[data-suggest]");
     for (var i = 0; i < fields.length; i += 1) { attach(fields[i]); }
+    // a row added in place by process_form.js
+    document.addEventListener("osservatorio:riga", function (event) {
+      event.target.querySelectorAll("[data-suggest]").forEach(attach);
+    });
   }
 
   if (document.readyState === "loading") {
