@@ -34,7 +34,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from observatory.i18n import N_, _, gettext, ngettext
+from observatory.i18n import N_, _, gettext, ngettext, url
 from observatory.settings import Settings
 
 logger = logging.getLogger("observatory")
@@ -413,7 +413,7 @@ def page_links(request: Request, page: Page) -> dict[str, Any]:
 
     def link(number: int) -> str:
         kept = [*params, ("pagina", str(number))] if number > 1 else params
-        return "?" + urlencode(kept) if kept else request.url.path
+        return "?" + urlencode(kept) if kept else url(request.url.path)
 
     window = range(max(1, page.page - PAGE_WINDOW), min(page.pages, page.page + PAGE_WINDOW) + 1)
 
@@ -440,13 +440,14 @@ def page_links(request: Request, page: Page) -> dict[str, Any]:
 
 def past_the_end(request: Request, page: Page) -> Template:
     """404 for a page number past the last page of a list, with a link to that last page."""
-    message = f"La pagina {page.page} non esiste: l'elenco ha {page.pages} pagine."
+    message = _("La pagina {page} non esiste: l'elenco ha {pages} pagine.")
     if page.pages == 1:
-        message = f"La pagina {page.page} non esiste: l'elenco sta in una sola pagina."
+        message = _("La pagina {page} non esiste: l'elenco sta in una sola pagina.")
+    message = message.format(page=page.page, pages=page.pages)
     last = page_links(request, Page([], page.total, page.pages, page.page_size))["numbers"][-1]["href"]
     if last.startswith("?"):
-        last = request.url.path + last
-    return error_page(HTTP_404_NOT_FOUND, message, link=(last, "Vai all'ultima pagina"))
+        last = url(request.url.path) + last
+    return error_page(HTTP_404_NOT_FOUND, message, link=(last, _("Vai all'ultima pagina")))
 
 
 #: Parameters that say where a visitor came from or what they just did, never what a page shows.
@@ -518,7 +519,7 @@ def error_response(request: Request, exc: Exception) -> Response:
             "proviene da questo sito. Ricarica la pagina e invialo di nuovo."
         )
     elif message in (None, "", HTTPStatus(status).phrase):  # Litestar's English default
-        message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, "Errore."))
+        message = STATUS_MESSAGES.get(status, STATUS_TITLES.get(status, N_("Errore.")))
     if wants_json(request):
         fields = []
         if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
@@ -546,7 +547,8 @@ def error_page(
     headers: dict | None = None,
     link: tuple[str, str] | None = None,
 ) -> Template:
-    """The Italian error page for ``status``, with ``link`` (address, text) as the way on when given."""
+    """The error page for ``status`` in the page's language, with ``link`` (address, text) as the way
+    on when given."""
     title = title or STATUS_TITLES.get(status, N_("Errore"))
     return Template(
         "error.html",

@@ -80,6 +80,22 @@ async def test_api_errors_follow_accept_language(client):
     assert preferring_italian.json()["message"] == italian["message"]
 
 
+async def test_messages_written_in_python_follow_the_language(client):
+    english = {"Accept-Language": "en"}
+    missing = await client.get("/api/v1/processi/nessun-processo", headers=english)
+    assert missing.status_code == 404
+    assert missing.json()["message"] == "No process has the slug “nessun-processo”."
+    italian = await client.get("/api/v1/processi/nessun-processo")
+    assert italian.json()["message"] == "Nessun processo con slug «nessun-processo»."
+    past_the_end = await client.get("/en/processi", params={"pagina": "999"})
+    assert past_the_end.status_code == 404
+    page = soup(past_the_end)
+    assert "does not exist" in page.select_one("main").get_text()
+    last = page.select_one("main a[href*='pagina=']")
+    assert last.get_text(strip=True) == "Go to the last page"
+    assert last["href"].startswith("/en/processi?")
+
+
 async def test_editors_give_terms_an_english_label_shown_on_english_pages(client):
     shipped = {row["slug"]: row for row in rows(client, Term, Term.vocabulary == "tipo")}
     assert shipped["patto-di-collaborazione"]["label_en"] == "Collaboration pact"

@@ -17,12 +17,13 @@ from urllib.parse import urlparse
 from observatory.catalogue import fields as f
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.catalogue.tables import Organisation, OrganisationName, Term, Territory
+from observatory.i18n import N_, _
 from observatory.text import clean, fold, has_control_characters
 
 #: The longest message one person leaves another: an editors' request or reason, a correction's note.
 MAX_MESSAGE = 5_000
 #: The error for a text holding a control character (a NUL, an escape sequence).
-CONTROL_MESSAGE = "contiene caratteri di controllo (invisibili, come il carattere nullo): cancellali."
+CONTROL_MESSAGE = N_("contiene caratteri di controllo (invisibili, come il carattere nullo): cancellali.")
 #: The longest slug of an organisation or a vocabulary term; one made from a name is cut at
 #: SLUG_FROM_NAME characters, leaving room for "-2", "-3"...
 MAX_SLUG, SLUG_FROM_NAME = 120, 110
@@ -111,18 +112,19 @@ def text(value: Any, path: str, limit: int | None, errors: list[FieldError], req
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         else:
-            errors.append(FieldError(path, "deve essere un testo."))
+            errors.append(FieldError(path, _("deve essere un testo.")))
             return None
     if value is not None and has_control_characters(value):
-        errors.append(FieldError(path, CONTROL_MESSAGE))
+        errors.append(FieldError(path, _(CONTROL_MESSAGE)))
         return None
     text = clean(value)
     if text is None:
         if required:
-            errors.append(FieldError(path, "campo obbligatorio."))
+            errors.append(FieldError(path, _("campo obbligatorio.")))
         return None
     if limit is not None and len(text) > limit:
-        errors.append(FieldError(path, f"troppo lungo: {len(text)} caratteri, al massimo {limit}."))
+        message = _("troppo lungo: {length} caratteri, al massimo {limit}.")
+        errors.append(FieldError(path, message.format(length=len(text), limit=limit)))
     return text
 
 
@@ -142,17 +144,19 @@ def whole(value: Any, path: str, low: int, high: int, errors: list[FieldError]) 
     if blank(value):
         return None
     if isinstance(value, bool):
-        errors.append(FieldError(path, "deve essere un numero intero."))
+        errors.append(FieldError(path, _("deve essere un numero intero.")))
         return None
     try:
         number = int(value.strip()) if isinstance(value, str) else int(value)
         if isinstance(value, float) and value != number:
             raise ValueError
     except (ValueError, TypeError):
-        errors.append(FieldError(path, f"«{value}» non è un numero intero."))
+        errors.append(FieldError(path, _("«{value}» non è un numero intero.").format(value=value)))
         return None
     if not low <= number <= high:
-        errors.append(FieldError(path, f"deve essere compreso tra {low} e {high}."))
+        errors.append(
+            FieldError(path, _("deve essere compreso tra {low} e {high}.").format(low=low, high=high))
+        )
         return None
     return number
 
@@ -164,21 +168,26 @@ def flag(value: Any, path: str, errors: list[FieldError]) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    errors.append(FieldError(path, f"«{value}» non è un valore sì/no (true o false)."))
+    errors.append(FieldError(path, _("«{value}» non è un valore sì/no (true o false).").format(value=value)))
     return False
 
 
 def choice(declared: f.Field, value: Any, path: str, errors: list[FieldError]) -> str | None:
     if blank(value):
         if declared.required:
-            errors.append(FieldError(path, "campo obbligatorio."))
+            errors.append(FieldError(path, _("campo obbligatorio.")))
         return None
     choices = declared.choices or {}
     by_key = {fold(k): k for k in choices} | {fold(v): k for k, v in choices.items()}
     chosen = by_key.get(fold(str(value)))
     if chosen is None:
         errors.append(
-            FieldError(path, f"valore sconosciuto «{value}». Valori ammessi: {', '.join(choices)}.")
+            FieldError(
+                path,
+                _("valore sconosciuto «{value}». Valori ammessi: {allowed}.").format(
+                    value=value, allowed=", ".join(choices)
+                ),
+            )
         )
     return chosen
 
@@ -193,10 +202,12 @@ def coordinate(value: Any, path: str, low: float, high: float, what: str, errors
             raise ValueError(value)
         number = float(value if isinstance(value, int | float | Decimal) else str(value).replace(",", "."))
     except ValueError:
-        errors.append(FieldError(path, f"«{value}» non è un numero in gradi decimali (esempio: 44.4938)."))
+        message = _("«{value}» non è un numero in gradi decimali (esempio: 44.4938).")
+        errors.append(FieldError(path, message.format(value=value)))
         return None
     if not low <= number <= high:
-        errors.append(FieldError(path, f"{what} deve essere compresa tra {low} e {high} gradi (in Italia)."))
+        message = _("{what} deve essere compresa tra {low} e {high} gradi (in Italia).")
+        errors.append(FieldError(path, message.format(what=_(what), low=low, high=high)))
         return None
     return round(number, f.COORDINATE_DECIMALS)
 
@@ -229,14 +240,15 @@ def amount(value: Any, path: str, errors: list[FieldError]) -> Decimal | None:
     try:
         amount = parse_amount(value)
     except ValueError:
-        errors.append(FieldError(path, f"«{value}» non è un importo in euro (esempio: {f.AMOUNT_EXAMPLE})."))
+        message = _("«{value}» non è un importo in euro (esempio: {example}).")
+        errors.append(FieldError(path, message.format(value=value, example=f.AMOUNT_EXAMPLE)))
         return None
     if amount < 0:
-        errors.append(FieldError(path, "un importo non può essere negativo."))
+        errors.append(FieldError(path, _("un importo non può essere negativo.")))
     elif amount >= MAX_AMOUNT:
-        errors.append(FieldError(path, "importo troppo grande."))
+        errors.append(FieldError(path, _("importo troppo grande.")))
     elif amount != amount.quantize(CENT):
-        errors.append(FieldError(path, "al massimo due cifre decimali."))
+        errors.append(FieldError(path, _("al massimo due cifre decimali.")))
     else:
         return amount.quantize(CENT)
     return None
@@ -254,10 +266,12 @@ def date(value: Any, path: str, errors: list[FieldError]) -> datetime.date | Non
         except ValueError:
             continue
         if not f.MIN_YEAR <= parsed.year <= f.MAX_YEAR:
-            errors.append(FieldError(path, f"l'anno deve essere compreso tra {f.MIN_YEAR} e {f.MAX_YEAR}."))
+            message = _("l'anno deve essere compreso tra {low} e {high}.")
+            errors.append(FieldError(path, message.format(low=f.MIN_YEAR, high=f.MAX_YEAR)))
             return None
         return parsed
-    errors.append(FieldError(path, f"«{text}» non è una data (AAAA-MM-GG oppure GG/MM/AAAA)."))
+    message = _("«{value}» non è una data (AAAA-MM-GG oppure GG/MM/AAAA).")
+    errors.append(FieldError(path, message.format(value=text)))
     return None
 
 
@@ -270,7 +284,7 @@ def timestamp(value: Any, path: str, errors: list[FieldError]) -> datetime.datet
         try:
             stamp = datetime.datetime.fromisoformat(str(value).strip())
         except ValueError:
-            errors.append(FieldError(path, f"«{value}» non è una data e ora ISO 8601."))
+            errors.append(FieldError(path, _("«{value}» non è una data e ora ISO 8601.").format(value=value)))
             return None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=datetime.UTC)
@@ -304,7 +318,8 @@ def url(value: Any, path: str, errors: list[FieldError]) -> str | None:
         return None
     url = web_address(value)
     if url is None:
-        errors.append(FieldError(path, f"«{value}» non è un indirizzo web valido (http o https)."))
+        message = _("«{value}» non è un indirizzo web valido (http o https).")
+        errors.append(FieldError(path, message.format(value=value)))
     return url
 
 
@@ -314,7 +329,12 @@ def cup(value: Any, path: str, errors: list[FieldError]) -> str | None:
     cup = str(value).strip().upper()
     if not CUP_PATTERN.match(cup):
         errors.append(
-            FieldError(path, f"«{value}» non è un codice CUP valido (15 caratteri, es. J41B12000010007).")
+            FieldError(
+                path,
+                _("«{value}» non è un codice CUP valido (15 caratteri, es. J41B12000010007).").format(
+                    value=value
+                ),
+            )
         )
         return None
     return cup
@@ -326,7 +346,12 @@ def slug(value: Any, path: str, limit: int, errors: list[FieldError]) -> str | N
         return None
     if not isinstance(value, str) or not SLUG_PATTERN.match(value) or len(value) > limit:
         errors.append(
-            FieldError(path, f"solo lettere minuscole, cifre e trattini, al massimo {limit} caratteri.")
+            FieldError(
+                path,
+                _("solo lettere minuscole, cifre e trattini, al massimo {limit} caratteri.").format(
+                    limit=limit
+                ),
+            )
         )
         return None
     return value
@@ -341,7 +366,9 @@ def term(refs: References, vocabulary: str, value: Any, path: str, errors: list[
         errors.append(
             FieldError(
                 path,
-                f"valore sconosciuto «{value}» per «{VOCABULARIES[vocabulary]}». Valori ammessi: {allowed}.",
+                _("valore sconosciuto «{value}» per «{vocabulary}». Valori ammessi: {allowed}.").format(
+                    value=value, vocabulary=f.vocabulary_name(vocabulary), allowed=allowed
+                ),
             )
         )
     return slug
@@ -357,14 +384,21 @@ def territory(refs: References, value: Any, path: str, errors: list[FieldError])
         return codes[0]
     if len(codes) > 1:
         errors.append(
-            FieldError(path, f"«{text}» è ambiguo ({', '.join(sorted(codes))}): indicare il codice ISTAT.")
+            FieldError(
+                path,
+                _("«{value}» è ambiguo ({codes}): indicare il codice ISTAT.").format(
+                    value=text, codes=", ".join(sorted(codes))
+                ),
+            )
         )
     else:
         errors.append(
             FieldError(
                 path,
-                f"territorio sconosciuto «{text}»: indicare il codice (IT, R01, P201, C001272) "
-                "o il nome esatto ISTAT.",
+                _(
+                    "territorio sconosciuto «{value}»: indicare il codice (IT, R01, P201, C001272) "
+                    "o il nome esatto ISTAT."
+                ).format(value=text),
             )
         )
     return None
@@ -377,9 +411,9 @@ def items(value: Any, path: str, errors: list[FieldError], most: int = f.MAX_ITE
     if isinstance(value, str):
         return [part.strip() for part in value.split("|") if part.strip()]
     if not isinstance(value, list):
-        errors.append(FieldError(path, "deve essere un elenco."))
+        errors.append(FieldError(path, _("deve essere un elenco.")))
         return []
     if len(value) > most:
-        errors.append(FieldError(path, f"troppi elementi: al massimo {most}."))
+        errors.append(FieldError(path, _("troppi elementi: al massimo {most}.").format(most=most)))
         return []
     return value

@@ -32,7 +32,14 @@ from observatory.catalogue import (
     sources,
 )
 from observatory.catalogue.answers import unpublished_answer
-from observatory.catalogue.fields import MAX_YEAR, MIN_YEAR, TERRITORIES, TEXT, VOCABULARIES, Field
+from observatory.catalogue.fields import (
+    MAX_YEAR,
+    MIN_YEAR,
+    TERRITORIES,
+    TEXT,
+    Field,
+    vocabulary_name,
+)
 from observatory.catalogue.queries import (
     FILTERS,
     MAX_PAGE_SIZE,
@@ -52,6 +59,7 @@ from observatory.catalogue.schemas import (
     VocabularyTermOut,
 )
 from observatory.catalogue.tables import ORGANISATION_KINDS, PROCESS_STATES, TERRITORY_LEVELS
+from observatory.i18n import N_, _, url
 from observatory.search.index import SearchIndex
 from observatory.web import (
     MAX_SEARCH_TEXT,
@@ -190,7 +198,7 @@ class CataloguePages(Controller):
         if found.redirect_to:
             return Redirect(f"/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
-            raise NotFoundException(f"Nessun ente con indirizzo «{slug}».")
+            raise NotFoundException(_("Nessun ente con indirizzo «{slug}».").format(slug=slug))
         return list_page("organisation.html", request, found.processes, organisation=found.organisation)
 
     @get("/territori", name="territories")
@@ -225,7 +233,7 @@ class CataloguePages(Controller):
             return Redirect(f"/territori/{code.upper()}", status_code=HTTP_301_MOVED_PERMANENTLY)
         territory = await services.find_territory(code)
         if territory is None:
-            raise NotFoundException(f"Nessun territorio con codice «{code}».")
+            raise NotFoundException(_("Nessun territorio con codice «{code}».").format(code=code))
         try:
             query = parse_process_query(_params(request), settings_of(request).page_size)
             query.filters["territorio"] = [territory["code"]]
@@ -256,16 +264,23 @@ def _territory_map(territory: dict, found: searching.SearchOutcome) -> choroplet
         return None
     parents = found.parents
     if code.startswith("R"):
-        title, what = f"Processi per provincia in {territory['name']}", "le province della regione"
-        what += "; i cerchi sono i comuni con processi, più grandi dove ce ne sono di più"
+        title = _("Processi per provincia in {name}")
+        description = _(
+            "La mappa di {name} con le province della regione; i cerchi sono i comuni con processi, "
+            "più grandi dove ce ne sono di più: più è scuro il colore, più processi vi si sono svolti."
+        )
     else:
-        title, what = f"Processi per comune in {territory['name']}", "i comuni della provincia"
+        title = _("Processi per comune in {name}")
+        description = _(
+            "La mappa di {name} con i comuni della provincia: più è scuro il colore, più processi vi "
+            "si sono svolti."
+        )
     return choropleths.choropleth(
         drawing,
         found.counts.get("territorio", {}),
-        lambda inner: f"/territori/{inner}",
-        title,
-        f"La mappa di {territory['name']} con {what}: più è scuro il colore, più processi vi si sono svolti.",
+        lambda inner: url(f"/territori/{inner}"),
+        title.format(name=territory["name"]),
+        description.format(name=territory["name"]),
         found.labels.get("territorio", {}),
         within=(lambda comune: parents.get(parents.get(comune)) == code) if code.startswith("R") else None,
     )
@@ -286,20 +301,28 @@ def _csv_download(rows: list[dict], filename: str) -> Stream:
     )
 
 
+#: What a chip of an active filter says before the value, by filter (besides the vocabularies').
+_FILTER_PREFIXES = {
+    "stato": N_("Stato: "),
+    "intervento": N_("Intervento: "),
+    "territorio": N_("Territorio: "),
+    "ente": N_("Ente: "),
+    "titolare": N_("Ente: "),
+    "anno_da": N_("Dal "),
+    "anno_a": N_("Al "),
+    "avvio_da": N_("Avviati dal "),
+    "avvio_a": N_("Avviati fino al "),
+    "programma": N_("Programma: "),
+    "fondo": N_("Fondo: "),
+    "scala": N_("Scala: "),
+}
+
+
 def _selected_labels(query: ProcessQuery, found: searching.SearchOutcome, fixed: str = "") -> list[dict]:
     """Active filters with readable labels, each with the link that removes it (none for the filter
     ``fixed`` by the page, a territory's)."""
-    prefixes = {name: f"{VOCABULARIES[d.vocabulary]}: " for name, d in FILTERS.items() if d.vocabulary}
-    prefixes |= {
-        "stato": "Stato: ",
-        "intervento": "Intervento: ",
-        "territorio": "Territorio: ",
-        "ente": "Ente: ",
-        "titolare": "Ente: ",
-    }
-    prefixes |= {"anno_da": "Dal ", "anno_a": "Al "}
-    prefixes |= {"avvio_da": "Avviati dal ", "avvio_a": "Avviati fino al "}
-    prefixes |= {"programma": "Programma: ", "fondo": "Fondo: ", "scala": "Scala: "}
+    prefixes = {name: f"{vocabulary_name(d.vocabulary)}: " for name, d in FILTERS.items() if d.vocabulary}
+    prefixes |= {name: _(prefix) for name, prefix in _FILTER_PREFIXES.items()}
     active = [(name, value) for name, value in query.active_filters() if name != fixed]
     keep = [("q", query.q)] if query.q else []
     if query.ordine != ("rilevanza" if query.q else "recenti"):  # the default order is left out
@@ -515,7 +538,9 @@ class CatalogueApi(Controller):
         the most used come first. Nothing under 2 characters; ``limite`` caps each kind."""
         q = (request.query_params.get("q") or "").strip()
         if len(q) > MAX_SEARCH_TEXT:
-            raise ApiError.bad_parameter("q", f"Ricerca: al massimo {MAX_SEARCH_TEXT} caratteri.")
+            raise ApiError.bad_parameter(
+                "q", _("Ricerca: al massimo {most} caratteri.").format(most=MAX_SEARCH_TEXT)
+            )
         limit = number_parameter(request, "limite", "Limite", MAX_SUGGESTIONS)
         items = await searching.suggestions(_search_index(request), q, limit)
         return msgspec.convert({"query": q, "items": items}, SuggestionsOut)
@@ -536,9 +561,9 @@ class CatalogueApi(Controller):
         if found.redirect_to:
             return Redirect(f"/api/v1/processi/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.withdrawn:
-            raise ApiError(HTTP_410_GONE, "Questo processo è stato ritirato dal catalogo.")
+            raise ApiError(HTTP_410_GONE, _("Questo processo è stato ritirato dal catalogo."))
         if found.process is None:
-            raise ApiError(HTTP_404_NOT_FOUND, f"Nessun processo con slug «{slug}».")
+            raise ApiError(HTTP_404_NOT_FOUND, _("Nessun processo con slug «{slug}».").format(slug=slug))
         detail = dict(found.process, url=_absolute(request, f"/processi/{slug}"))
         return msgspec.convert(detail, ProcessOut)
 
@@ -576,7 +601,7 @@ class CatalogueApi(Controller):
         if found.redirect_to:
             return Redirect(f"/api/v1/enti/{found.redirect_to}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if found.organisation is None:
-            raise ApiError(HTTP_404_NOT_FOUND, f"Nessun ente con slug «{slug}».")
+            raise ApiError(HTTP_404_NOT_FOUND, _("Nessun ente con slug «{slug}».").format(slug=slug))
         return msgspec.convert(
             dict(found.organisation, processes=found.processes.items), OrganisationDetailOut
         )

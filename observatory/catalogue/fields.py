@@ -24,6 +24,7 @@ from observatory.catalogue.tables import (
     PROJECT_STATES,
     WORK_STATES,
 )
+from observatory.i18n import ENGLISH, current_language
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 #: The most participants a process may count.
@@ -683,6 +684,10 @@ CARD_FIELDS = (
 LABELS: Mapping[str, str] = MappingProxyType({f.name: f.label for f in FIELDS})
 #: The editors' vocabularies, named as the field that takes its terms from each.
 VOCABULARIES: Mapping[str, str] = MappingProxyType({f.vocabulary: f.label for f in FIELDS if f.vocabulary})
+#: The same in English.
+VOCABULARIES_EN: Mapping[str, str] = MappingProxyType(
+    {f.vocabulary: f.label_en for f in FIELDS if f.vocabulary}
+)
 #: Which vocabulary each term field takes its terms from.
 VOCABULARY_OF: Mapping[str, str] = MappingProxyType({f.name: f.vocabulary for f in FIELDS if f.vocabulary})
 
@@ -701,6 +706,18 @@ BY_PATH: Mapping[str, Field] = MappingProxyType(dict(walk()))
 PATH_LABELS: Mapping[str, str] = MappingProxyType({path: d.label for path, d in BY_PATH.items()})
 #: The same in English, for the English pages.
 PATH_LABELS_EN: Mapping[str, str] = MappingProxyType({path: d.label_en for path, d in BY_PATH.items()})
+
+
+def vocabulary_name(vocabulary: str) -> str:
+    """The name of ``vocabulary`` in the current language (the label of the field that uses it)."""
+    return (VOCABULARIES_EN if current_language() == ENGLISH else VOCABULARIES)[vocabulary]
+
+
+def path_label(path: str) -> str:
+    """The label of the field or part at ``path`` in the current language."""
+    return (PATH_LABELS_EN if current_language() == ENGLISH else PATH_LABELS)[path]
+
+
 #: The allowed values of each choice field or part, with their labels, by dotted path.
 PATH_CHOICES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {path: d.choices for path, d in BY_PATH.items() if d.choices}

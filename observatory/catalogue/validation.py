@@ -19,6 +19,7 @@ from observatory.catalogue import places
 from observatory.catalogue.checks import FieldError, References, ValidationFailed
 from observatory.catalogue.records import empty
 from observatory.catalogue.tables import ORGANISATION_KINDS
+from observatory.i18n import N_, _
 from observatory.text import has_control_characters
 
 MIN_TITLE = 3
@@ -31,13 +32,13 @@ def _parts(declared: f.Field, value: dict, path: str, refs: References, errors: 
     """The parts of a group or of a row, checked; unknown keys refused; dates in order."""
     for key in value:
         if not any(part.name == key for part in declared.parts):
-            errors.append(FieldError(f"{path}.{key}", "campo sconosciuto."))
+            errors.append(FieldError(f"{path}.{key}", _("campo sconosciuto.")))
     checked = {
         part.name: check_value(part, value.get(part.name), f"{path}.{part.name}", refs, errors)
         for part in declared.parts
     }
     if checked.get("start_date") and checked.get("end_date") and checked["end_date"] < checked["start_date"]:
-        errors.append(FieldError(f"{path}.end_date", "la fine non può precedere l'inizio."))
+        errors.append(FieldError(f"{path}.end_date", _("la fine non può precedere l'inizio.")))
     return checked
 
 
@@ -49,7 +50,9 @@ def _rows(declared: f.Field, value: Any, path: str, refs: References, errors: li
         if isinstance(item, str) and declared.shorthand:
             item = {declared.shorthand: item} | {p.name: p.default for p in declared.parts if p.default}
         if not isinstance(item, dict):
-            errors.append(FieldError(row_path, f"deve essere un oggetto con i campi {names}."))
+            errors.append(
+                FieldError(row_path, _("deve essere un oggetto con i campi {names}.").format(names=names))
+            )
             continue
         rows.append(_parts(declared, item, row_path, refs, errors))
     return rows
@@ -62,7 +65,7 @@ def _group(
         return None
     if not isinstance(value, dict):
         names = ", ".join(part.name for part in declared.parts)
-        errors.append(FieldError(path, f"deve essere un oggetto con i campi {names}."))
+        errors.append(FieldError(path, _("deve essere un oggetto con i campi {names}.").format(names=names)))
         return None
     group = _parts(declared, value, path, refs, errors)
     return group if any(not empty(v) for v in group.values()) else None
@@ -72,7 +75,7 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
     """The clean value of one field (or part) at ``path``; its problems are added to ``errors``."""
     kind = declared.type
     if isinstance(value, str) and has_control_characters(value):  # whatever the field, never stored
-        errors.append(FieldError(path, c.CONTROL_MESSAGE))
+        errors.append(FieldError(path, _(c.CONTROL_MESSAGE)))
         return None
     if kind == f.TEXT:
         return c.text(value, path, declared.limit, errors, required=declared.required)
@@ -95,14 +98,14 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
     if kind == f.URL:
         url = c.url(value, path, errors)
         if url is None and declared.required and c.blank(value):
-            errors.append(FieldError(path, "campo obbligatorio."))
+            errors.append(FieldError(path, _("campo obbligatorio.")))
         return url
     if kind == f.CUP:
         return c.cup(value, path, errors)
     if kind == f.LATITUDE:
-        return c.coordinate(value, path, *places.ITALY_LATITUDES, "la latitudine", errors)
+        return c.coordinate(value, path, *places.ITALY_LATITUDES, N_("la latitudine"), errors)
     if kind == f.LONGITUDE:
-        return c.coordinate(value, path, *places.ITALY_LONGITUDES, "la longitudine", errors)
+        return c.coordinate(value, path, *places.ITALY_LONGITUDES, N_("la longitudine"), errors)
     if kind == f.TIMESTAMP:
         return c.timestamp(value, path, errors)
     if kind == f.GROUP:
@@ -112,7 +115,7 @@ def check_value(declared: f.Field, value: Any, path: str, refs: References, erro
     items = []
     for i, item in enumerate(c.items(value, path, errors)):
         if isinstance(item, str) and has_control_characters(item):
-            errors.append(FieldError(f"{path}.{i + 1}", c.CONTROL_MESSAGE))
+            errors.append(FieldError(f"{path}.{i + 1}", _(c.CONTROL_MESSAGE)))
         else:
             items.append(item)
     if kind == f.TERMS:
@@ -138,15 +141,17 @@ def _check_point(place: dict, path: str, territories: list[str], refs: Reference
         return
     if latitude is None or longitude is None:
         missing = "latitude" if latitude is None else "longitude"
-        errors.append(FieldError(f"{path}{missing}", "un punto ha sia la latitudine sia la longitudine."))
+        errors.append(FieldError(f"{path}{missing}", _("un punto ha sia la latitudine sia la longitudine.")))
         return
     comune = places.comune_at(latitude, longitude)
     if comune is None:
         errors.append(
             FieldError(
                 f"{path}latitude",
-                f"il punto ({latitude}, {longitude}) non cade in nessun comune italiano: "
-                "controlla latitudine e longitudine.",
+                _(
+                    "il punto ({latitude}, {longitude}) non cade in nessun comune italiano: "
+                    "controlla latitudine e longitudine."
+                ).format(latitude=latitude, longitude=longitude),
             )
         )
         return
@@ -155,8 +160,10 @@ def _check_point(place: dict, path: str, territories: list[str], refs: Reference
         errors.append(
             FieldError(
                 f"{path}latitude",
-                f"il punto ({latitude}, {longitude}) cade nel comune di {comune.name}, fuori dai territori "
-                "del processo: correggi il punto o aggiungi il territorio.",
+                _(
+                    "il punto ({latitude}, {longitude}) cade nel comune di {comune}, fuori dai territori "
+                    "del processo: correggi il punto o aggiungi il territorio."
+                ).format(latitude=latitude, longitude=longitude, comune=comune.name),
             )
         )
 
@@ -164,18 +171,20 @@ def _check_point(place: dict, path: str, territories: list[str], refs: Reference
 def validate_process(data: Any, refs: References) -> dict:
     """Check one process record; return its values or raise ValidationFailed with every problem."""
     if not isinstance(data, dict):
-        raise ValidationFailed([FieldError("record", "deve essere un oggetto con i campi del processo.")])
-    errors = [FieldError(str(key), "campo sconosciuto.") for key in data if key not in f.BY_NAME]
+        raise ValidationFailed([FieldError("record", _("deve essere un oggetto con i campi del processo."))])
+    errors = [FieldError(str(key), _("campo sconosciuto.")) for key in data if key not in f.BY_NAME]
     values = {
         field.name: check_value(field, data.get(field.name), field.name, refs, errors) for field in f.FIELDS
     }
     if values["title"] is not None and len(values["title"]) < MIN_TITLE:
-        errors.append(FieldError("title", f"troppo corto: almeno {MIN_TITLE} caratteri."))
+        errors.append(
+            FieldError("title", _("troppo corto: almeno {least} caratteri.").format(least=MIN_TITLE))
+        )
     start, end = values["start_year"], values["end_year"]
     if start and end and end < start:
-        errors.append(FieldError("end_year", "l'anno di chiusura non può precedere l'anno di avvio."))
+        errors.append(FieldError("end_year", _("l'anno di chiusura non può precedere l'anno di avvio.")))
     if values["ongoing"] and end:
-        errors.append(FieldError("end_year", "un processo ancora in corso non ha anno di chiusura."))
+        errors.append(FieldError("end_year", _("un processo ancora in corso non ha anno di chiusura.")))
     _check_point(values, "", values["territories"], refs, errors)
     for i, project in enumerate(values["projects"]):
         _check_point(project, f"projects.{i + 1}.", values["territories"], refs, errors)
@@ -185,7 +194,9 @@ def validate_process(data: Any, refs: References) -> dict:
     funding = values["funding"] or {}
     total, cofinancing = funding.get("total_investment"), funding.get("cofinancing")
     if cofinancing and total is not None and cofinancing > total:
-        errors.append(FieldError("funding.cofinancing", "il cofinanziamento supera l'investimento totale."))
+        errors.append(
+            FieldError("funding.cofinancing", _("il cofinanziamento supera l'investimento totale."))
+        )
     if errors:
         raise ValidationFailed(errors)
     return values
