@@ -8,6 +8,7 @@ messages from one address are limited per hour and per day, counted and stored u
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from typing import Any
@@ -19,23 +20,17 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.contact.tables import ContactMessage
 from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest
+from observatory.i18n import _
 from observatory.mail import outbox
 from observatory.settings import Settings
-from observatory.submissions.services import EMAIL_PATTERN, rate_limit
+from observatory.submissions.services import EMAIL_PATTERN, SUBMITTER_FIELDS, rate_limit
 from observatory.web import Page
 
-#: What the contact form asks, in its order; each is required.
+#: What the contact form asks, in its order; each is required. Name and e-mail as the submission
+#: form asks them.
 CONTACT_FIELDS = (
-    f.Field("nome", "Nome e cognome", "Full name", required=True, limit=200),
-    f.Field(
-        "email",
-        "Indirizzo e-mail",
-        "E-mail address",
-        required=True,
-        limit=254,
-        help="La redazione risponde a questo indirizzo.",
-        widget="email",
-    ),
+    SUBMITTER_FIELDS[0],
+    dataclasses.replace(SUBMITTER_FIELDS[2], help="La redazione risponde a questo indirizzo."),
     f.Field("oggetto", "Oggetto", "Subject", required=True, limit=200),
     f.Field(
         "messaggio",
@@ -75,11 +70,16 @@ def validate_message(data: Mapping[str, Any]) -> dict[str, str]:
     email = values["sender_email"]
     if email and len(email) <= CONTACT_FIELDS[1].limit and not EMAIL_PATTERN.match(email):
         errors.append(
-            FieldError("email", f"«{email}» non è un indirizzo e-mail valido (esempio: nome@comune.it).")
+            FieldError(
+                "email",
+                _("«{value}» non è un indirizzo e-mail valido (esempio: nome@comune.it).").format(
+                    value=email
+                ),
+            )
         )
     if data.get("privacy") not in ("1", "on"):
         errors.append(
-            FieldError("privacy", "per inviare il messaggio devi accettare l'informativa sulla privacy.")
+            FieldError("privacy", _("per inviare il messaggio devi accettare l'informativa sulla privacy."))
         )
     if errors:
         raise ValidationFailed(errors)
