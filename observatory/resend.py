@@ -21,32 +21,33 @@ from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
 from observatory.catalogue.forms import GROUPS, INPUTS, ROW_KEY
+from observatory.i18n import N_, _, url
 from observatory.web import CSRF_FAILED, MAX_BODY, error_response, wants_json
 
 #: Labels of the posted names that are not process fields.
 OTHER_LABELS = {
-    "nome": "Nome e cognome",
-    "ente": "Ente o organizzazione",
-    "email": "Email",
-    "nota": "Nota per la redazione",
-    "motivo": "Motivo",
-    "messaggio": "Messaggio",
-    "oggetto": "Oggetto",
-    "messaggio_duplicato": "Messaggio",
-    "etichetta": "Etichetta",
-    "descrizione": "Descrizione",
-    "username": "Nome utente",
+    "nome": N_("Nome e cognome"),
+    "ente": N_("Ente o organizzazione"),
+    "email": N_("Email"),
+    "nota": N_("Nota per la redazione"),
+    "motivo": N_("Motivo"),
+    "messaggio": N_("Messaggio"),
+    "oggetto": N_("Oggetto"),
+    "messaggio_duplicato": N_("Messaggio"),
+    "etichetta": N_("Etichetta"),
+    "descrizione": N_("Descrizione"),
+    "username": N_("Nome utente"),
 }
 #: Names never written back into a page.
 SECRET_NAMES = ("password",)
 MESSAGES = {
-    HTTP_403_FORBIDDEN: (
+    HTTP_403_FORBIDDEN: N_(
         "Per sicurezza il modulo non è stato accettato: la pagina era aperta da molto tempo o i cookie "
         "di questo sito sono stati cancellati. Quello che hai scritto è qui sotto: controllalo e invialo "
         "di nuovo."
     ),
-    HTTP_413_REQUEST_ENTITY_TOO_LARGE: (
-        f"Il modulo è troppo grande: al massimo {MAX_BODY // 1024} kB. Quello che hai scritto è qui "
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: N_(
+        "Il modulo è troppo grande: al massimo {size} kB. Quello che hai scritto è qui "
         "sotto: accorcia i testi più lunghi e invialo di nuovo."
     ),
 }
@@ -74,7 +75,8 @@ def label_of(name: str) -> str | None:
     part = INPUTS.get(f"{row['group']}.{row['sub']}") if row else None
     if row and part and row["group"] in GROUPS:
         return f"{GROUPS[row['group']].row_label} {row['row']}: {part.label}"
-    return OTHER_LABELS.get(name)
+    label = OTHER_LABELS.get(name)
+    return _(label) if label else None
 
 
 def _secret(name: str) -> bool:
@@ -145,8 +147,8 @@ def refused_post_response(request: Request, exc: Exception) -> Response:
         "resend.html",
         context={
             "status": status,
-            "message": MESSAGES[status],
-            "action": request.url.path,
+            "message": _(MESSAGES[status]).format(size=MAX_BODY // 1024),
+            "action": url(request.url.path),
             "fields": fields,
             "secrets": sorted({name for name, _ in pairs if _secret(name)}),
         },

@@ -123,7 +123,7 @@ def bad_request(message: str) -> HTTPException:
 async def read_form(request: Request) -> dict[str, list[str]]:
     """The fields of a posted form; 400 for a body that is not a well-formed UTF-8 urlencoded form,
     413 for one over MAX_BODY (read in full up to MAX_FORM_READ, so the refusal can show it again)."""
-    content_type, _ = request.content_type
+    content_type, _options = request.content_type
     if content_type != "application/x-www-form-urlencoded":
         raise bad_request(_("Il modulo deve essere inviato come application/x-www-form-urlencoded."))
     body = await request.body()
@@ -162,7 +162,7 @@ async def json_body_only(request: Request) -> None:
     """Run before a route that reads a JSON body: 415 for any other content type (so that a page
     elsewhere cannot make its visitors' browsers post a plain form to it), 400 for an object that
     names a key twice (JSON parsers disagree on which one wins) and for nesting too deep to parse."""
-    content_type, _ = request.content_type
+    content_type, _options = request.content_type
     if content_type != "application/json":
         raise ApiError(
             HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -196,8 +196,10 @@ def see_other(path: str, **params: str) -> Redirect:
 
 
 def done_message(request: Request, messages: Mapping[str, str]) -> str | None:
-    """The confirmation that ``?fatto=`` names: a fixed text of ``messages``, never one from the address."""
-    return messages.get(request.query_params.get("fatto", ""))
+    """The confirmation that ``?fatto=`` names: a fixed text of ``messages`` (marked with N_), in the
+    page's language, never one from the address."""
+    message = messages.get(request.query_params.get("fatto", ""))
+    return gettext(message) if message else None
 
 
 # --- the API's errors -------------------------------------------------------------------------------

@@ -21,20 +21,21 @@ from observatory.accounts import credentials, lifecycle
 from observatory.accounts.guards import StaffPages, admin_required, current_staff
 from observatory.accounts.services import StaffError, create_staff
 from observatory.accounts.tables import ROLES
+from observatory.i18n import N_
 from observatory.web import done_message, first, read_form, see_other, settings_of
 
 LIST = "/redazione/account"
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
-    "modificato": "Account modificato.",
-    "disattivato": "Account disattivato: le sue sessioni sono chiuse e non può più entrare.",
-    "riattivato": "Account riattivato: può entrare di nuovo con la sua password.",
-    "due_fattori": "Verifica in due passaggi tolta: al prossimo accesso basta la password.",
-    "obbligatoria": (
+    "modificato": N_("Account modificato."),
+    "disattivato": N_("Account disattivato: le sue sessioni sono chiuse e non può più entrare."),
+    "riattivato": N_("Account riattivato: può entrare di nuovo con la sua password."),
+    "due_fattori": N_("Verifica in due passaggi tolta: al prossimo accesso basta la password."),
+    "obbligatoria": N_(
         "Da ora la verifica in due passaggi è obbligatoria: chi non l'ha ancora la attiva prima di "
         "continuare."
     ),
-    "facoltativa": "La verifica in due passaggi non è più obbligatoria.",
+    "facoltativa": N_("La verifica in due passaggi non è più obbligatoria."),
 }
 #: The fields of an account's form, as posted.
 FIELDS = ("username", "nome", "email", "ruolo")

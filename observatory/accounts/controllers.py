@@ -28,14 +28,15 @@ from observatory.accounts.guards import (
     session_cookie,
 )
 from observatory.accounts.services import StaffError
+from observatory.i18n import N_
 from observatory.web import done_message, read_form, see_other, settings_of
 
 #: Where the second step of a two-factor login asks for the code.
 CODE_PATH = "/redazione/accesso/codice"
 #: Confirmations the login page shows after a redirect (``?fatto=...``).
 LOGIN_DONE = {
-    "password": "Password impostata: entra con il tuo nome utente e la nuova password.",
-    "sessione": "Sessione terminata: per continuare entra di nuovo.",
+    "password": N_("Password impostata: entra con il tuo nome utente e la nuova password."),
+    "sessione": N_("Sessione terminata: per continuare entra di nuovo."),
 }
 
 

@@ -24,6 +24,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatory.accounts import login
+from observatory.i18n import N_, _
 from observatory.settings import Settings
 from observatory.web import MAX_FORM_READ, error_response, wants_json
 
@@ -44,7 +45,7 @@ class LoginRequired(NotAuthorizedException):
 
     def __init__(self) -> None:
         super().__init__(
-            detail="Accesso riservato alla redazione: entra con il tuo nome utente e la password."
+            detail=_("Accesso riservato alla redazione: entra con il tuo nome utente e la password.")
         )
 
 
@@ -57,7 +58,7 @@ class EnrolmentRequired(LoginRequired):
     def __init__(self) -> None:
         NotAuthorizedException.__init__(
             self,
-            detail="La redazione richiede la verifica in due passaggi: attivala prima di continuare.",
+            detail=_("La redazione richiede la verifica in due passaggi: attivala prima di continuare."),
             status_code=403,
         )
 
@@ -65,8 +66,8 @@ class EnrolmentRequired(LoginRequired):
 class RoleRequired(PermissionDeniedException):
     """The staff member's role does not allow this (403)."""
 
-    def __init__(self, detail: str = "Il tuo ruolo non consente di aprire questa pagina.") -> None:
-        super().__init__(detail=detail)
+    def __init__(self, detail: str = N_("Il tuo ruolo non consente di aprire questa pagina.")) -> None:
+        super().__init__(detail=_(detail))
 
 
 async def current_staff(connection: ASGIConnection) -> dict | None:
@@ -109,7 +110,7 @@ async def admin_required(connection: ASGIConnection, _: Any) -> None:
     """Guard: an admin (amministratore) is logged in."""
     await staff_required(connection, _)
     if (await current_staff(connection))["role"] != "amministratore":
-        raise RoleRequired("Questa pagina è riservata agli amministratori della redazione.")
+        raise RoleRequired(N_("Questa pagina è riservata agli amministratori della redazione."))
 
 
 def safe_next(target: str | None) -> str | None:

@@ -21,6 +21,7 @@ from observatory.accounts.guards import (
     enrolment_allowed,
 )
 from observatory.accounts.services import MIN_PASSWORD, StaffError
+from observatory.i18n import N_
 from observatory.web import done_message, read_form, see_other, settings_of
 
 PROFILE = "/redazione/profilo"
@@ -28,9 +29,9 @@ SESSIONS = "/redazione/profilo/sessioni"
 TWO_FACTOR = "/redazione/profilo/due-fattori"
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
-    "password": "Password cambiata. Le tue altre sessioni sono state chiuse.",
-    "terminata": "Sessione terminata: quel browser dovrà entrare di nuovo.",
-    "disattivata": "Verifica in due passaggi disattivata: per entrare basta la password.",
+    "password": N_("Password cambiata. Le tue altre sessioni sono state chiuse."),
+    "terminata": N_("Sessione terminata: quel browser dovrà entrare di nuovo."),
+    "disattivata": N_("Verifica in due passaggi disattivata: per entrare basta la password."),
 }
 #: Browsers and systems named on the sessions page, the first that matches the User-Agent.
 _BROWSERS = (

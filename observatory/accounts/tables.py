@@ -5,8 +5,10 @@ from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Text, 
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from observatory.i18n import N_
+
 #: Staff roles, from least to most privileged, with their Italian names.
-ROLES = {"redattore": "Redattore", "amministratore": "Amministratore"}
+ROLES = {"redattore": N_("Redattore"), "amministratore": N_("Amministratore")}
 
 
 class StaffUser(Table):

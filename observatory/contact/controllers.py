@@ -17,6 +17,7 @@ from observatory.catalogue import forms
 from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.form_view import FormView
 from observatory.contact import services
+from observatory.i18n import N_, _
 from observatory.mail.outbox import mail_enabled
 from observatory.submissions.services import RateLimited
 from observatory.web import (
@@ -44,8 +45,8 @@ INPUTS = {
     "privacy": forms.Input.of(services.PRIVACY_FIELD, "privacy", summary_label="Informativa sulla privacy"),
 }
 DONE = {
-    "gestito": "Messaggio segnato come gestito.",
-    "gia-gestito": "Il messaggio era già stato segnato come gestito.",
+    "gestito": N_("Messaggio segnato come gestito."),
+    "gia-gestito": N_("Il messaggio era già stato segnato come gestito."),
 }
 
 
@@ -91,10 +92,10 @@ class ContactPages(Controller):
             errors = forms.field_errors(failed, known=INPUTS)
             return _form_page(typed, errors, status_code=HTTP_400_BAD_REQUEST)
         except RateLimited as exc:
-            refusal = (
+            refusal = _(
                 "Da questo indirizzo sono arrivati troppi messaggi in poco tempo: questo non è stato "
-                f"inviato. Quello che hai scritto è rimasto nel modulo. {exc.message}"
-            )
+                "inviato. Quello che hai scritto è rimasto nel modulo. {wait}"
+            ).format(wait=exc.message)
             headers = {"Retry-After": str(exc.retry_after)}
             return _form_page(typed, status_code=HTTP_429_TOO_MANY_REQUESTS, refusal=refusal, headers=headers)
         return see_other(CONTACT, inviato="1")
@@ -130,5 +131,5 @@ class MessagePages(StaffPages):
         await read_form(request)
         handled = await services.mark_handled(message_id, await current_staff(request))
         if handled is None:
-            raise NotFoundException("Nessun messaggio ha questo numero.")
+            raise NotFoundException(_("Nessun messaggio ha questo numero."))
         return see_other(MESSAGES, fatto="gestito" if handled else "gia-gestito")

@@ -21,14 +21,15 @@ from observatory.catalogue.form_view import EditPage, edit_page, posted_version,
 from observatory.catalogue.records import to_record
 from observatory.curation import services
 from observatory.curation.revisions import list_revisions
+from observatory.i18n import N_
 from observatory.web import done_message, first, list_page, page_number, read_form, search_text, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
-    "modificato": "Modifiche salvate e pubblicate: una nuova versione è nella cronologia.",
-    "ripristinato": "Versione ripristinata: è di nuovo quella pubblicata.",
-    "ritirato": "Processo ritirato: non compare più in elenchi, ricerca, API ed esportazioni.",
-    "ripubblicato": "Processo ripubblicato: è di nuovo in elenchi, ricerca, API ed esportazioni.",
+    "modificato": N_("Modifiche salvate e pubblicate: una nuova versione è nella cronologia."),
+    "ripristinato": N_("Versione ripristinata: è di nuovo quella pubblicata."),
+    "ritirato": N_("Processo ritirato: non compare più in elenchi, ricerca, API ed esportazioni."),
+    "ripubblicato": N_("Processo ripubblicato: è di nuovo in elenchi, ricerca, API ed esportazioni."),
 }
 PAGE_SIZE = 20
 #: The reason an editor may give for an edit, shown in the versions and the audit log.

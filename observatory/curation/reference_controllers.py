@@ -20,16 +20,17 @@ from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.curation import organisations, vocabularies
 from observatory.curation.services import CurationRefused
+from observatory.i18n import N_
 from observatory.web import done_message, first, read_form, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
-    "uniti": "Enti uniti: i processi sono passati all'ente scelto e il vecchio indirizzo vi rimanda.",
-    "termine-creato": "Termine aggiunto.",
-    "termine-modificato": "Termine modificato: la ricerca mostra già la nuova etichetta.",
-    "termine-spostato": "Ordine dei termini aggiornato.",
-    "termine-eliminato": "Termine eliminato.",
-    "termine-sostituito": "Termine eliminato: i processi che lo usavano sono passati al termine scelto.",
+    "uniti": N_("Enti uniti: i processi sono passati all'ente scelto e il vecchio indirizzo vi rimanda."),
+    "termine-creato": N_("Termine aggiunto."),
+    "termine-modificato": N_("Termine modificato: la ricerca mostra già la nuova etichetta."),
+    "termine-spostato": N_("Ordine dei termini aggiornato."),
+    "termine-eliminato": N_("Termine eliminato."),
+    "termine-sostituito": N_("Termine eliminato: i processi che lo usavano sono passati al termine scelto."),
 }
 VOCABULARIES_PAGE = "/redazione/vocabolari"
 MERGE_PAGE = "/redazione/enti/unisci"

@@ -20,13 +20,14 @@ from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.form_view import posted_version
 from observatory.curation import synonyms
 from observatory.curation.services import CurationRefused
+from observatory.i18n import N_
 from observatory.web import done_message, first, read_form, search_text, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
-    "aggiunto": "Gruppo di sinonimi aggiunto: vale già dalla prossima ricerca.",
-    "modificato": "Gruppo di sinonimi modificato: vale già dalla prossima ricerca.",
-    "eliminato": "Gruppo di sinonimi eliminato: la ricerca non lo usa più.",
+    "aggiunto": N_("Gruppo di sinonimi aggiunto: vale già dalla prossima ricerca."),
+    "modificato": N_("Gruppo di sinonimi modificato: vale già dalla prossima ricerca."),
+    "eliminato": N_("Gruppo di sinonimi eliminato: la ricerca non lo usa più."),
 }
 LIST = "/redazione/sinonimi"
 

@@ -36,6 +36,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
 from observatory.catalogue.form_view import added_group, form_view, posted_version
 from observatory.catalogue.records import to_record
+from observatory.i18n import _, ngettext
 from observatory.mail.outbox import mail_enabled
 from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
@@ -77,8 +78,10 @@ _FORM_NAMES = {path: name for name, path in services.API_PATHS.items()}
 def _rate_limited(exc: services.RateLimited) -> dict[str, Any]:
     """What the form page says, and the status and header it answers with, over the rate limit."""
     return {
-        "refusal": "Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo: questa non è "
-        f"stata inviata. Quello che hai scritto è rimasto nel modulo. {exc.message}",
+        "refusal": _(
+            "Da questo indirizzo sono arrivate troppe segnalazioni in poco tempo: questa non è "
+            "stata inviata. Quello che hai scritto è rimasto nel modulo. {wait}"
+        ).format(wait=exc.message),
         "status_code": HTTP_429_TOO_MANY_REQUESTS,
         "headers": {"Retry-After": str(exc.retry_after)},
     }
@@ -88,9 +91,11 @@ def _withdrawn(process: dict) -> dict[str, Any]:
     """What the form page says when the process a correction is about was withdrawn meanwhile."""
     reason = f" ({process['withdrawal_reason']})" if process.get("withdrawal_reason") else ""
     return {
-        "refusal": f"Il processo «{process['title']}» è stato ritirato dal catalogo{reason}: la correzione "
-        "non si può più inviare. Quello che hai scritto è rimasto nel modulo: se descrive un processo "
-        "che manca nel catalogo, puoi inviarlo come nuova segnalazione.",
+        "refusal": _(
+            "Il processo «{title}» è stato ritirato dal catalogo{reason}: la correzione non si può più "
+            "inviare. Quello che hai scritto è rimasto nel modulo: se descrive un processo che manca nel "
+            "catalogo, puoi inviarlo come nuova segnalazione."
+        ).format(title=process["title"], reason=reason),
         "status_code": HTTP_410_GONE,
     }
 
@@ -151,7 +156,7 @@ async def _submit(
     """The form flow: add a row, or check; warn once about likely duplicates and comuni outside the
     territories; store; tracking page."""
     if first(form, HONEYPOT):
-        raise bad_request("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova.")
+        raise bad_request(_("La segnalazione non può essere accettata. Se pensi che sia un errore, riprova."))
     process = found.process if found else None
     version = first(form, "versione") if process else None
     if added_group(form):
@@ -212,7 +217,7 @@ async def _tracking_page(
 ) -> Template:
     tracked = await services.tracked(token)
     if tracked is None:
-        raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
+        raise NotFoundException(_("Nessuna segnalazione corrisponde a questo indirizzo."))
     submission, process = tracked["submission"], tracked["process"]
     saved = await forms.record_values(submission["data"]["process"])
     saved["nota"] = [submission["data"].get("note") or ""]
@@ -295,10 +300,10 @@ class SubmissionPages(Controller):
         """Replace the data of a submission that is waiting or has changes requested."""
         form = await read_form(request)
         if first(form, HONEYPOT):
-            raise bad_request("La modifica non può essere accettata. Se pensi che sia un errore, riprova.")
+            raise bad_request(_("La modifica non può essere accettata. Se pensi che sia un errore, riprova."))
         submission = await services.find_by_token(token)
         if submission is None:
-            raise NotFoundException("Nessuna segnalazione corrisponde a questo indirizzo.")
+            raise NotFoundException(_("Nessuna segnalazione corrisponde a questo indirizzo."))
         refused = {"notice": "non-modificabile", "status_code": HTTP_409_CONFLICT}
         if not moderation.may("modifica", submission["state"]):
             return await _tracking_page(request, token, form, **refused)
@@ -401,13 +406,18 @@ class SubmissionApi(Controller):
             )
         except ValidationFailed as failed:
             count = len(failed.errors)
-            raise ApiError.for_fields(
-                failed.errors, f"La segnalazione non è valida: {count} problemi da correggere."
-            ) from None
+            message = ngettext(
+                "La segnalazione non è valida: {count} problema da correggere.",
+                "La segnalazione non è valida: {count} problemi da correggere.",
+                count,
+            )
+            raise ApiError.for_fields(failed.errors, message.format(count=count)) from None
         except services.RateLimited as exc:
             raise ApiError(
                 HTTP_429_TOO_MANY_REQUESTS,
-                f"Troppe segnalazioni da questo indirizzo: questa non è stata ricevuta. {exc.message}",
+                _("Troppe segnalazioni da questo indirizzo: questa non è stata ricevuta. {wait}").format(
+                    wait=exc.message
+                ),
                 headers={"Retry-After": str(exc.retry_after)},
                 retry_after=exc.retry_after,
             ) from None

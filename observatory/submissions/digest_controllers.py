@@ -8,13 +8,14 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from observatory.accounts.guards import StaffPages, current_staff
+from observatory.i18n import N_, _
 from observatory.mail.outbox import mail_enabled
 from observatory.submissions import digest
 from observatory.web import done_message, first, read_form, see_other, settings_of
 
 NOTIFICATIONS = "/redazione/notifiche"
-DONE = {"salvate": "Preferenze salvate."}
-NO_ADDRESS = (
+DONE = {"salvate": N_("Preferenze salvate.")}
+NO_ADDRESS = N_(
     "Il tuo account non ha un indirizzo e-mail: chiedi a un amministratore di aggiungerlo, poi attiva "
     "il riepilogo."
 )
@@ -53,7 +54,7 @@ class NotificationPages(StaffPages):
         wanted = first(await read_form(request), "riepilogo") == "1"
         staff = await current_staff(request)
         if wanted and not await digest.staff_email(staff["id"]):
-            errors = {"riepilogo": NO_ADDRESS}
+            errors = {"riepilogo": _(NO_ADDRESS)}
             return await self._page(request, wanted, errors, status_code=HTTP_400_BAD_REQUEST)
         await digest.set_subscription(staff, wanted)
         return see_other(NOTIFICATIONS, fatto="salvate")

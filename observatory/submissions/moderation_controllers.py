@@ -26,6 +26,7 @@ from observatory.catalogue.form_view import EditPage, edit_page, form_view, post
 from observatory.catalogue.records import to_record
 from observatory.curation import services as curation
 from observatory.curation.revisions import record_rows, value_labels
+from observatory.i18n import N_
 from observatory.mail import outbox
 from observatory.submissions import amendments, moderation, notices, queue, services
 from observatory.submissions.duplicates import likely_duplicates, pending_duplicates
@@ -48,13 +49,15 @@ from observatory.web import (
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
 DONE = {
-    "approvata": "Segnalazione approvata: il processo è pubblicato e si trova già nella ricerca.",
-    "modifiche-richieste": "Richiesta di modifiche inviata: la segnalazione attende le correzioni.",
-    "respinta": "Segnalazione respinta.",
-    "duplicato": "Segnalazione chiusa come duplicato.",
-    "nuovo-indirizzo": "Nuovo indirizzo privato inviato per e-mail a chi ha inviato la segnalazione: "
-    "il precedente non funziona più.",
-    "posta-riprovata": "L'e-mail sarà inviata di nuovo entro pochi secondi.",
+    "approvata": N_("Segnalazione approvata: il processo è pubblicato e si trova già nella ricerca."),
+    "modifiche-richieste": N_("Richiesta di modifiche inviata: la segnalazione attende le correzioni."),
+    "respinta": N_("Segnalazione respinta."),
+    "duplicato": N_("Segnalazione chiusa come duplicato."),
+    "nuovo-indirizzo": N_(
+        "Nuovo indirizzo privato inviato per e-mail a chi ha inviato la segnalazione: "
+        "il precedente non funziona più."
+    ),
+    "posta-riprovata": N_("L'e-mail sarà inviata di nuovo entro pochi secondi."),
 }
 QUEUE_STATES = {**SUBMISSION_STATES, "tutte": "Tutte"}
 PAGE_SIZE = 20

@@ -35,6 +35,7 @@ from observatory.catalogue.services import ProcessLookup, published
 from observatory.catalogue.tables import Process
 from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest, token_digest
+from observatory.i18n import _, ngettext
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 from observatory.submissions import notices, tokens
@@ -97,10 +98,10 @@ def waiting_time(seconds: int) -> str:
     hours, minutes = divmod(minutes, 60)
     parts = []
     if hours:
-        parts.append("1 ora" if hours == 1 else f"{hours} ore")
+        parts.append(ngettext("{n} ora", "{n} ore", hours).format(n=hours))
     if minutes:
-        parts.append("1 minuto" if minutes == 1 else f"{minutes} minuti")
-    return " e ".join(parts)
+        parts.append(ngettext("{n} minuto", "{n} minuti", minutes).format(n=minutes))
+    return _(" e ").join(parts)
 
 
 class RateLimited(Exception):
@@ -109,7 +110,7 @@ class RateLimited(Exception):
 
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
-        self.message = f"Puoi inviare di nuovo tra {waiting_time(retry_after)}."
+        self.message = _("Puoi inviare di nuovo tra {wait}.").format(wait=waiting_time(retry_after))
         super().__init__(self.message)
 
 
@@ -130,11 +131,18 @@ def validate_submitter(data: Mapping[str, Any]) -> dict:
     email = values["email"]
     if email and len(email) <= SUBMITTER_FIELDS[2].limit and not EMAIL_PATTERN.match(email):
         errors.append(
-            FieldError("email", f"«{email}» non è un indirizzo e-mail valido (esempio: nome@comune.it).")
+            FieldError(
+                "email",
+                _("«{value}» non è un indirizzo e-mail valido (esempio: nome@comune.it).").format(
+                    value=email
+                ),
+            )
         )
     if data.get("privacy") not in (True, "1", "on", "true"):
         errors.append(
-            FieldError("privacy", "per inviare la segnalazione devi accettare l'informativa sulla privacy.")
+            FieldError(
+                "privacy", _("per inviare la segnalazione devi accettare l'informativa sulla privacy.")
+            )
         )
     if errors:
         raise ValidationFailed(errors)
@@ -226,17 +234,20 @@ async def submit(
         errors += [FieldError(API_PATHS[e.field], e.message) for e in failed.errors]
     if correcting is not None:
         if correcting.withdrawn:
-            errors.append(FieldError("correzione_di", "il processo è stato ritirato dal catalogo."))
+            errors.append(FieldError("correzione_di", _("il processo è stato ritirato dal catalogo.")))
         elif correcting.process is None:
             errors.append(
-                FieldError("correzione_di", f"nessun processo pubblicato con slug «{correcting.slug}».")
+                FieldError(
+                    "correzione_di",
+                    _("nessun processo pubblicato con slug «{slug}».").format(slug=correcting.slug),
+                )
             )
         try:
             note = check_note(note)
         except ValidationFailed as failed:
             errors += failed.errors
     if record is None:
-        errors.append(FieldError("processo", "campo obbligatorio."))
+        errors.append(FieldError("processo", _("campo obbligatorio.")))
     else:
         try:
             record = await check_entry(record)
