@@ -91,6 +91,12 @@ async def test_every_page_names_its_icons_and_links_the_site_pages_in_its_footer
                 assert (await client.get(href)).status_code == 200, href
 
 
+async def test_search_engines_find_the_site_pages(client):
+    sitemap = (await client.get("/sitemap.xml")).text
+    for path in SITE_PAGES:
+        assert f"<loc>{client.app.state.settings.base_url}{path}</loc>" in sitemap, path
+
+
 async def test_the_icon_is_served_where_browsers_look_for_it(client):
     response = await client.get("/favicon.ico")
     assert response.status_code == 200

@@ -20,7 +20,17 @@ SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 #: The most addresses one sitemap file lists (the protocol's limit).
 SITEMAP_LIMIT = 50_000
 #: The pages that are always there.
-FIXED_PAGES = ("/", "/processi", "/enti", "/territori", "/dati", "/note-legali")
+FIXED_PAGES = (
+    "/",
+    "/processi",
+    "/enti",
+    "/territori",
+    "/dati",
+    "/note-legali",
+    "/accessibilita",
+    "/privacy",
+    "/contatti",
+)
 #: Territory levels, biggest first (by the first letter of the code: IT, R01, P201, C001272).
 _LEVEL_ORDER = "IRPC"
 
