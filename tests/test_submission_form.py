@@ -4,7 +4,10 @@ folded sections, the territory suggestions' order, and comuni missing from the t
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from browsing import TIMEOUT_MS, wcag_violations
 from helpers import PATTI, csrf_token, soup, stored_submissions, submission_form
 
 from observatory.catalogue import forms
@@ -13,6 +16,7 @@ from observatory.catalogue.form_view import field_id
 from observatory.submissions.controllers import INPUTS as SUBMISSION_INPUTS
 
 pytestmark = pytest.mark.anyio
+pytest_plugins = ["browsing", "smtp_server"]
 
 #: What the form requires, whatever else is left empty (and nothing else).
 REQUIRED = {"title", "nome", "ente", "email", "privacy"}
@@ -184,3 +188,75 @@ async def test_a_comune_inside_the_territories_is_not_pointed_out(client):
         assert response.status_code == 200  # the published Patti in Piemonte look alike: only that is said
         page = soup(response)
         assert page.select_one(".duplicates") and page.select_one(".comuni-outside") is None, territories
+
+
+# --- in the browser ----------------------------------------------------------------------------------
+
+
+def _focused_id(page) -> str:
+    return page.evaluate("document.activeElement && document.activeElement.id")
+
+
+def test_rows_are_added_where_one_types_a_draft_survives_and_a_refusal_focuses_its_summary(server, browser):
+    from playwright.sync_api import expect
+
+    # with JavaScript: the row appears in place, with the focus, and nothing is sent
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(server + "/segnala")
+    page.evaluate("window.nothingReloaded = true")
+    page.locator("#sezione-fasi > summary").click()
+    page.fill("#campo-phases-1-title", "Assemblea di quartiere")
+    page.get_by_role("button", name="Aggiungi una fase").click()
+    expect(page.locator("#campo-phases-2-title")).to_be_focused()
+    assert page.evaluate("window.nothingReloaded") and page.url == server + "/segnala"
+    expect(page.locator("#campo-phases-riga-2 legend")).to_have_text("Fase 2")
+    page.keyboard.type("Voto dei progetti")
+    assert not wcag_violations(page)
+
+    # the draft: back on the form, what was typed is there again, rows included, until thrown away
+    page.fill("#campo-title", "Orti condivisi di prova")
+    page.wait_for_timeout(600)
+    page.goto(server + "/segnala")
+    expect(page.locator(".draft-notice")).to_contain_text("Bozza ripristinata")
+    expect(page.locator("#campo-title")).to_have_value("Orti condivisi di prova")
+    expect(page.locator("#campo-phases-2-title")).to_have_value("Voto dei progetti")
+    expect(page.locator("#sezione-fasi")).to_have_attribute("open", "")
+    assert not wcag_violations(page)
+    page.get_by_role("button", name="Scarta la bozza").click()
+    expect(page.locator(".draft-notice")).to_have_count(0)
+    expect(page.locator("#campo-title")).to_have_value("")
+
+    # refused by the server: the title says so and the focus is on the error summary
+    page.fill("#campo-title", "Orti")
+    page.get_by_role("button", name="Invia la segnalazione").click()
+    expect(page).to_have_title(re.compile(r"^Errore: "))
+    expect(page.locator("#errori")).to_be_focused()
+    assert not wcag_violations(page)
+
+    # the correction form opens on its question, the live hint names a comune left out of the territories
+    page.goto(f"{server}/processi/{PATTI}/correzione")
+    page.fill("#campo-decision-holders", "Comune di Chieri")
+    page.fill("#campo-territories", "Chienes (BZ)")
+    expect(page.locator("#campo-decision-holders-comuni")).to_contain_text("«Comune di Chieri»")
+    page.fill("#campo-territories", "Chieri (TO)")
+    expect(page.locator("#campo-decision-holders-comuni")).to_have_text("")
+    assert not wcag_violations(page)
+    context.close()
+
+    # without JavaScript: the button sends the form and the page comes back at the new row, focused
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(server + "/segnala")
+    page.locator("#sezione-collegamenti > summary").click()
+    page.fill("#campo-links-1-url", "www.comune.chieri.to.it")
+    page.get_by_role("button", name="Aggiungi un collegamento").click()
+    expect(page).to_have_url(server + "/segnala#campo-links-2-label")
+    expect(page.locator("#campo-links-2-label")).to_be_focused()
+    expect(page.locator("#campo-links-1-url")).to_have_value("www.comune.chieri.to.it")
+    page.get_by_role("button", name="Invia la segnalazione").click()
+    expect(page).to_have_title(re.compile(r"^Errore: "))
+    expect(page.locator("#errori")).to_be_focused()
+    context.close()
