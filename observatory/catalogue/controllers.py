@@ -397,11 +397,16 @@ def _year_parameter(name: str, description: str, example: int) -> spec.Parameter
     )
 
 
+def _text_parameter(description: str, example: str) -> spec.Parameter:
+    """The text ``q`` a list is searched or looked up by (at most MAX_SEARCH_TEXT characters)."""
+    return query_parameter(
+        "q", description, Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT), example
+    )
+
+
 #: The parameters of the process list: the text, the filters (AND across them), years, sort, page.
 PROCESS_LIST_PARAMETERS = (
-    query_parameter(
-        "q", "Words to look for.", Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT), "orti urbani"
-    ),
+    _text_parameter("Words to look for.", "orti urbani"),
     *(_filter_parameter(name, declared) for name, declared in FILTERS.items()),
     _year_parameter("anno_da", "Processes still running in this year or later.", 2018),
     _year_parameter("anno_a", "Processes started in this year or earlier (not before anno_da).", 2022),
@@ -425,11 +430,9 @@ PROCESS_LIST_PARAMETERS = (
 MAX_SUGGESTIONS = 10
 #: The parameters of the suggestions: the text typed so far, how many of each kind.
 SUGGESTION_PARAMETERS = (
-    query_parameter(
-        "q",
+    _text_parameter(
         f"The text typed so far: each word must begin a word of the name or title (accents and case "
         f"aside). Under {searching.SUGGEST_FROM} characters nothing is suggested.",
-        Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
         "Chie",
     ),
     query_parameter(
@@ -442,22 +445,12 @@ SUGGESTION_PARAMETERS = (
 )
 #: The parameters of the list of organisations.
 ORGANISATION_PARAMETERS = (
-    query_parameter(
-        "q",
-        "Any part of the name or of an alternative name, accents and case aside.",
-        Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
-        "comune di",
-    ),
+    _text_parameter("Any part of the name or of an alternative name, accents and case aside.", "comune di"),
     PAGE_PARAMETER,
 )
 #: The parameters of the territories' look-up.
 TERRITORY_PARAMETERS = (
-    query_parameter(
-        "q",
-        "Any part of the name, accents and case aside.",
-        Schema(type=OpenAPIType.STRING, max_length=MAX_SEARCH_TEXT),
-        "Chieri",
-    ),
+    _text_parameter("Any part of the name, accents and case aside.", "Chieri"),
     query_parameter(
         "livello",
         "The level (every level by default).",
