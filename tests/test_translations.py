@@ -134,23 +134,18 @@ TEMPLATES = PROJECT / "templates"
 #: Templates whose text is not yet marked for translation (their pages show Italian on /en/).
 NOT_YET_MARKED = {
     "mail",  # e-mail goes out in Italian, the language of the editorial office
-    "_filters.html",
-    "_partials.html",
     "_process_form.html",
     "accessibility.html",
     "api_docs.html",
-    "contact.html",
     "privacy.html",
     "process.html",
-    "processes.html",
     "submission_form.html",
     "submission_tracking.html",
     "territories.html",
     "territory.html",
-    "staff/messages.html",
 }
 #: Text that reads the same in both languages.
-SAME_IN_BOTH = re.compile(r"^(Osservatorio|API|CSV|JSON|ISTAT|CUP|OpenCoesione|[\W\d_]*)$")
+SAME_IN_BOTH = re.compile(r"^(Osservatorio|API|CSV|JSON|Excel|ISTAT|CUP|OpenCoesione|&nbsp;|[\W\d_]*)$")
 _PIECES = re.compile(
     r"(\{#.*?#\}|\{%-?.*?-?%\}|\{\{-?.*?-?\}\}|<!--.*?-->|<(?:[a-zA-Z/!]|\{\{)(?:[^<>{]|\{\{.*?\}\}|\{%.*?%\})*>)",
     re.S,
@@ -232,3 +227,17 @@ def test_every_marked_message_has_an_english_translation(tmp_path):
             wrong.append(message.id)
     assert not missing, f"marked but not translated into English in {catalogue_path('en')}: {missing}"
     assert not wrong, f"English messages whose placeholders differ from the Italian: {wrong}"
+
+
+async def test_search_page_in_english_links_within_english(client):
+    page = soup(await client.get("/en/processi", params={"tipo": "patto-di-collaborazione"}))
+    heading = page.select_one("#risultati").get_text(" ", strip=True)
+    assert heading.endswith(("process", "processes")), heading
+    assert page.select_one(".filters-disclosure summary").get_text(" ", strip=True).startswith("Filters")
+    assert page.select_one(".filters form")["action"] == "/en/processi"
+    cards = [a["href"] for a in page.select(".card-title a")]
+    assert cards and all(href.startswith("/en/processi/") for href in cards)
+    assert page.select_one(".chips")["aria-label"] == "Active filters"
+    assert page.select_one('link[rel="canonical"]')["href"].endswith(
+        "/en/processi?tipo=patto-di-collaborazione"
+    )

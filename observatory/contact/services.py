@@ -20,7 +20,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.contact.tables import ContactMessage
 from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest
-from observatory.i18n import _
+from observatory.i18n import N_, _
 from observatory.mail import outbox
 from observatory.settings import Settings
 from observatory.submissions.services import EMAIL_PATTERN, SUBMITTER_FIELDS, rate_limit
@@ -55,7 +55,7 @@ LIMITS = ((datetime.timedelta(hours=1), 5), (datetime.timedelta(days=1), 20))
 #: The stored column of each field of the form.
 _COLUMNS = {"nome": "sender_name", "email": "sender_email", "oggetto": "subject", "messaggio": "body"}
 #: The list of messages: waiting (the default), handled, or every one.
-STATES = {"da_gestire": "Da gestire", "gestiti": "Gestiti", "tutti": "Tutti"}
+STATES = {"da_gestire": N_("Da gestire"), "gestiti": N_("Gestiti"), "tutti": N_("Tutti")}
 
 
 def validate_message(data: Mapping[str, Any]) -> dict[str, str]:
