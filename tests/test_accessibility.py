@@ -50,6 +50,8 @@ PAGES = (
     ("en-processo", FirstLink("/en/processi", "article.card .card-title a")),
     ("en-statistiche", "/en/statistiche"),
     ("en-dati", "/en/dati"),
+    ("en-segnala", "/en/segnala"),
+    ("en-contatti", "/en/contatti"),
     ("segnala", "/segnala"),
     ("note-legali", "/note-legali"),
     ("accessibilita", "/accessibilita"),
