@@ -95,6 +95,8 @@ async def test_a_link_typed_without_https_gains_it_in_the_form_and_in_the_api(cl
     assert response.status_code == 201, response.text
     state = (await client.get(f"/api/v1/segnalazioni/{response.json()['token']}")).json()
     assert state["processo"]["links"][0]["url"] == "https://comune.chieri.to.it"
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "riceve `https://`" in schema["paths"]["/api/v1/segnalazioni"]["post"]["description"]
     # what is not an address at all is still refused
     response = await _post(client, {"links.1.url": "comune chieri"})
     assert response.status_code == 400

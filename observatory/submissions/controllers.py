@@ -373,6 +373,9 @@ class SubmissionApi(Controller):
     @post(
         "/",
         summary="Invia una segnalazione",
+        description="Un nuovo processo, o con `correzione_di` la correzione di uno pubblicato: aspetta la "
+        "redazione. I controlli sono quelli del modulo: un collegamento senza schema (`www.comune.it`) "
+        "riceve `https://`, un importo si scrive `1234567.89` o `1.234.567,89`.",
         status_code=HTTP_201_CREATED,
         responses=error_answers(413, 415, 422, 429, 503),
         before_request=json_body_only,
@@ -386,8 +389,10 @@ class SubmissionApi(Controller):
     ) -> Response[SubmissionCreatedOut]:
         """Propose a new process, or with ``correzione_di`` (a slug) a correction of a published one.
         The submission waits for the editors; the answer carries the private ``token`` that
-        ``GET /api/v1/segnalazioni/{token}`` reads. Field errors answer 422, too many submissions
-        from one address 429 (with Retry-After), a body over 256 KB 413."""
+        ``GET /api/v1/segnalazioni/{token}`` reads. The checks are the form's: a link given
+        without its scheme ("www.comune.it") gains https://, amounts may be "1234567.89" or
+        "1.234.567,89". Field errors answer 422, too many submissions from one address 429 (with
+        Retry-After), a body over 256 KB 413."""
         settings = settings_of(request)
         submitter: dict[str, Any] = {
             **msgspec.to_builtins(data.segnalante or {}),
