@@ -10,16 +10,21 @@ posting lists, so a document's likes cost a few milliseconds at 100,000 document
 
 from __future__ import annotations
 
+import heapq
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from observatory.search.facets import FacetArrays
 from observatory.search.index import SearchIndex
 
-#: Key terms taken from each text field of the document (Whoosh's Bo1 model picks them).
+#: Key terms taken from each text field of the document (by tf-idf).
 KEY_TERMS = {"title": 6, "body": 12}
+#: Each generation's idf of the terms asked so far, by field and term (gone with the generation).
+_idf: WeakKeyDictionary[FacetArrays, dict[tuple[str, str], float]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,26 @@ def _text(searcher, arrays: FacetArrays, docnum: int) -> np.ndarray:
     terms = [
         (fieldname, term, weight)
         for fieldname, count in KEY_TERMS.items()
-        for term, weight in searcher.key_terms([docnum], fieldname, numterms=count)
+        for term, weight in _key_terms(searcher, arrays, docnum, fieldname, count)
     ]
     _, scores = arrays.scorer.any_term(terms)
     scores = scores.astype(np.float64)
     scores[docnum] = 0
     top = scores.max(initial=0)
     return scores / top if top > 0 else scores
+
+
+def _key_terms(
+    searcher, arrays: FacetArrays, docnum: int, fieldname: str, count: int
+) -> list[tuple[str, float]]:
+    """The ``count`` terms of a document's stored ``fieldname`` that say most about it: how often
+    it has each (as the field analyses its text) times how rare the term is in the index (idf)."""
+    text = searcher.stored_fields(docnum).get(fieldname) or ""
+    frequencies = Counter(searcher.schema[fieldname].process_text(text, mode="index"))
+    known = _idf.setdefault(arrays, {})  # the same words come back page after page
+    weights = []
+    for term, frequency in frequencies.items():
+        if (fieldname, term) not in known:
+            known[fieldname, term] = searcher.idf(fieldname, term)
+        weights.append((term, frequency * known[fieldname, term]))
+    return heapq.nlargest(count, weights, key=lambda pair: pair[1])
