@@ -9,6 +9,8 @@ import unicodedata
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from observatory.i18n import gettext
+
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‛": "'"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 MONTHS = (
@@ -122,7 +124,7 @@ def years(process: dict) -> str:
     """The years of a process: "2017", "2015–2019", "dal 2013, in corso", or an empty string."""
     start, end = process.get("start_year"), process.get("end_year")
     if process.get("ongoing"):
-        return f"dal {start}, in corso" if start else "in corso"
+        return gettext("dal %(year)s, in corso") % {"year": start} if start else gettext("in corso")
     if start and end and end != start:
         return f"{start}–{end}"
     return str(start or end or "")

@@ -135,14 +135,8 @@ TEMPLATES = PROJECT / "templates"
 NOT_YET_MARKED = {
     "mail",  # e-mail goes out in Italian, the language of the editorial office
     "_process_form.html",
-    "accessibility.html",
-    "api_docs.html",
-    "privacy.html",
-    "process.html",
     "submission_form.html",
     "submission_tracking.html",
-    "territories.html",
-    "territory.html",
 }
 #: Text that reads the same in both languages.
 SAME_IN_BOTH = re.compile(r"^(Osservatorio|API|CSV|JSON|Excel|ISTAT|CUP|OpenCoesione|&nbsp;|[\W\d_]*)$")

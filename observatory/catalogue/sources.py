@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from observatory.catalogue import services
 from observatory.catalogue.tables import LICENCE_URLS, LICENCES, Process
+from observatory.i18n import gettext
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Source:
 
     @property
     def licence_label(self) -> str:
-        return LICENCES[self.licence]
+        return gettext(LICENCES[self.licence])
 
     @property
     def licence_url(self) -> str:

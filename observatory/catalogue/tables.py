@@ -18,30 +18,38 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-TERRITORY_LEVELS = {"paese": "Paese", "regione": "Regione", "provincia": "Provincia", "comune": "Comune"}
-PROCESS_STATES = {"in_progetto": "In progetto", "in_corso": "In corso", "concluso": "Concluso"}
+from observatory.i18n import N_
+
+# The labels below are Italian, marked for the catalogue and translated where they are shown.
+TERRITORY_LEVELS = {
+    "paese": N_("Paese"),
+    "regione": N_("Regione"),
+    "provincia": N_("Provincia"),
+    "comune": N_("Comune"),
+}
+PROCESS_STATES = {"in_progetto": N_("In progetto"), "in_corso": N_("In corso"), "concluso": N_("Concluso")}
 #: The state of the work a process is about (the project a civic-monitoring report follows, the
 #: works a pact cares for): not the state of the process itself.
 WORK_STATES = {
-    "non_avviato": "Non avviato",
-    "in_corso": "In corso",
-    "in_difficolta": "In corso con difficoltà",
-    "bloccato": "Bloccato",
-    "concluso": "Concluso",
+    "non_avviato": N_("Non avviato"),
+    "in_corso": N_("In corso"),
+    "in_difficolta": N_("In corso con difficoltà"),
+    "bloccato": N_("Bloccato"),
+    "concluso": N_("Concluso"),
 }
 #: The state of a project or proposal of a process (a participatory budget's projects).
 PROJECT_STATES = {
-    "proposto": "Proposto",
-    "ammesso": "Ammesso al voto",
-    "non_ammesso": "Non ammesso",
-    "vincitore": "Vincitore",
-    "in_realizzazione": "In realizzazione",
-    "realizzato": "Realizzato",
+    "proposto": N_("Proposto"),
+    "ammesso": N_("Ammesso al voto"),
+    "non_ammesso": N_("Non ammesso"),
+    "vincitore": N_("Vincitore"),
+    "in_realizzazione": N_("In realizzazione"),
+    "realizzato": N_("Realizzato"),
 }
 #: The licences records are published under, by SPDX identifier.
 LICENCES = {
-    "CC-BY-4.0": "Creative Commons Attribuzione 4.0 (CC BY 4.0)",
-    "CC-BY-SA-4.0": "Creative Commons Attribuzione - Condividi allo stesso modo 4.0 (CC BY-SA 4.0)",
+    "CC-BY-4.0": N_("Creative Commons Attribuzione 4.0 (CC BY 4.0)"),
+    "CC-BY-SA-4.0": N_("Creative Commons Attribuzione - Condividi allo stesso modo 4.0 (CC BY-SA 4.0)"),
 }
 #: Where each licence is written in full.
 LICENCE_URLS = {
@@ -49,28 +57,28 @@ LICENCE_URLS = {
     "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/deed.it",
 }
 ORGANISATION_ROLES = {
-    "titolare": "Titolare della decisione",
-    "promotore": "Promotore",
-    "partner": "Partner",
-    "finanziatore": "Finanziatore",
-    "beneficiario": "Beneficiario",
-    "attuatore": "Soggetto attuatore",
+    "titolare": N_("Titolare della decisione"),
+    "promotore": N_("Promotore"),
+    "partner": N_("Partner"),
+    "finanziatore": N_("Finanziatore"),
+    "beneficiario": N_("Beneficiario"),
+    "attuatore": N_("Soggetto attuatore"),
 }
 ORGANISATION_KINDS = {
-    "comune": "Comune",
-    "unione_comuni": "Unione di comuni",
-    "provincia": "Provincia o città metropolitana",
-    "regione": "Regione",
-    "ministero": "Ministero o dipartimento",
-    "agenzia": "Agenzia o ente pubblico",
-    "fondazione": "Fondazione",
-    "associazione": "Associazione o ente del terzo settore",
-    "universita": "Università o ente di ricerca",
-    "scuola": "Scuola",
-    "impresa": "Impresa",
-    "istituzione_ue": "Istituzione europea",
-    "gruppo_informale": "Gruppo informale di cittadini",
-    "altro": "Altro",
+    "comune": N_("Comune"),
+    "unione_comuni": N_("Unione di comuni"),
+    "provincia": N_("Provincia o città metropolitana"),
+    "regione": N_("Regione"),
+    "ministero": N_("Ministero o dipartimento"),
+    "agenzia": N_("Agenzia o ente pubblico"),
+    "fondazione": N_("Fondazione"),
+    "associazione": N_("Associazione o ente del terzo settore"),
+    "universita": N_("Università o ente di ricerca"),
+    "scuola": N_("Scuola"),
+    "impresa": N_("Impresa"),
+    "istituzione_ue": N_("Istituzione europea"),
+    "gruppo_informale": N_("Gruppo informale di cittadini"),
+    "altro": N_("Altro"),
 }
 
 

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from observatory.catalogue import choropleths, exports, geography, searching
 from observatory.catalogue.queries import FilterError, ProcessQuery, parse_process_query
+from observatory.i18n import N_
 from observatory.search.index import SearchIndex
 from observatory.statistics import charts
 from observatory.web import EMBEDDABLE_POLICY, error_page, settings_of
@@ -22,7 +23,7 @@ HIDDEN = ("titolare", "ente", "programma", "fondo", "anno_da", "anno_a")
 #: The parameter of /mappa that says its level (``livello`` is the filter of participation levels).
 LEVEL_PARAMETER = "dettaglio"
 #: The levels of the map of Italy, by the value of LEVEL_PARAMETER.
-MAP_LEVELS = {"regione": "per regione", "provincia": "per provincia"}
+MAP_LEVELS = {"regione": N_("per regione"), "provincia": N_("per provincia")}
 
 
 def _search_index(request: Request) -> SearchIndex:
@@ -128,7 +129,7 @@ class StatisticsPages(Controller):
         """Italy by region or by province, shaded by the processes the filters find, with the comuni."""
         level = request.query_params.get(LEVEL_PARAMETER) or "regione"
         if level not in MAP_LEVELS:
-            message = "Dettaglio della mappa: valori ammessi regione, provincia."
+            message = N_("Dettaglio della mappa: valori ammessi regione, provincia.")
             return error_page(HTTP_400_BAD_REQUEST, message)
         try:
             query = _query(request)
