@@ -30,7 +30,11 @@ from observatory.web import Page
 #: form asks them.
 CONTACT_FIELDS = (
     SUBMITTER_FIELDS[0],
-    dataclasses.replace(SUBMITTER_FIELDS[2], help="La redazione risponde a questo indirizzo."),
+    dataclasses.replace(
+        SUBMITTER_FIELDS[2],
+        help="La redazione risponde a questo indirizzo.",
+        help_en="The editors answer at this address.",
+    ),
     f.Field("oggetto", "Oggetto", "Subject", required=True, limit=200),
     f.Field(
         "messaggio",
@@ -40,13 +44,15 @@ CONTACT_FIELDS = (
         limit=checks.MAX_MESSAGE,
         help="Per proporre un processo o correggerne uno c'è il modulo «Segnala un processo»: "
         "arriva alla redazione con tutti i campi della scheda.",
+        help_en="To propose a process or correct one there is the “Report a process” form: it reaches "
+        "the editors with every field of the record.",
         widget="textarea",
     ),
 )
 PRIVACY_FIELD = f.Field(
     "privacy",
     "Ho letto l'informativa sulla privacy e accetto che i miei dati siano usati per rispondermi.",
-    "I have read the privacy notice",
+    "I have read the privacy notice and agree that my data be used to answer me.",
     f.FLAG,
     required=True,
 )
@@ -149,7 +155,7 @@ async def mark_handled(message_id: int, staff: dict) -> bool | None:
                 {ContactMessage.handled_at: now, ContactMessage.handled_by: staff["id"]}
             )
             .where(ContactMessage.id == message_id, ContactMessage.handled_at.is_null())
-            .returning(ContactMessage.subject)
+            .returning(ContactMessage.id)
         )
         if not handled:
             return False if await ContactMessage.exists().where(ContactMessage.id == message_id) else None
@@ -158,6 +164,7 @@ async def mark_handled(message_id: int, staff: dict) -> bool | None:
             "messaggio.gestito",
             "messaggio",
             str(message_id),
-            f"Messaggio «{handled[0]['subject']}» segnato come gestito",
+            # by number: the subject is the sender's text, erased with the message (retention.py)
+            f"Messaggio n. {message_id} del modulo di contatto segnato come gestito",
         )
     return True
