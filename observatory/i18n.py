@@ -103,6 +103,14 @@ def pgettext(context: str, message: str) -> str:
 _ = gettext
 
 
+def in_current_language(italian: str, english: str | None) -> str:
+    """``italian``, or on English pages ``english`` (a declared label; without one, the
+    catalogue's translation of ``italian``)."""
+    if _language.get() == ENGLISH:
+        return english or gettext(italian)
+    return italian
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogue without translating it (a constant, translated when shown)."""
     return message

@@ -134,9 +134,6 @@ TEMPLATES = PROJECT / "templates"
 #: Templates whose text is not yet marked for translation (their pages show Italian on /en/).
 NOT_YET_MARKED = {
     "mail",  # e-mail goes out in Italian, the language of the editorial office
-    "_process_form.html",
-    "submission_form.html",
-    "submission_tracking.html",
 }
 #: Text that reads the same in both languages.
 SAME_IN_BOTH = re.compile(r"^(Osservatorio|API|CSV|JSON|Excel|ISTAT|CUP|OpenCoesione|&nbsp;|[\W\d_]*)$")
@@ -144,6 +141,8 @@ _PIECES = re.compile(
     r"(\{#.*?#\}|\{%-?.*?-?%\}|\{\{-?.*?-?\}\}|<!--.*?-->|<(?:[a-zA-Z/!]|\{\{)(?:[^<>{]|\{\{.*?\}\}|\{%.*?%\})*>)",
     re.S,
 )
+#: Attributes assembled in a ``{% set %}`` block, to be written into a tag: not visible text.
+_ATTRIBUTE_FRAGMENT = re.compile(r'^(\s*[a-z-]+(="[^"]*"?)?)+\s*$')
 _VISIBLE_ATTRIBUTES = re.compile(
     r'\s(?:aria-label|title|placeholder|alt|data-label)="([^"{}]*[A-Za-zÀ-ÿ]{2,}[^"{}]*)"'
 )
@@ -151,8 +150,14 @@ _VISIBLE_ATTRIBUTES = re.compile(
 
 def unmarked_text(source: str) -> list[str]:
     """The visible text of a template outside gettext: text between tags and visible attributes."""
-    found, skipping, translating = [], None, False
+    found, skipping, translating, setting = [], None, False, False
     for piece in _PIECES.split(source):
+        if re.match(r"\{%-?\s*set\s+\w+\s*-?%\}", piece):
+            setting = True
+        elif re.match(r"\{%-?\s*endset\b", piece):
+            setting = False
+        elif setting and _ATTRIBUTE_FRAGMENT.match(piece):
+            continue
         if re.match(r"\{%-?\s*trans\b", piece):
             translating = True
         elif re.match(r"\{%-?\s*endtrans\b", piece):
@@ -183,6 +188,9 @@ def test_every_template_marks_its_visible_text_for_translation():
 
 def test_the_check_finds_unmarked_text():
     assert unmarked_text('<p>Ciao {{ name }}</p><a title="Apri">x</a>') == ["Ciao", "Apri"]
+    assert unmarked_text(
+        '{% set attrs %} aria-invalid="true" required{% endset %}<p{{ attrs }}>Ciao</p>'
+    ) == ["Ciao"]
     assert (
         unmarked_text('<p>{{ _("Ciao") }}</p>{% trans n=1 %}Uno {{ n }}{% endtrans %}<code>id</code>') == []
     )
@@ -234,4 +242,42 @@ async def test_search_page_in_english_links_within_english(client):
     assert page.select_one(".chips")["aria-label"] == "Active filters"
     assert page.select_one('link[rel="canonical"]')["href"].endswith(
         "/en/processi?tipo=patto-di-collaborazione"
+    )
+
+
+async def test_english_form_and_process_page_speak_english(client):
+    form = soup(await client.get("/en/segnala"))
+    assert form.select_one("#modulo-segnalazione")["action"] == "/en/segnala"
+    assert form.select_one('label[for="campo-title"]').get_text(" ", strip=True) == "Title (required)"
+    assert (
+        form.select_one("#campo-title-aiuto").get_text()
+        == "The name the process is known by (at least 3 characters)."
+    )
+    sections = [h.get_text(" ", strip=True) for h in form.select("#modulo-segnalazione .section h2")]
+    assert sections[:3] == ["The process", "Who decides and where", "Phases (optional)"]
+    assert "Who is submitting" in sections
+    buttons = [b.get_text(strip=True) for b in form.select(".add-row button")]
+    assert "Add a phase" in buttons and "Add an organisation" in buttons
+    assert form.select_one("#campo-state option").get_text() == "Not given"
+    assert "Ongoing" in [o.get_text() for o in form.select("#campo-state option")]
+    assert form.select_one(".process-form .row legend").get_text(strip=True) == "Organisation 1"
+
+    ongoing = soup(await client.get("/en/processi/a-scuola-di-opencoesione"))
+    assert (
+        ongoing.select_one(".process header .meta").get_text(" ", strip=True).endswith("since 2013, ongoing")
+    )
+    headings = [h.get_text(strip=True) for h in ongoing.select(".process h2")]
+    assert headings[:3] == [
+        "Who decides and who takes part",
+        "Where and about what",
+        "When and in which phases",
+    ]
+    terms = [dt.get_text(strip=True) for dt in ongoing.select(".process dl.fields dt")]
+    assert {"Decision holders", "Territories", "Start year", "End year"} <= set(terms)
+    assert (
+        ongoing.select_one(".correction-link a")["href"] == "/en/processi/a-scuola-di-opencoesione/correzione"
+    )
+    italian = soup(await client.get("/processi/a-scuola-di-opencoesione"))
+    assert (
+        italian.select_one(".process header .meta").get_text(" ", strip=True).endswith("dal 2013, in corso")
     )

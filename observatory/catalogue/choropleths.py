@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from observatory.catalogue import geography
+from observatory.i18n import gettext, ngettext
 
 #: Fills from few processes to many (light to dark blue), and the colour of a label on each.
 FILLS = ("#deebf7", "#9ecae1", "#4292c6", "#2171b5", "#08306b")
@@ -75,12 +76,15 @@ def _breaks(counts: list[int]) -> list[int]:
 
 
 def _legend(breaks: list[int]) -> list[tuple[str, str]]:
-    legend = [(EMPTY_FILL, "nessun processo")]
+    legend = [(EMPTY_FILL, gettext("nessun processo"))]
     low = 1
     for index, high in enumerate(breaks):
         fill = FILLS[index + len(FILLS) - len(breaks)]
-        words = f"{low} processo" if low == high == 1 else f"{low} processi" if low == high else None
-        legend.append((fill, words or f"da {low} a {high} processi"))
+        if low == high:
+            words = ngettext("%(num)s processo", "%(num)s processi", low) % {"num": low}
+        else:
+            words = gettext("da %(low)s a %(high)s processi") % {"low": low, "high": high}
+        legend.append((fill, words))
         low = high + 1
     return legend
 

@@ -24,7 +24,7 @@ from observatory.catalogue.tables import (
     PROJECT_STATES,
     WORK_STATES,
 )
-from observatory.i18n import ENGLISH, current_language
+from observatory.i18n import ENGLISH, N_, current_language
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 #: The most participants a process may count.
@@ -111,10 +111,14 @@ class Field:
     generated: bool = False
     #: Help shown under its input in the form.
     help: str = ""
+    #: The same in English.
+    help_en: str = ""
     #: The parts of a group, or of each row.
     parts: tuple[Field, ...] = ()
     #: What one row is called ("Fase"), for repeated rows.
     item_label: str | None = None
+    #: The same in English ("Phase").
+    item_label_en: str | None = None
     #: The part a plain-text item of a list of rows stands for ("title" of a phase).
     shorthand: str | None = None
     #: The value a plain-text item gives this part (a plain organisation name is a partner).
@@ -157,9 +161,15 @@ AMOUNT_EXAMPLE = "1.234.567,89"
 _AMOUNT_HELP = f"In euro, ad esempio {AMOUNT_EXAMPLE}."
 _LATITUDE_HELP = "In gradi decimali (WGS84), ad esempio 44.4938: si legge su qualsiasi mappa online."
 _LONGITUDE_HELP = "In gradi decimali (WGS84), ad esempio 11.3426."
+_DATE_HELP_EN = "Day, month and year."
+_AMOUNT_HELP_EN = (
+    f"In euro, for example {AMOUNT_EXAMPLE} (Italian style: dots for thousands, a comma for cents)."
+)
+_LATITUDE_HELP_EN = "In decimal degrees (WGS84), for example 44.4938: any online map shows it."
+_LONGITUDE_HELP_EN = "In decimal degrees (WGS84), for example 11.3426."
 
 
-def _place(prefix: str = "") -> tuple[Field, ...]:
+def _place(prefix: str = "", prefix_en: str = "") -> tuple[Field, ...]:
     """The place of a process or of one of its projects: below the comune, down to a point."""
     return (
         Field(
@@ -168,6 +178,7 @@ def _place(prefix: str = "") -> tuple[Field, ...]:
             "District",
             limit=200,
             help=f"Se {prefix}riguarda una parte del comune: ad esempio «Navile» o «Circoscrizione I».",
+            help_en=f"If {prefix_en}concerns part of the comune: for example “Navile” or “Circoscrizione I”.",
             section="chi-dove",
             searched="about",
         ),
@@ -177,11 +188,28 @@ def _place(prefix: str = "") -> tuple[Field, ...]:
             "Address or place",
             limit=300,
             help="Ad esempio «Piazza Fonderia» o «Parco Cavaioni».",
+            help_en="For example “Piazza Fonderia” or “Parco Cavaioni”.",
             section="chi-dove",
             searched="about",
         ),
-        Field("latitude", "Latitudine", "Latitude", LATITUDE, help=_LATITUDE_HELP, section="chi-dove"),
-        Field("longitude", "Longitudine", "Longitude", LONGITUDE, help=_LONGITUDE_HELP, section="chi-dove"),
+        Field(
+            "latitude",
+            "Latitudine",
+            "Latitude",
+            LATITUDE,
+            help=_LATITUDE_HELP,
+            help_en=_LATITUDE_HELP_EN,
+            section="chi-dove",
+        ),
+        Field(
+            "longitude",
+            "Longitudine",
+            "Longitude",
+            LONGITUDE,
+            help=_LONGITUDE_HELP,
+            help_en=_LONGITUDE_HELP_EN,
+            section="chi-dove",
+        ),
     )
 
 
@@ -201,6 +229,9 @@ FIELDS: tuple[Field, ...] = (
         generated=True,
         help="L'ultima parte dell'indirizzo della scheda, /processi/…: lettere minuscole, cifre e trattini. "
         "Se lo cambi, il vecchio indirizzo rimanda al nuovo; se lo lasci vuoto, si ricava dal titolo.",
+        help_en="The last part of the record's address, /processi/…: lower-case letters, digits and "
+        "hyphens. If you change it, the old address leads to the new one; left empty, it is made "
+        "from the title.",
         section="redazione",
     ),
     Field(
@@ -210,6 +241,7 @@ FIELDS: tuple[Field, ...] = (
         required=True,
         limit=300,
         help="Il nome con cui il processo è conosciuto (almeno 3 caratteri).",
+        help_en="The name the process is known by (at least 3 characters).",
         section="processo",
     ),
     Field(
@@ -228,6 +260,7 @@ FIELDS: tuple[Field, ...] = (
         "Summary",
         limit=2_000,
         help="Due o tre frasi: compaiono negli elenchi e nei risultati di ricerca.",
+        help_en="Two or three sentences: they appear in lists and search results.",
         section="processo",
         widget="textarea",
         searched="body",
@@ -238,6 +271,7 @@ FIELDS: tuple[Field, ...] = (
         "Description",
         limit=50_000,
         help="Come è nato, chi ha coinvolto, come si è svolto. Separa i paragrafi con una riga vuota.",
+        help_en="How it began, whom it involved, how it went. Separate paragraphs with an empty line.",
         section="processo",
         widget="textarea",
         searched="body",
@@ -249,6 +283,7 @@ FIELDS: tuple[Field, ...] = (
         NAMES,
         limit=MAX_NAME,
         help="Un ente per riga, con il nome ufficiale: ad esempio «Comune di Torino».",
+        help_en="One organisation a line, with its official name: for example “Comune di Torino”.",
         section="chi-dove",
         searched="about",
         facet="titolare",
@@ -259,11 +294,13 @@ FIELDS: tuple[Field, ...] = (
         "Other organisations involved",
         ROLES,
         help="Promotori, partner, finanziatori, beneficiari e soggetti attuatori, con il loro ruolo.",
+        help_en="Promoters, partners, funders, beneficiaries and implementing bodies, with their role.",
         parts=(
             Field("name", "Nome dell'ente", "Name", required=True, limit=MAX_NAME),
             Field("role", "Ruolo", "Role", CHOICE, choices=OTHER_ROLES, required=True, default="partner"),
         ),
         item_label="Ente",
+        item_label_en="Organisation",
         shorthand="name",
         section="chi-dove",
         searched="about",
@@ -277,11 +314,14 @@ FIELDS: tuple[Field, ...] = (
         help="Un territorio per riga: il nome di un comune, di una provincia o di una regione, oppure il "
         "codice ISTAT. Ad esempio «Torino», «Chieri (TO)» o «R01». Se più comuni hanno lo stesso "
         "nome, aggiungi la sigla della provincia tra parentesi.",
+        help_en="One territory a line: the name of a comune, a province or a region, or its ISTAT code. For"
+        " example “Torino”, “Chieri (TO)” or “R01”. If several comuni share a name, add the "
+        "province's abbreviation in brackets.",
         section="chi-dove",
         searched="about",
         facet="territorio",
     ),
-    *_place("il processo "),
+    *_place("il processo ", "the process "),
     Field(
         "theme",
         "Ambito di intervento",
@@ -299,6 +339,7 @@ FIELDS: tuple[Field, ...] = (
         TERMS,
         vocabulary="tematica",
         help="Scegli una o più tematiche.",
+        help_en="Choose one or more topics.",
         section="processo",
         searched="about",
         facet="tematica",
@@ -309,6 +350,7 @@ FIELDS: tuple[Field, ...] = (
         "Start year",
         YEAR,
         help="Ad esempio 2019.",
+        help_en="For example 2019.",
         section="processo",
         searched="body",
     ),
@@ -318,6 +360,7 @@ FIELDS: tuple[Field, ...] = (
         "End year",
         YEAR,
         help="Lascialo vuoto se il processo è ancora in corso.",
+        help_en="Leave it empty if the process is still going on.",
         section="processo",
         searched="body",
     ),
@@ -339,6 +382,8 @@ FIELDS: tuple[Field, ...] = (
         choices=WORK_STATES,
         help="Se il processo riguarda un'opera o un progetto (un monitoraggio civico, un patto di cura): "
         "a che punto è l'intervento, che può essere diverso dallo stato del processo.",
+        help_en="If the process is about a work or a project (a civic monitoring, a care pact): how far the"
+        " work has got, which may differ from the state of the process.",
         section="processo",
         facet="intervento",
     ),
@@ -348,6 +393,7 @@ FIELDS: tuple[Field, ...] = (
         "Phases",
         ROWS,
         help="Per ogni fase bastano il titolo e, se le conosci, le date.",
+        help_en="For each phase the title is enough and, if you know them, the dates.",
         parts=(
             Field("title", "Titolo della fase", "Title", required=True, limit=300, searched="body"),
             Field(
@@ -358,10 +404,11 @@ FIELDS: tuple[Field, ...] = (
                 widget="textarea",
                 searched="body",
             ),
-            Field("start_date", "Inizio", "Start", DATE, help=_DATE_HELP),
-            Field("end_date", "Fine", "End", DATE, help=_DATE_HELP),
+            Field("start_date", "Inizio", "Start", DATE, help=_DATE_HELP, help_en=_DATE_HELP_EN),
+            Field("end_date", "Fine", "End", DATE, help=_DATE_HELP, help_en=_DATE_HELP_EN),
         ),
         item_label="Fase",
+        item_label_en="Phase",
         shorthand="title",
         section="fasi",
         searched="body",
@@ -372,6 +419,7 @@ FIELDS: tuple[Field, ...] = (
         "Goals",
         limit=20_000,
         help="Che cosa il processo voleva ottenere.",
+        help_en="What the process set out to achieve.",
         section="obiettivi",
         widget="textarea",
         searched="body",
@@ -382,6 +430,7 @@ FIELDS: tuple[Field, ...] = (
         "Results",
         limit=20_000,
         help="Che cosa ha prodotto: decisioni, opere, patti, servizi.",
+        help_en="What it produced: decisions, works, pacts, services.",
         section="obiettivi",
         widget="textarea",
         searched="body",
@@ -394,6 +443,8 @@ FIELDS: tuple[Field, ...] = (
         limit=MAX_PROJECTS,
         help="Ciò che il processo ha prodotto o selezionato: i progetti di un bilancio partecipativo, "
         "le proposte di una co-progettazione.",
+        help_en="What the process produced or selected: the projects of a participatory budget, the "
+        "proposals of a co-design.",
         parts=(
             Field("title", "Titolo del progetto", "Title", required=True, limit=300, searched="body"),
             Field(
@@ -404,13 +455,21 @@ FIELDS: tuple[Field, ...] = (
                 widget="textarea",
                 searched="body",
             ),
-            *(replace(part, section=None) for part in _place("il progetto ")),
-            Field("amount", "Importo", "Amount", AMOUNT, help=_AMOUNT_HELP),
+            *(replace(part, section=None) for part in _place("il progetto ", "the project ")),
+            Field("amount", "Importo", "Amount", AMOUNT, help=_AMOUNT_HELP, help_en=_AMOUNT_HELP_EN),
             Field("state", "Stato del progetto", "State", CHOICE, choices=PROJECT_STATES),
-            Field("votes", "Voti ricevuti", "Votes", COUNT, help="Se è stato votato e i voti sono noti."),
+            Field(
+                "votes",
+                "Voti ricevuti",
+                "Votes",
+                COUNT,
+                help="Se è stato votato e i voti sono noti.",
+                help_en="If it was voted on and the votes are known.",
+            ),
             Field("link", "Pagina del progetto", "Web page", URL, limit=MAX_URL),
         ),
         item_label="Progetto",
+        item_label_en="Project",
         shorthand="title",
         section="progetti",
         searched="body",
@@ -432,6 +491,7 @@ FIELDS: tuple[Field, ...] = (
         TERMS,
         vocabulary="metodo",
         help="Scegli uno o più metodi usati.",
+        help_en="Choose one or more of the methods used.",
         section="partecipanti",
         searched="about",
     ),
@@ -441,6 +501,7 @@ FIELDS: tuple[Field, ...] = (
         "Number of participants",
         COUNT,
         help="Un numero intero, anche stimato.",
+        help_en="A whole number, estimated if need be.",
         section="partecipanti",
     ),
     Field(
@@ -449,6 +510,7 @@ FIELDS: tuple[Field, ...] = (
         "Who took part",
         limit=1_000,
         help="Ad esempio: residenti del quartiere, associazioni, scuole.",
+        help_en="For example: residents of the neighbourhood, associations, schools.",
         section="partecipanti",
         widget="textarea",
         searched="body",
@@ -465,6 +527,7 @@ FIELDS: tuple[Field, ...] = (
                 "Programme",
                 limit=2_000,
                 help="Ad esempio: PON Città Metropolitane 2014-2020.",
+                help_en="For example: PON Città Metropolitane 2014-2020.",
                 column="funding_programme",
                 searched="body",
                 facet="programma",
@@ -475,12 +538,27 @@ FIELDS: tuple[Field, ...] = (
                 "Fund",
                 limit=300,
                 help="Ad esempio: FESR.",
+                help_en="For example: FESR (ERDF).",
                 column="funding_fund",
                 searched="body",
                 facet="fondo",
             ),
-            Field("total_investment", "Investimento totale", "Total investment", AMOUNT, help=_AMOUNT_HELP),
-            Field("cofinancing", "Cofinanziamento", "Co-financing", AMOUNT, help=_AMOUNT_HELP),
+            Field(
+                "total_investment",
+                "Investimento totale",
+                "Total investment",
+                AMOUNT,
+                help=_AMOUNT_HELP,
+                help_en=_AMOUNT_HELP_EN,
+            ),
+            Field(
+                "cofinancing",
+                "Cofinanziamento",
+                "Co-financing",
+                AMOUNT,
+                help=_AMOUNT_HELP,
+                help_en=_AMOUNT_HELP_EN,
+            ),
             Field(
                 "beneficiary",
                 "Beneficiario",
@@ -496,6 +574,7 @@ FIELDS: tuple[Field, ...] = (
                 CUP,
                 limit=15,
                 help="15 caratteri, ad esempio J41B12000010007.",
+                help_en="15 characters, for example J41B12000010007.",
                 searched="body",
             ),
             Field(
@@ -504,6 +583,7 @@ FIELDS: tuple[Field, ...] = (
                 "Funded phases",
                 ROWS,
                 help="Le tranche del finanziamento, se ce ne sono più di una.",
+                help_en="The instalments of the funding, if there is more than one.",
                 parts=(
                     Field(
                         "label",
@@ -512,14 +592,30 @@ FIELDS: tuple[Field, ...] = (
                         required=True,
                         limit=200,
                         help="Ad esempio: I Fase.",
+                        help_en="For example: I Fase (first phase).",
                     ),
-                    Field("start_date", "Inizio", "Start", DATE, help=_DATE_HELP),
-                    Field("end_date", "Conclusione", "End", DATE, help=_DATE_HELP),
-                    Field("investment", "Investimento", "Investment", AMOUNT, help=_AMOUNT_HELP),
-                    Field("cofinancing", "Cofinanziamento", "Co-financing", AMOUNT, help=_AMOUNT_HELP),
+                    Field("start_date", "Inizio", "Start", DATE, help=_DATE_HELP, help_en=_DATE_HELP_EN),
+                    Field("end_date", "Conclusione", "End", DATE, help=_DATE_HELP, help_en=_DATE_HELP_EN),
+                    Field(
+                        "investment",
+                        "Investimento",
+                        "Investment",
+                        AMOUNT,
+                        help=_AMOUNT_HELP,
+                        help_en=_AMOUNT_HELP_EN,
+                    ),
+                    Field(
+                        "cofinancing",
+                        "Cofinanziamento",
+                        "Co-financing",
+                        AMOUNT,
+                        help=_AMOUNT_HELP,
+                        help_en=_AMOUNT_HELP_EN,
+                    ),
                     Field("beneficiary", "Beneficiario", "Beneficiary", limit=500),
                 ),
                 item_label="Fase finanziata",
+                item_label_en="Funded phase",
             ),
         ),
         section="finanziamento",
@@ -532,6 +628,8 @@ FIELDS: tuple[Field, ...] = (
         ROWS,
         help="L'indirizzo della pagina, ad esempio www.comune.chieri.to.it/partecipa: "
         "se manca, https:// si aggiunge da sé.",
+        help_en="The page's address, for example www.comune.chieri.to.it/partecipa: https:// is added when "
+        "it is missing.",
         parts=(
             Field(
                 "label",
@@ -539,11 +637,13 @@ FIELDS: tuple[Field, ...] = (
                 "Label",
                 limit=300,
                 help="Ad esempio: Sito del progetto.",
+                help_en="For example: Project website.",
                 generated=True,
             ),
             Field("url", "Indirizzo web", "Web address", URL, required=True, limit=MAX_URL),
         ),
         item_label="Collegamento",
+        item_label_en="Link",
         shorthand="url",
         section="collegamenti",
     ),
@@ -555,6 +655,7 @@ FIELDS: tuple[Field, ...] = (
         public=False,
         vocabulary="fonte",
         help="Il canale da cui la scheda è arrivata all'Osservatorio.",
+        help_en="The channel through which the record reached the Observatory.",
         section="fonte",
         facet="fonte",
     ),
@@ -564,6 +665,8 @@ FIELDS: tuple[Field, ...] = (
         "Reported by",
         limit=500,
         help="Il nome dell'ente o della persona che segnala, come deve comparire nella scheda pubblica.",
+        help_en="The name of the organisation or person submitting, as it should appear on the public "
+        "record.",
         section="fonte",
     ),
     Field(
@@ -572,6 +675,7 @@ FIELDS: tuple[Field, ...] = (
         "Credits",
         limit=1_000,
         help="Chi ha scritto o realizzato ciò che la scheda racconta: un gruppo, una scuola, un programma.",
+        help_en="Who wrote or made what the record tells: a group, a school, a programme.",
         section="fonte",
     ),
     Field(
@@ -608,6 +712,8 @@ FIELDS: tuple[Field, ...] = (
         limit=120,
         help="La chiave della scheda nella fonte da cui è stata importata (ad esempio monithon:757): "
         "un'importazione successiva aggiorna la scheda che ha la stessa chiave.",
+        help_en="The record's key in the source it was imported from (for example monithon:757): a later "
+        "import updates the record with the same key.",
         section="redazione",
     ),
     Field(
@@ -617,6 +723,7 @@ FIELDS: tuple[Field, ...] = (
         public=False,
         limit=300,
         help="Il titolo come lo scrive la fonte, se quello mostrato è stato corretto.",
+        help_en="The title as the source writes it, if the one shown was corrected.",
         section="redazione",
         searched="body",
     ),
@@ -638,12 +745,12 @@ FIELDS: tuple[Field, ...] = (
 
 #: How far a process reaches, from its territories (the facet ``scala``; see documents.territorial_scale).
 TERRITORIAL_SCALES = {
-    "nazionale": "Nazionale",
-    "piu_regioni": "Più regioni",
-    "regionale": "Regionale",
-    "provinciale": "Provinciale o di più province",
-    "piu_comuni": "Più comuni di una provincia",
-    "comunale": "Comunale",
+    "nazionale": N_("Nazionale"),
+    "piu_regioni": N_("Più regioni"),
+    "regionale": N_("Regionale"),
+    "provinciale": N_("Provinciale o di più province"),
+    "piu_comuni": N_("Più comuni di una provincia"),
+    "comunale": N_("Comunale"),
 }
 #: Facets no stored field holds: the index derives them from other fields of the process.
 DERIVED_FACETS: tuple[Field, ...] = (

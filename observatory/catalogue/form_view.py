@@ -29,6 +29,7 @@ from observatory.catalogue.forms import (
     typed_values,
 )
 from observatory.catalogue.services import vocabularies
+from observatory.i18n import gettext, term_label
 from observatory.web import first
 
 #: The action of a group's "Aggiungi" button, before the group's name: ``aggiungi:phases``.
@@ -78,8 +79,8 @@ class FormView:
     def options(self, spec: Input) -> list[tuple[str, str]]:
         """(value, label) pairs of a select or of checkboxes."""
         if spec.vocabulary:
-            return [(t["slug"], t["label"]) for t in self.vocabularies.get(spec.vocabulary, [])]
-        return list((spec.choices or {}).items())
+            return [(t["slug"], term_label(t["label"])) for t in self.vocabularies.get(spec.vocabulary, [])]
+        return [(value, gettext(label)) for value, label in (spec.choices or {}).items()]
 
     def option_label(self, spec: Input, value: str) -> str:
         return dict(self.options(spec)).get(value, value)
@@ -120,22 +121,22 @@ class FormView:
     def required_labels(self) -> list[str]:
         """What the form requires, in its order: the labels of the required inputs outside groups."""
         inputs = [item for section in self.sections for item in section.items if isinstance(item, Input)]
-        return [spec.summary_label or spec.label for spec in [*inputs, *self.extra.values()] if spec.required]
+        return [spec.shown_summary_label for spec in [*inputs, *self.extra.values()] if spec.required]
 
     def label(self, name: str) -> str:
         """The label of a form field for the error summary ("Fase 2, Inizio")."""
         if name in self.extra:
-            return self.extra[name].summary_label or self.extra[name].label
+            return self.extra[name].shown_summary_label
         match = ROW_KEY.match(name)
         if match and match["group"] in GROUPS:
             group = GROUPS[match["group"]]
             sub = INPUTS[f"{group.name}.{match['sub']}"]
-            return f"{group.row_label} {match['row']}, {sub.label}"
+            return f"{group.shown_row_label} {match['row']}, {sub.shown_label}"
         if name in INPUTS:
-            return INPUTS[name].label
+            return INPUTS[name].shown_label
         if name in GROUPS:
-            return GROUPS[name].label
-        return "Modulo"
+            return GROUPS[name].shown_label
+        return gettext("Modulo")
 
     def anchor(self, name: str) -> str:
         """Where the error summary links to for field ``name``."""
@@ -172,7 +173,7 @@ class FormView:
             return [self.option_label(spec, v) for v in self.values.get(name) or []]
         value = self.value(name).strip()
         if spec.widget == "checkbox":
-            return ["Sì"] if value else []
+            return [gettext("Sì")] if value else []
         if not value:
             return []
         if spec.widget == "select":

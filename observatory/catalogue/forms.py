@@ -28,6 +28,7 @@ from typing import Any
 from observatory.catalogue import fields as f
 from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.entry import territory_labels
+from observatory.i18n import N_, gettext, in_current_language
 from observatory.text import italian_amount
 from observatory.web import first
 
@@ -50,6 +51,10 @@ class Input:
     label: str
     help: str = ""
     widget: str = "text"
+    #: The label and help in English; without them English pages look ``label`` and ``help`` up
+    #: in the catalogue (mark them with N_).
+    label_en: str = ""
+    help_en: str = ""
     vocabulary: str | None = None
     choices: Mapping[str, str] | None = None
     required: bool = False
@@ -60,9 +65,24 @@ class Input:
     summary_label: str | None = None
 
     @property
+    def shown_label(self) -> str:
+        """Its label in the language of the page."""
+        return in_current_language(self.label, self.label_en)
+
+    @property
+    def shown_help(self) -> str:
+        """Its help in the language of the page."""
+        return in_current_language(self.help, self.help_en) if self.help else ""
+
+    @property
+    def shown_summary_label(self) -> str:
+        """What the error summary and the list of required fields call it, in the page's language."""
+        return gettext(self.summary_label) if self.summary_label else self.shown_label
+
+    @property
     def empty_choice(self) -> str:
         """The first option of a select."""
-        return "Scegli…" if self.required else "Non indicato"
+        return gettext("Scegli…") if self.required else gettext("Non indicato")
 
     @classmethod
     def of(cls, declared: f.Field, name: str, suggest: str | None = None, **more: Any) -> Input:
@@ -71,6 +91,8 @@ class Input:
             name=name,
             label=declared.label,
             help=declared.help,
+            label_en=declared.label_en,
+            help_en=declared.help_en,
             widget=declared.form_widget,
             vocabulary=declared.vocabulary,
             choices=declared.choices,
@@ -83,11 +105,11 @@ class Input:
 
 #: What the button that adds a row to a group says, by the name of its rows.
 _ADD_LABELS = {
-    "Ente": "Aggiungi un ente",
-    "Fase": "Aggiungi una fase",
-    "Progetto": "Aggiungi un progetto",
-    "Fase finanziata": "Aggiungi una fase finanziata",
-    "Collegamento": "Aggiungi un collegamento",
+    "Ente": N_("Aggiungi un ente"),
+    "Fase": N_("Aggiungi una fase"),
+    "Progetto": N_("Aggiungi un progetto"),
+    "Fase finanziata": N_("Aggiungi una fase finanziata"),
+    "Collegamento": N_("Aggiungi un collegamento"),
 }
 
 
@@ -100,11 +122,32 @@ class Group:
     row_label: str
     help: str
     inputs: tuple[Input, ...]
+    #: The same in English.
+    label_en: str = ""
+    row_label_en: str = ""
+    help_en: str = ""
+
+    @property
+    def shown_label(self) -> str:
+        """Its label in the language of the page."""
+        return in_current_language(self.label, self.label_en)
+
+    @property
+    def shown_row_label(self) -> str:
+        """What one row is called in the language of the page ("Fase", "Phase")."""
+        return in_current_language(self.row_label, self.row_label_en)
+
+    @property
+    def shown_help(self) -> str:
+        """Its help in the language of the page."""
+        return in_current_language(self.help, self.help_en) if self.help else ""
 
     @property
     def add_label(self) -> str:
         """The text of the button that adds a row ("Aggiungi una fase")."""
-        return _ADD_LABELS.get(self.row_label, f"Aggiungi: {self.row_label.lower()}")
+        if self.row_label in _ADD_LABELS:
+            return gettext(_ADD_LABELS[self.row_label])
+        return gettext("Aggiungi: %(row)s") % {"row": self.shown_row_label.lower()}
 
 
 @dataclass(frozen=True)
@@ -117,13 +160,32 @@ class Section:
     items: tuple[Input | Group, ...]
     optional: bool = True
 
+    @property
+    def shown_title(self) -> str:
+        """Its title in the language of the page."""
+        return gettext(self.title)
+
+    @property
+    def shown_help(self) -> str:
+        """Its help in the language of the page."""
+        return gettext(self.help)
+
 
 def _group(declared: f.Field, name: str) -> Group:
     suggest = _SUGGESTIONS.get(declared.type)
     inputs = tuple(
         Input.of(part, part.name, suggest=suggest if part.type == f.TEXT else None) for part in declared.parts
     )
-    return Group(name, declared.label, declared.item_label or declared.label, declared.help, inputs)
+    return Group(
+        name,
+        declared.label,
+        declared.item_label or declared.label,
+        declared.help,
+        inputs,
+        label_en=declared.label_en,
+        row_label_en=declared.item_label_en or declared.label_en,
+        help_en=declared.help_en,
+    )
 
 
 def _items(declared: f.Field) -> tuple[Input | Group, ...]:
@@ -153,29 +215,29 @@ def _section(id: str, title: str, help: str, editorial: bool) -> Section:
 _SECTION_TEXTS = (
     (
         "processo",
-        "Il processo",
-        "Che cosa è stato fatto e in che fase si trova. Lascia vuoto quello che non sai.",
+        N_("Il processo"),
+        N_("Che cosa è stato fatto e in che fase si trova. Lascia vuoto quello che non sai."),
     ),
-    ("chi-dove", "Chi decide e dove", "Gli enti coinvolti e i territori interessati."),
-    ("fasi", "Fasi", "Le tappe del percorso, nell'ordine in cui si sono svolte."),
-    ("obiettivi", "Obiettivi e risultati", ""),
+    ("chi-dove", N_("Chi decide e dove"), N_("Gli enti coinvolti e i territori interessati.")),
+    ("fasi", N_("Fasi"), N_("Le tappe del percorso, nell'ordine in cui si sono svolte.")),
+    ("obiettivi", N_("Obiettivi e risultati"), ""),
     (
         "progetti",
-        "Progetti e proposte",
-        "Se il processo ha prodotto o selezionato progetti: uno per riga, con quello che ne sai.",
+        N_("Progetti e proposte"),
+        N_("Se il processo ha prodotto o selezionato progetti: uno per riga, con quello che ne sai."),
     ),
-    ("partecipanti", "Partecipanti", "Come si è partecipato e chi ha partecipato."),
-    ("finanziamento", "Finanziamento", "Solo se il processo ha ricevuto un finanziamento."),
+    ("partecipanti", N_("Partecipanti"), N_("Come si è partecipato e chi ha partecipato.")),
+    ("finanziamento", N_("Finanziamento"), N_("Solo se il processo ha ricevuto un finanziamento.")),
     (
         "collegamenti",
-        "Collegamenti",
-        "Pagine web dove leggere di più: il sito del progetto, delibere, documenti.",
+        N_("Collegamenti"),
+        N_("Pagine web dove leggere di più: il sito del progetto, delibere, documenti."),
     ),
-    ("fonte", "Fonte", ""),
+    ("fonte", N_("Fonte"), ""),
     (
         "redazione",
-        "Dati della redazione",
-        "Campi che solo la redazione compila: non si possono proporre con una segnalazione.",
+        N_("Dati della redazione"),
+        N_("Campi che solo la redazione compila: non si possono proporre con una segnalazione."),
     ),
 )
 

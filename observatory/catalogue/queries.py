@@ -22,14 +22,16 @@ from observatory.catalogue.fields import (
     VOCABULARIES,
 )
 from observatory.catalogue.tables import Organisation, Term, Territory
+from observatory.i18n import N_, gettext, in_current_language, term_label
 from observatory.web import MAX_PAGE, MAX_SEARCH_TEXT, whole_number
 
+#: The orders of a list, with their labels (translated where shown).
 SORTS = {
-    "rilevanza": "Pertinenza",
-    "recenti": "Modificati di recente",
-    "titolo": "Titolo (A-Z)",
-    "anno": "Anno di avvio (dal più recente)",
-    "anno_asc": "Anno di avvio (dal meno recente)",
+    "rilevanza": N_("Pertinenza"),
+    "recenti": N_("Modificati di recente"),
+    "titolo": N_("Titolo (A-Z)"),
+    "anno": N_("Anno di avvio (dal più recente)"),
+    "anno_asc": N_("Anno di avvio (dal meno recente)"),
 }
 MAX_PAGE_SIZE = 100
 #: The year filters: active in [anno_da, anno_a], started in [avvio_da, avvio_a].
@@ -41,6 +43,20 @@ YEAR_FILTERS = {
 }
 #: The filters, by their parameter name, with the field each filters by.
 FILTERS = {name: declared for name, (_, declared) in FACETED.items()}
+
+
+def filter_label(name: str) -> str:
+    """What filter ``name`` is called, in the page's language (the label of its field)."""
+    return in_current_language(FILTERS[name].label, FILTERS[name].label_en)
+
+
+def value_label(name: str, label: str) -> str:
+    """``label`` of a value of filter ``name`` in the page's language: a term's English label or a
+    choice's translation; names of places and organisations stay as they are."""
+    declared = FILTERS[name]
+    if declared.vocabulary:
+        return term_label(label) or label
+    return gettext(label) if declared.choices else label
 
 
 class FilterError(ValueError):

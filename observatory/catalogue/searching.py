@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from observatory.catalogue import fields, services
-from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters
+from observatory.catalogue.queries import FILTERS, ProcessQuery, check_filters, filter_label, value_label
 from observatory.catalogue.tables import ORGANISATION_ROLES, TERRITORY_LEVELS, Organisation, Term, Territory
 from observatory.search.completion import TITLES, Completer, Completion
 from observatory.search.index import IndexUnavailable, SearchIndex
@@ -154,7 +154,7 @@ async def search_processes(search_index: SearchIndex, query: ProcessQuery) -> Se
         partial=result.partial,
         fuzzy=result.fuzzy,
         filter_labels={
-            (name, value): labels[name].get(value, value)
+            (name, value): value_label(name, labels[name].get(value, value))
             for name, value in query.active_filters()
             if name in labels
         },
@@ -223,7 +223,7 @@ def _facet_views(
         options = [
             {
                 "value": value,
-                "label": labels[name].get(value, value),
+                "label": value_label(name, labels[name].get(value, value)),
                 "count": counts.get(value, 0),
                 "selected": value in chosen,
             }
@@ -235,7 +235,7 @@ def _facet_views(
             )
         else:
             options.sort(key=lambda o: (not o["selected"], -o["count"], o["label"]))
-        views.append({"name": name, "label": FILTERS[name].label, "options": options})
+        views.append({"name": name, "label": filter_label(name), "options": options})
     return views
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from observatory.catalogue import fields
-from observatory.catalogue.queries import FILTERS, ProcessQuery
+from observatory.catalogue.queries import FILTERS, ProcessQuery, value_label
+from observatory.i18n import N_, _
 from observatory.search.query import Tallies
 from observatory.text import euro_short, whole
 
@@ -102,7 +103,7 @@ def _facet_bars(
     bars = [
         Bar(
             value=value,
-            label=labels.get(value, value),
+            label=value_label(name, labels.get(value, value)),
             number=counts[value],
             processes=counts[value],
             href=search_href(query, **{name: value}),
@@ -114,11 +115,14 @@ def _facet_bars(
 
 
 def _facet_chart(tallies, query, name: str, title: str, description: str, note=None, values=None) -> Chart:
+    """The chart of facet ``name``; ``title``, ``description`` and ``note`` are marked messages."""
     most = MOST_BARS.get(name)
     bars, counted = _facet_bars(tallies, query, name, values, ordered=values is not None, most=most)
+    description = _(description)
     if most and counted > most:
-        description += f" Sono mostrati i {most} più frequenti su {whole(counted)}."
-    return Chart(name, title, description, _scaled(bars), note=note)
+        shown = {"most": most, "counted": whole(counted)}
+        description += " " + _("Sono mostrati i %(most)s più frequenti su %(counted)s.") % shown
+    return Chart(name, _(title), description, _scaled(bars), note=_(note) if note else None)
 
 
 def _years(tallies: Tallies, query: ProcessQuery) -> Chart:
@@ -138,16 +142,15 @@ def _years(tallies: Tallies, query: ProcessQuery) -> Chart:
     for bar in bars:
         if not bar.part:
             bar.part_href = None
-    without = (
-        f" {whole(tallies.without_start)} non indicano l'anno di avvio." if tallies.without_start else ""
-    )
-    return Chart(
-        "anni",
-        "Processi per anno di avvio",
+    description = _(
         "Quanti processi sono cominciati ogni anno; la parte a righe è quella dei processi ancora in corso."
-        + without,
-        _scaled(bars),
-        part_label="di cui in corso",
+    )
+    if tallies.without_start:
+        description += " " + _("%(count)s non indicano l'anno di avvio.") % {
+            "count": whole(tallies.without_start)
+        }
+    return Chart(
+        "anni", _("Processi per anno di avvio"), description, _scaled(bars), part_label=_("di cui in corso")
     )
 
 
@@ -160,7 +163,7 @@ def _regions(tallies: Tallies, query: ProcessQuery) -> Chart:
             0,
             Bar(
                 "nazionale",
-                "Tutta Italia (processi nazionali)",
+                _("Tutta Italia (processi nazionali)"),
                 national,
                 national,
                 search_href(query, scala="nazionale"),
@@ -169,11 +172,13 @@ def _regions(tallies: Tallies, query: ProcessQuery) -> Chart:
         )
     return Chart(
         "regioni",
-        "Processi per regione",
-        "In quante regioni si sono svolti i processi: un processo in più comuni di una regione conta una "
-        "volta per quella regione; un processo nazionale conta come nazionale, non in ogni regione.",
+        _("Processi per regione"),
+        _(
+            "In quante regioni si sono svolti i processi: un processo in più comuni di una regione conta una "
+            "volta per quella regione; un processo nazionale conta come nazionale, non in ogni regione."
+        ),
         _scaled(bars),
-        note="Un processo che riguarda più regioni conta in ognuna: la somma può superare il totale.",
+        note=_("Un processo che riguarda più regioni conta in ognuna: la somma può superare il totale."),
     )
 
 
@@ -186,14 +191,22 @@ def _inside(tallies: Tallies, query: ProcessQuery) -> Chart | None:
     name = tallies.labels.get("territorio", {}).get(code, code)
     inner = [v for v in tallies.facets.get("territorio", {}) if tallies.parents.get(v) == code]
     if code.startswith("R"):
-        slug, title, what = "province", f"Processi per provincia: {name}", "in ogni provincia della regione"
+        slug, title = "province", _("Processi per provincia: %(place)s") % {"place": name}
+        description = _(
+            "Quanti processi si sono svolti in ogni provincia della regione; un processo in più territori "
+            "conta in ognuno."
+        )
     else:
-        slug, title, what = "comuni", f"Processi per comune: {name}", "in ogni comune della provincia"
-    description = f"Quanti processi si sono svolti {what}; un processo in più territori conta in ognuno."
+        slug, title = "comuni", _("Processi per comune: %(place)s") % {"place": name}
+        description = _(
+            "Quanti processi si sono svolti in ogni comune della provincia; un processo in più territori "
+            "conta in ognuno."
+        )
     most = MOST_BARS.get(slug)
     bars, counted = _facet_bars(tallies, query, "territorio", inner, most=most)
     if most and counted > most:
-        description += f" Sono mostrati i {most} con più processi su {whole(counted)}."
+        shown = {"most": most, "counted": whole(counted)}
+        description += " " + _("Sono mostrati i %(most)s con più processi su %(counted)s.") % shown
     return Chart(slug, title, description, _scaled(bars))
 
 
@@ -201,14 +214,19 @@ def _amounts(tallies: Tallies, query: ProcessQuery, name: str, title: str, what:
     sums = tallies.investment.get(name, {})
     counts = tallies.facets.get(name, {})
     ordered = sorted(sums, key=lambda v: (-sums[v], v))
-    description = (
-        f"L'investimento totale dichiarato dai processi, sommato per {what}; "
-        f"{whole(tallies.with_investment)} processi su {whole(tallies.total)} lo indicano, "
-        f"per {euro_short(tallies.invested)} in tutto."
-    )
+    description = _(
+        "L'investimento totale dichiarato dai processi, sommato per %(what)s; %(with_investment)s "
+        "processi su %(total)s lo indicano, per %(invested)s in tutto."
+    ) % {
+        "what": _(what),
+        "with_investment": whole(tallies.with_investment),
+        "total": whole(tallies.total),
+        "invested": euro_short(tallies.invested),
+    }
     most = MOST_BARS[name]
     if len(ordered) > most:
-        description += f" Sono mostrati i {most} con l'importo maggiore su {whole(len(ordered))}."
+        shown = {"most": most, "counted": whole(len(ordered))}
+        description += " " + _("Sono mostrati i %(most)s con l'importo maggiore su %(counted)s.") % shown
     bars = [
         Bar(
             value=value,
@@ -220,7 +238,7 @@ def _amounts(tallies: Tallies, query: ProcessQuery, name: str, title: str, what:
         )
         for value in ordered[:most]
     ]
-    return Chart(name, title, description, _scaled(bars), unit="euro")
+    return Chart(name, _(title), description, _scaled(bars), unit="euro")
 
 
 @dataclass
@@ -250,56 +268,70 @@ def statistics(tallies: Tallies, query: ProcessQuery) -> Statistics:
             tallies,
             query,
             "scala",
-            "Processi per scala territoriale",
-            "Fin dove arriva ogni processo: un comune, più comuni, una provincia, una regione, più regioni "
-            "o tutto il paese (ogni processo conta una volta).",
+            N_("Processi per scala territoriale"),
+            N_(
+                "Fin dove arriva ogni processo: un comune, più comuni, una provincia, una regione, più "
+                "regioni o tutto il paese (ogni processo conta una volta)."
+            ),
             values=scales,
         ),
         _facet_chart(
             tallies,
             query,
             "ambito",
-            "Processi per ambito di intervento",
-            "Il campo d'azione di ogni processo.",
+            N_("Processi per ambito di intervento"),
+            N_("Il campo d'azione di ogni processo."),
         ),
-        _facet_chart(tallies, query, "tipo", "Processi per tipo", "Che tipo di processo è ciascuno."),
+        _facet_chart(tallies, query, "tipo", N_("Processi per tipo"), N_("Che tipo di processo è ciascuno.")),
         _facet_chart(
             tallies,
             query,
             "livello",
-            "Processi per livello di partecipazione",
-            "Quanto potere ha avuto chi ha partecipato, dall'informazione alla codecisione.",
+            N_("Processi per livello di partecipazione"),
+            N_("Quanto potere ha avuto chi ha partecipato, dall'informazione alla codecisione."),
         ),
         _facet_chart(
             tallies,
             query,
             "stato",
-            "Processi per stato di avanzamento",
-            "Quanti processi sono in progetto, in corso o conclusi.",
+            N_("Processi per stato di avanzamento"),
+            N_("Quanti processi sono in progetto, in corso o conclusi."),
             values=states,
         ),
         _facet_chart(
-            tallies, query, "fonte", "Processi per fonte della segnalazione", "Da chi è arrivata ogni scheda."
+            tallies,
+            query,
+            "fonte",
+            N_("Processi per fonte della segnalazione"),
+            N_("Da chi è arrivata ogni scheda."),
         ),
         _facet_chart(
             tallies,
             query,
             "titolare",
-            "Titolari della decisione più frequenti",
-            "Gli enti titolari della decisione con più processi.",
-            note="Un processo con più titolari conta per ognuno: la somma può superare il totale.",
+            N_("Titolari della decisione più frequenti"),
+            N_("Gli enti titolari della decisione con più processi."),
+            note=N_("Un processo con più titolari conta per ognuno: la somma può superare il totale."),
         ),
         _facet_chart(
             tallies,
             query,
             "tematica",
-            "Tematiche più frequenti",
-            "Le tematiche specifiche dei processi.",
-            note="Un processo con più tematiche conta una volta per ognuna: la somma delle tematiche "
-            "supera il numero dei processi.",
+            N_("Tematiche più frequenti"),
+            N_("Le tematiche specifiche dei processi."),
+            note=N_(
+                "Un processo con più tematiche conta una volta per ognuna: la somma delle tematiche "
+                "supera il numero dei processi."
+            ),
         ),
-        _amounts(tallies, query, "programma", "Investimento per programma di finanziamento", "programma"),
-        _amounts(tallies, query, "fondo", "Investimento per fondo", "fondo"),
+        _amounts(
+            tallies,
+            query,
+            "programma",
+            N_("Investimento per programma di finanziamento"),
+            N_("programma"),
+        ),
+        _amounts(tallies, query, "fondo", N_("Investimento per fondo"), N_("fondo")),
     ]
     return Statistics(
         total=tallies.total,

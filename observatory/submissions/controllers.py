@@ -36,7 +36,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
 from observatory.catalogue.form_view import added_group, form_view, posted_version
 from observatory.catalogue.records import to_record
-from observatory.i18n import _, ngettext
+from observatory.i18n import _, ngettext, url
 from observatory.mail.outbox import mail_enabled
 from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
@@ -130,7 +130,7 @@ async def _form_page(
 ) -> Template:
     """The form for a new process (``process`` None) or a correction, showing ``values``: blank or
     prefilled (``posted`` None), or as sent, with its errors, refusal or warnings."""
-    action = f"/processi/{process['slug']}/correzione" if process else "/segnala"
+    action = url(f"/processi/{process['slug']}/correzione" if process else "/segnala")
     return Template(
         "submission_form.html",
         context={
@@ -227,6 +227,7 @@ async def _tracking_page(
     if not amendable:
         correcting = submission["kind"] == "correzione" and process
         resend_to = f"/processi/{process['slug']}/correzione" if correcting else "/segnala"
+    resend_to = url(resend_to)
     return Template(
         "submission_tracking.html",
         context={

@@ -16,6 +16,7 @@ from typing import Any
 from whoosh.query import Or, Term
 
 from observatory.catalogue.tables import OrganisationName, Territory
+from observatory.i18n import N_
 from observatory.search.index import IndexUnavailable, SearchIndex, make_schema
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, Submission
 from observatory.text import fold
@@ -75,15 +76,15 @@ def _reasons(mine: _Profile, theirs: _Profile) -> tuple[list[str], float] | None
     likeness = _dice(mine.words, theirs.words)
     reasons = []
     if likeness >= _TITLE_SIMILAR:
-        reasons.append("titolo simile")
+        reasons.append(N_("titolo simile"))
     if mine.holders & theirs.holders:
-        reasons.append("stesso titolare")
+        reasons.append(N_("stesso titolare"))
     if any(
         a == b or a in b_chain or b in a_chain for a, a_chain in mine.places for b, b_chain in theirs.places
     ):
-        reasons.append("stesso territorio")
+        reasons.append(N_("stesso territorio"))
     if _overlap(mine.span, theirs.span):
-        reasons.append("anni sovrapposti")
+        reasons.append(N_("anni sovrapposti"))
     if "titolo simile" not in reasons and len(reasons) < 2:
         return None  # the same decision holder alone is no sign of a duplicate
     return reasons, round(len(reasons) + likeness, 3)

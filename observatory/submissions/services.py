@@ -60,6 +60,8 @@ SUBMITTER_FIELDS = (
         limit=300,
         help="Il comune, l'ente o l'associazione per cui scrivi; "
         "se scrivi a titolo personale, «privato cittadino».",
+        help_en="The comune, organisation or association you write for; writing for yourself, "
+        "“privato cittadino” (private citizen).",
     ),
     f.Field(
         "email",
@@ -68,13 +70,14 @@ SUBMITTER_FIELDS = (
         required=True,
         limit=254,
         help="Serve solo alla redazione, se deve chiederti chiarimenti.",
+        help_en="Only for the editors, in case they need to ask you something.",
         widget="email",
     ),
 )
 PRIVACY_FIELD = f.Field(
     "privacy",
     "Ho letto l'informativa sulla privacy e accetto che i miei dati siano usati per gestire la segnalazione.",
-    "I have read the privacy notice",
+    "I have read the privacy notice and agree that my data be used to handle the submission.",
     f.FLAG,
     required=True,
 )
@@ -84,6 +87,7 @@ NOTE_FIELD = f.Field(
     "What is corrected and why",
     limit=checks.MAX_MESSAGE,
     help="Ad esempio: «aggiornato lo stato: il processo si è concluso nel 2023, vedi la delibera collegata».",
+    help_en="For example: “state updated: the process ended in 2023, see the linked council decision”.",
     widget="textarea",
 )
 #: Where the API puts each submitter field (the form names them plainly).

@@ -6,16 +6,17 @@ from piccolo.table import Table
 
 from observatory.accounts.tables import StaffUser
 from observatory.catalogue.tables import Process
+from observatory.i18n import N_
 
 #: Kinds of submission.
-SUBMISSION_KINDS = {"nuovo": "Nuovo processo", "correzione": "Correzione"}
-#: States of a submission, with the names the submitter and the editors see.
+SUBMISSION_KINDS = {"nuovo": N_("Nuovo processo"), "correzione": N_("Correzione")}
+#: States of a submission, with the names the submitter and the editors see (translated where shown).
 SUBMISSION_STATES = {
-    "in_attesa": "In attesa",
-    "modifiche_richieste": "Modifiche richieste",
-    "approvata": "Approvata",
-    "respinta": "Respinta",
-    "duplicato": "Duplicato",
+    "in_attesa": N_("In attesa"),
+    "modifiche_richieste": N_("Modifiche richieste"),
+    "approvata": N_("Approvata"),
+    "respinta": N_("Respinta"),
+    "duplicato": N_("Duplicato"),
 }
 
 
