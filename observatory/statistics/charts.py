@@ -156,7 +156,7 @@ def _years(tallies: Tallies, query: ProcessQuery) -> Chart:
 
 def _regions(tallies: Tallies, query: ProcessQuery) -> Chart:
     regions = [code for code in tallies.facets.get("territorio", {}) if code.startswith("R")]
-    bars, _ = _facet_bars(tallies, query, "territorio", regions)
+    bars = _facet_bars(tallies, query, "territorio", regions)[0]
     national = tallies.facets.get("scala", {}).get("nazionale", 0)
     if national:
         bars.insert(
