@@ -21,6 +21,7 @@ from observatory.accounts.services import (
 from observatory.accounts.tables import PasswordReset, StaffSession, StaffUser
 from observatory.database import lock, write_transaction
 from observatory.digests import token_digest
+from observatory.i18n import _
 from observatory.mail.outbox import enqueue
 from observatory.settings import Settings
 from observatory.text import italian_datetime
@@ -137,13 +138,13 @@ async def reset_link_account(token: str) -> dict:
         )
     account = await find_account(row["user"])
     if not account["active"]:
-        raise ResetLinkRefused("Questo account è disattivato: rivolgiti a un amministratore.")
+        raise ResetLinkRefused(_("Questo account è disattivato: rivolgiti a un amministratore."))
     return account
 
 
 def _check_confirmation(password: str, confirmation: str, field: str) -> None:
     if password != confirmation:
-        raise StaffError("Le due password non coincidono: scrivi la stessa password due volte.", field)
+        raise StaffError(_("Le due password non coincidono: scrivi la stessa password due volte."), field)
 
 
 async def use_reset_link(token: str, password: str, confirmation: str) -> dict:
@@ -169,7 +170,7 @@ async def use_reset_link(token: str, password: str, confirmation: str) -> dict:
         )
         if not spent:
             await reset_link_account(token)  # says why
-            raise ResetLinkRefused("Questo link è già stato usato.")
+            raise ResetLinkRefused(_("Questo link è già stato usato."))
         await StaffUser.update({StaffUser.password_hash: password_hash}).where(StaffUser.id == account["id"])
         await StaffSession.delete().where(StaffSession.user == account["id"])
         await record_audit(
@@ -216,16 +217,18 @@ async def change_own_password(
     login, LoginRefused when it must wait), ``nuova_password``, ``conferma_password``.
     """
     if not current:
-        raise StaffError("Scrivi la password che usi ora.", "password_attuale")
+        raise StaffError(_("Scrivi la password che usi ora."), "password_attuale")
     check_new_password(staff["username"], new, "nuova_password")
     _check_confirmation(new, confirmation, "conferma_password")
     if new == current:
-        raise StaffError("La nuova password è uguale a quella di ora: scegline un'altra.", "nuova_password")
+        raise StaffError(
+            _("La nuova password è uguale a quella di ora: scegline un'altra."), "nuova_password"
+        )
     attempt = await reserve_attempt(staff["username"], address, secret_key)
     user = await StaffUser.select(StaffUser.password_hash).where(StaffUser.id == staff["id"]).first()
     if not await asyncio.to_thread(password_matches, user, current):
         await attempt_failed(attempt)
-        raise StaffError("La password attuale non è corretta.", "password_attuale")
+        raise StaffError(_("La password attuale non è corretta."), "password_attuale")
     await attempt_succeeded(attempt)
     password_hash = await asyncio.to_thread(hash_password, new)
     async with write_transaction():

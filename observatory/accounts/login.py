@@ -22,6 +22,7 @@ from observatory.accounts.services import (
 from observatory.accounts.tables import ROLES, AccountPolicy, LoginAttempt, StaffSession, StaffUser
 from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest, token_digest
+from observatory.i18n import _
 from observatory.text import printable
 
 #: A session ends after this long without use (each use renews it once half has passed).
@@ -162,7 +163,7 @@ async def authenticate(username: str, password: str, address: str | None, secret
         raise LoginRefused(WRONG_CREDENTIALS)
     if not user["active"]:
         await attempt_succeeded(attempt)  # the password was right: nothing to slow down
-        raise LoginRefused("Questo account è disattivato: rivolgiti a un amministratore.")
+        raise LoginRefused(_("Questo account è disattivato: rivolgiti a un amministratore."))
     if needs_rehash(user["password_hash"]):  # the parameters have been raised since
         new_hash = await asyncio.to_thread(hash_password, password)
         await StaffUser.update({StaffUser.password_hash: new_hash}).where(StaffUser.id == user["id"])

@@ -21,7 +21,7 @@ from observatory.accounts.guards import (
     enrolment_allowed,
 )
 from observatory.accounts.services import MIN_PASSWORD, StaffError
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.web import done_message, read_form, see_other, settings_of
 
 PROFILE = "/redazione/profilo"
@@ -148,7 +148,7 @@ class ProfilePages(StaffPages):
         """End one of the member's sessions; ending this one logs out."""
         staff = await current_staff(request)
         if not await credentials.end_own_session(staff["id"], session_id):
-            raise NotFoundException("Questa sessione non c'è più, o non è tua.")
+            raise NotFoundException(_("Questa sessione non c'è più, o non è tua."))
         if session_id != staff["session_id"]:
             return see_other(SESSIONS, fatto="terminata")
         response = see_other(LOGIN_PATH, fatto="sessione")

@@ -33,6 +33,7 @@ from observatory.accounts.services import (
 from observatory.accounts.tables import RecoveryCode, StaffUser
 from observatory.database import write_transaction
 from observatory.digests import token_digest
+from observatory.i18n import _
 
 #: The name authenticator apps show beside the account.
 ISSUER = "Osservatorio"
@@ -124,7 +125,7 @@ async def confirm_enrolment(staff: dict, code: str) -> list[str]:
         .first()
     )
     if row["totp_secret"] is not None:
-        raise StaffError("La verifica in due passaggi è già attiva per il tuo account.")
+        raise StaffError(_("La verifica in due passaggi è già attiva per il tuo account."))
     secret = row["totp_pending_secret"]
     step = _matching_step(secret, code, utc_now()) if secret and TOTP_CODE.match(code) else None
     if step is None:
@@ -150,7 +151,7 @@ async def confirm_enrolment(staff: dict, code: str) -> list[str]:
             .returning(StaffUser.id)
         )
         if not confirmed:
-            raise StaffError("La verifica in due passaggi è già stata attivata da un'altra pagina.")
+            raise StaffError(_("La verifica in due passaggi è già stata attivata da un'altra pagina."))
         codes = await _new_recovery_codes(staff["id"])
         await record_audit(
             staff,
@@ -228,7 +229,7 @@ async def recovery_codes_left(user_id: int) -> int:
 async def _check_password(staff: dict, password: str) -> None:
     user = await StaffUser.select(StaffUser.password_hash).where(StaffUser.id == staff["id"]).first()
     if not password or not await asyncio.to_thread(password_matches, user, password):
-        raise StaffError("La password non è corretta.", "password")
+        raise StaffError(_("La password non è corretta."), "password")
 
 
 async def replace_recovery_codes(staff: dict, password: str) -> list[str]:

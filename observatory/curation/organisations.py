@@ -23,6 +23,7 @@ from observatory.catalogue.tables import (
 )
 from observatory.curation.services import CurationRefused
 from observatory.database import write_transaction
+from observatory.i18n import _
 from observatory.search.index import SearchIndex
 from observatory.text import fold, has_control_characters
 
@@ -73,15 +74,15 @@ async def plan_merge(source_slug: str, target_slug: str) -> MergePlan:
     """Check a merge and count what it moves; CurationRefused when it cannot be done."""
     source_slug, target_slug = (source_slug or "").strip(), (target_slug or "").strip()
     if not source_slug or not target_slug:
-        raise CurationRefused("Indica l'ente da unire e l'ente in cui unirlo.")
+        raise CurationRefused(_("Indica l'ente da unire e l'ente in cui unirlo."))
     if has_control_characters(source_slug + target_slug):
-        raise CurationRefused("I nomi degli enti contengono caratteri di controllo: cancellali.")
+        raise CurationRefused(_("I nomi degli enti contengono caratteri di controllo: cancellali."))
     source, target = await _organisation(source_slug), await _organisation(target_slug)
     for slug, row in ((source_slug, source), (target_slug, target)):
         if row is None:
             raise CurationRefused(f"Nessun ente con indirizzo o nome «{slug}».")
     if source["id"] == target["id"]:
-        raise CurationRefused("Un ente non si può unire a sé stesso: scegli due enti diversi.")
+        raise CurationRefused(_("Un ente non si può unire a sé stesso: scegli due enti diversi."))
     shared = set(source["process_ids"]) & set(target["process_ids"])
     return MergePlan(
         source=source,

@@ -24,6 +24,7 @@ from observatory.catalogue.tables import Process, ProcessTerm, Term
 from observatory.curation.revisions import record_revision
 from observatory.curation.services import CurationRefused
 from observatory.database import lock, write_transaction
+from observatory.i18n import _
 from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
 
@@ -87,7 +88,7 @@ async def find_term(term_id: int) -> dict:
     """A vocabulary term; CurationRefused when it does not exist."""
     term = await Term.select().where(Term.id == term_id).first()
     if term is None:
-        raise CurationRefused("Il termine non esiste (forse è stato eliminato).")
+        raise CurationRefused(_("Il termine non esiste (forse è stato eliminato)."))
     return term
 
 
