@@ -65,16 +65,16 @@ from observatory.web import (
     MAX_SEARCH_TEXT,
     PAGE_PARAMETER,
     ApiError,
-    clean_address,
     Page,
+    clean_address,
     documented_query,
     error_answers,
     error_page,
     list_page,
     number_parameter,
     page_links,
-    past_the_end,
     page_number,
+    past_the_end,
     query_parameter,
     search_text,
     settings_of,
@@ -127,9 +127,9 @@ class CataloguePages(Controller):
             query = ProcessQuery(per_pagina=settings_of(request).page_size)
             found = searching.SearchOutcome(
                 page=Page(items=[], total=0, page=1, page_size=query.per_pagina), text=""
+            )
         if found.page.page > found.page.pages:
             return past_the_end(request, found.page)
-            )
         context = {
             "query": query,
             "found": found,
@@ -205,9 +205,9 @@ class CataloguePages(Controller):
     async def territories(self, request: Request) -> Template:
         """Regions with their provinces, or the territories whose name matches ``q``, each with how
         many published processes took place in it (or anywhere inside it)."""
+        q = search_text(request)
         counts = await searching.territory_counts(_search_index(request))
         provinces: dict[str, list[dict]] = {}
-        q = search_text(request)
         if q:
             items = await services.list_territories(q, None, TERRITORIES_SHOWN)
         else:
@@ -228,9 +228,9 @@ class CataloguePages(Controller):
         """A territory and the processes in it or anywhere inside it, with the filters of /processi
         (newest first unless ``ordine`` says otherwise) and a link to the same search there."""
         if code != code.upper():
+            return Redirect(f"/territori/{code.upper()}", status_code=HTTP_301_MOVED_PERMANENTLY)
         if redirect := clean_address(request):
             return redirect
-            return Redirect(f"/territori/{code.upper()}", status_code=HTTP_301_MOVED_PERMANENTLY)
         territory = await services.find_territory(code)
         if territory is None:
             raise NotFoundException(_("Nessun territorio con codice «{code}».").format(code=code))
