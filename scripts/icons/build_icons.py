@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the site's icons from ``static/favicon.svg``: ``static/favicon.ico`` and ``static/apple-touch-icon.png``.
+"""Build the site's icons from ``static/favicon.svg``: ``favicon.ico`` and ``apple-touch-icon.png``.
 
 Usage::
 
