@@ -166,7 +166,8 @@ def test_the_page_has_no_wcag_violation(page_for, site, path):
 
 def test_the_api_documentation_renders_with_every_outside_network_unreachable(page_for, site):
     """/schema draws its operations with Swagger UI from this site's files alone: every request
-    to another address is refused, and none is even attempted."""
+    to another address is refused, and none is even attempted. An operation opened to be tried
+    still passes axe and fits the window."""
     context = page_for(None).context.browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     attempted = []
 
@@ -191,6 +192,12 @@ def test_the_api_documentation_renders_with_every_outside_network_unreachable(pa
     assert page.locator(".api-operations").is_hidden()  # the plain list gives way to the viewer
     page.locator(".swagger-ui .opblock-summary-path[data-path='/api/v1/processi']").click()
     page.wait_for_selector(".swagger-ui .parameters tr[data-param-name='territorio']")
+    page.get_by_role("button", name="Try it out").click()  # its fields are named after their parameters
+    page.wait_for_selector(".swagger-ui tr[data-param-name='territorio'] input:not([disabled])[aria-label]")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"wider than {width} px"
+        assert wcag_violations(page) == [], f"an operation opened, at {width} px"
     assert attempted == []
     assert errors == []  # nothing refused by the Content-Security-Policy either
     context.close()
