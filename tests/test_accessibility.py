@@ -1,6 +1,9 @@
-"""Every main page through axe-core in Chromium: no violation of WCAG 2.1 A and AA, 1280 and 390 px wide.
+"""Every main page in Chromium, public and in the editorial office, in both languages: no violation of
+WCAG 2.1 A and AA found by axe-core at 1280 and 320 px, and nothing scrolls sideways at 1280, 390 and
+320 px (WCAG 1.4.10, reflow); on a phone the search results come first; ticking a filter applies it.
 
-axe is vendored in tests/data/axe-core (see its README) and run by browsing.wcag_violations.
+axe is vendored in tests/data/axe-core (see its README) and run by browsing.wcag_violations. One server
+and one browser for the module: every page is loaded once and checked at each width.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from browsing import PASSWORD, TIMEOUT_MS, launched, serving, wcag_violations
 
 pytest_plugins = ["browsing"]
 
-WIDTHS = (1280, 390)
+#: Where axe-core runs (the statement at /accessibilita names them: tests/test_site_pages.py checks).
+WIDTHS = (1280, 320)
+#: Where no page may be wider than the window.
+REFLOW_WIDTHS = (1280, 390, 320)
 STAFF = (("rita", "Rita Redattrice", "redattore"), ("ada", "Ada Amministratrice", "amministratore"))
 ADMIN_ONLY = ("/redazione/vocabolari", "/redazione/enti", "/redazione/registro", "/redazione/account")
 
@@ -30,6 +36,7 @@ PAGES = (
     ("processi-ricerca", "/processi?q=bilancio+partecipativo"),
     ("processi-territorio", "/processi?territorio=R08"),
     ("processo", FirstLink("/processi", "article.card .card-title a")),
+    ("processo-fasi-finanziate", "/processi/opencoesione"),
     ("storia", "/processi/patti-per-l-amministrazione-condivisa-in-piemonte/storia"),
     ("enti", "/enti"),
     ("ente", FirstLink("/enti", "ul.list a[href^='/enti/']")),
@@ -44,6 +51,7 @@ PAGES = (
     ("mappa", "/mappa"),
     ("mappa-province", "/mappa?dettaglio=provincia&stato=concluso"),
     ("dati", "/dati"),
+    ("schema", "/schema"),
     ("codebook", "/dati/codebook"),
     ("en-home", "/en/"),
     ("en-processi", "/en/processi?tipo=patto-di-collaborazione"),
@@ -57,6 +65,7 @@ PAGES = (
     ("accessibilita", "/accessibilita"),
     ("privacy", "/privacy"),
     ("contatti", "/contatti"),
+    ("pagina-inesistente", "/una-pagina-che-non-esiste"),
     ("accesso", "/redazione/accesso"),
     ("redazione-coda", "/redazione"),
     ("redazione-coda-modificate", "/redazione?stato=tutte&modificate=1"),
@@ -71,6 +80,7 @@ PAGES = (
     ("redazione-versioni", FirstLink("/redazione/processi", "a[href$='/versioni']")),
     ("redazione-ritira", FirstLink("/redazione/processi", "a[href$='/ritira']")),
     ("redazione-vocabolari", "/redazione/vocabolari"),
+    ("redazione-sinonimi", "/redazione/sinonimi"),
     (
         "redazione-elimina-termine",
         FirstLink("/redazione/vocabolari", "section[aria-labelledby=vocabolario-ambito] a[href$='/elimina']"),
@@ -132,7 +142,10 @@ def _submit_one(browser, site: str) -> None:
     page = browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(site + "/segnala")
-    page.fill("#campo-title", "Orti condivisi per il controllo dell'accessibilità")
+    page.fill(
+        "#campo-title",
+        "Orti condivisi per l'accessibilità: https://www.comune.example/orti-condivisi-per-tutti",
+    )
     page.fill("#campo-territories", "Chieri (TO)")
     page.fill("#campo-nome", "Lucia Bianchi")
     page.fill("#campo-ente", "Comune di Chieri")
@@ -145,8 +158,18 @@ def _submit_one(browser, site: str) -> None:
     page.close()
 
 
+#: The widest elements named when a page overflows, and what the check measures.
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(el => el.getBoundingClientRect().right > width + 1 && el.checkVisibility())
+    .slice(-3).map(el => el.outerHTML.slice(0, 120));
+  return {scroll: document.documentElement.scrollWidth, width, wide};
+}"""
+
+
 @pytest.mark.parametrize("path", [pytest.param(path, id=name) for name, path in PAGES])
-def test_the_page_has_no_wcag_violation(page_for, site, path):
+def test_the_page_has_no_wcag_violation_and_reflows(page_for, site, path):
     page = page_for(_user(path if isinstance(path, str) else path.path))
     if isinstance(path, FirstLink):
         page.goto(site + path.path)
@@ -155,13 +178,46 @@ def test_the_page_has_no_wcag_violation(page_for, site, path):
         path = links.first.get_attribute("href")
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
     response = page.goto(site + path)
-    assert response.status == 200, f"{path} answers {response.status}"
+    assert response.status == (404 if "inesistente" in path else 200), f"{path} answers {response.status}"
     problems = []
-    for width in WIDTHS:
+    for width in sorted({*WIDTHS, *REFLOW_WIDTHS}, reverse=True):
         page.set_viewport_size({"width": width, "height": 900})
-        if found := wcag_violations(page):
-            problems += [f"{path} at {width} px wide:", *found]
-    assert not problems, "axe finds WCAG 2.1 A/AA violations:\n" + "\n".join(problems)
+        if width in REFLOW_WIDTHS:
+            found = page.evaluate(OVERFLOW)
+            if found["scroll"] > found["width"]:
+                problems += [f"{path} is {found['scroll']} px wide in a {width} px window:", *found["wide"]]
+        if width in WIDTHS:
+            problems += [f"{path} at {width} px wide, axe: {line}" for line in wcag_violations(page)]
+    assert not problems, "\n".join(problems)
+
+
+def test_on_a_phone_the_results_heading_is_above_the_fold(page_for, site):
+    page = page_for(None).context.browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(TIMEOUT_MS)
+    for path in ("/processi", "/processi?ambito=ambiente&tipo=patto-di-collaborazione"):
+        page.goto(site + path)
+        heading = page.locator("#risultati").bounding_box()
+        assert heading["y"] + heading["height"] <= 844, f"{path}: the results heading ends at {heading}"
+        assert not page.locator("details.filters-disclosure").evaluate("d => d.open")
+    page.locator("details.filters-disclosure > summary").click()
+    assert page.locator("#f-ambito-1").is_visible()
+    page.close()
+
+
+def test_ticking_a_filter_applies_it_and_keeps_the_focus_on_it(page_for, site):
+    page = page_for(None).context.browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(site + "/processi?q=bilancio")
+    assert page.locator("details.filters-disclosure").evaluate("d => d.open")
+    box = page.locator("form[data-facets] input[name='ambito']").first
+    value = box.get_attribute("value")
+    with page.expect_navigation():
+        box.check()
+    assert page.url == f"{site}/processi?q=bilancio&ambito={value}"  # nothing empty or default
+    focused = page.evaluate("[document.activeElement.name, document.activeElement.value]")
+    assert focused == ["ambito", value]
+    assert page.locator("ul.chips a[href='?q=bilancio']").count() == 1
+    page.close()
 
 
 def test_the_api_documentation_renders_with_every_outside_network_unreachable(page_for, site):

@@ -149,7 +149,7 @@ async def test_the_accessibility_statement_follows_agids_model_with_what_the_tes
     assert "Comune di Prova si impegna a rendere il proprio sito web accessibile" in text
     assert f"si applica al sito {BASE}" in text
     assert "parzialmente conforme" in text and "WCAG 2.1" in text and "EN 301549" in text
-    assert "axe-core" in text and "390 e 1280 pixel" in text
+    assert "axe-core" in text and "320 e 1280 pixel" in text
     assert "Difensore civico per il digitale" in text
     assert page.select_one("section[aria-labelledby=feedback] a[href='/contatti']")
     assert page.select_one("a[href='mailto:urp@comune.prova.example']")
