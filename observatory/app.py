@@ -68,8 +68,8 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
         euro=text.euro,
         euro_short=text.euro_short,
         whole=text.whole,
-        italian_date=text.italian_date,
-        italian_datetime=text.italian_datetime,
+        date_in_words=text.date_in_words,
+        datetime_in_words=text.datetime_in_words,
         years=text.years,
         replace_years=web.replace_years,
     )

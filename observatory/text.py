@@ -9,7 +9,9 @@ import unicodedata
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from observatory.i18n import gettext
+from babel.dates import format_date
+
+from observatory.i18n import ITALIAN, current_language, gettext
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‛": "'"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -27,6 +29,8 @@ MONTHS = (
     "novembre",
     "dicembre",
 )
+#: The Babel locale that writes dates in each interface language other than Italian.
+_LOCALES = {"en": "en_GB"}
 #: The time readers see: Italian local time, whatever the server's zone.
 ITALIAN_TIME = ZoneInfo("Europe/Rome")
 
@@ -118,6 +122,25 @@ def italian_datetime(value: datetime.datetime | None) -> str:
         return ""
     local = value.astimezone(ITALIAN_TIME)
     return f"{italian_date(local)} alle {local:%H:%M}"
+
+
+def date_in_words(value: datetime.date | datetime.datetime | None) -> str:
+    """A date in words in the current language: 18 aprile 2020, 18 April 2020."""
+    if value is None:
+        return ""
+    language = current_language()
+    return (
+        italian_date(value) if language == ITALIAN else format_date(value, "long", locale=_LOCALES[language])
+    )
+
+
+def datetime_in_words(value: datetime.datetime | None) -> str:
+    """A moment in Italian local time, in words in the current language: 3 dicembre 2026 alle
+    14:05, 3 December 2026 at 14:05."""
+    if value is None:
+        return ""
+    local = value.astimezone(ITALIAN_TIME)
+    return gettext("%(date)s alle %(time)s") % {"date": date_in_words(local), "time": f"{local:%H:%M}"}
 
 
 def years(process: dict) -> str:

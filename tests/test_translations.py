@@ -3,6 +3,7 @@ vocabulary labels, the API's messages by Accept-Language, and a catalogue that i
 
 from __future__ import annotations
 
+import datetime
 import re
 import subprocess
 import sys
@@ -281,3 +282,37 @@ async def test_english_form_and_process_page_speak_english(client):
     assert (
         italian.select_one(".process header .meta").get_text(" ", strip=True).endswith("dal 2013, in corso")
     )
+
+
+async def test_filter_errors_and_dates_follow_the_language(client):
+    years = {"anno_da": "2020", "anno_a": "2010"}
+    english = await client.get("/api/v1/processi", params=years, headers={"Accept-Language": "en"})
+    assert english.status_code == 400
+    assert english.json()["fields"] == [
+        {"field": "anno_a", "message": "Year to: it cannot come before “Year from”."}
+    ]
+    italian = await client.get("/api/v1/processi", params={"stato": "sospeso"})
+    assert italian.json()["message"].startswith(
+        "Stato di avanzamento: valore sconosciuto «sospeso». Valori ammessi: "
+    )
+    unknown = await client.get(
+        "/api/v1/processi", params={"stato": "sospeso"}, headers={"Accept-Language": "en"}
+    )
+    assert unknown.json()["message"].startswith(
+        "State of progress: unknown value “sospeso”. Allowed values: "
+    )
+    page = soup(await client.get("/en/processi", params={"territorio": "X999"}))
+    assert "Territory: unknown code “X999”" in page.select_one("main").get_text()
+
+    for path, months in ((f"/en/processi/{PATTI}", ENGLISH_MONTHS), (f"/processi/{PATTI}", ITALIAN_MONTHS)):
+        shown = soup(await client.get(path)).select_one(".process dl.fields time")
+        day = datetime.date.fromisoformat(shown["datetime"][:10])
+        assert shown.get_text() == f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+ENGLISH_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+ITALIAN_MONTHS = (
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"
+).split()

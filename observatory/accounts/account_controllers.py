@@ -21,7 +21,7 @@ from observatory.accounts import credentials, lifecycle
 from observatory.accounts.guards import StaffPages, admin_required, current_staff
 from observatory.accounts.services import StaffError, create_staff
 from observatory.accounts.tables import ROLES
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.web import done_message, first, read_form, see_other, settings_of
 
 LIST = "/redazione/account"
@@ -242,6 +242,8 @@ class StaffAccountPages(StaffPages):
         try:
             await lifecycle.set_two_factor_requirement(required, _version(form), await current_staff(request))
         except lifecycle.AccountChanged:
-            message = "Nel frattempo un altro amministratore ha cambiato questa impostazione: ecco com'è ora."
+            message = _(
+                "Nel frattempo un altro amministratore ha cambiato questa impostazione: ecco com'è ora."
+            )
             return await self._list_page(request, message, HTTP_409_CONFLICT)
         return see_other(LIST, fatto="obbligatoria" if required else "facoltativa")

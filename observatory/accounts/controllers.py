@@ -28,7 +28,7 @@ from observatory.accounts.guards import (
     session_cookie,
 )
 from observatory.accounts.services import StaffError
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.web import done_message, read_form, see_other, settings_of
 
 #: Where the second step of a two-factor login asks for the code.
@@ -127,7 +127,10 @@ class AccountPages(Controller):
         target = safe_next(_text(form.get("dopo")))
         if not username or not password:
             return _login_page(
-                username, target, "Inserisci il nome utente e la password.", status_code=HTTP_400_BAD_REQUEST
+                username,
+                target,
+                _("Inserisci il nome utente e la password."),
+                status_code=HTTP_400_BAD_REQUEST,
             )
         settings = settings_of(request)
         try:

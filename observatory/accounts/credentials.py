@@ -59,7 +59,10 @@ async def issue_reset_link(
         account = await find_account(user_id)
         name = account["username"]
         if not account["active"]:
-            raise StaffError(f"L'account «{name}» è disattivato: riattivalo prima di mandargli un link.")
+            raise StaffError(
+                _("L'account «%(name)s» è disattivato: riattivalo prima di mandargli un link.")
+                % {"name": name}
+            )
         replaced = (
             await PasswordReset.update({PasswordReset.replaced_at: now})
             .where(
@@ -119,22 +122,26 @@ async def reset_link_account(token: str) -> dict:
         row = await PasswordReset.select().where(PasswordReset.token_hash == token_digest(token)).first()
     if row is None:
         raise ResetLinkRefused(
-            "Questo link per scegliere la password non è valido: controlla di averlo copiato per intero, "
-            "o chiedi un nuovo link a un amministratore.",
+            _(
+                "Questo link per scegliere la password non è valido: controlla di averlo copiato per "
+                "intero, o chiedi un nuovo link a un amministratore."
+            ),
             known=False,
         )
     if row["used_at"] is not None:
         raise ResetLinkRefused(
-            "Questo link è già stato usato, e vale una volta sola: entra con la password che hai scelto, "
-            "o chiedi un nuovo link a un amministratore."
+            _(
+                "Questo link è già stato usato, e vale una volta sola: entra con la password che hai "
+                "scelto, o chiedi un nuovo link a un amministratore."
+            )
         )
     if row["replaced_at"] is not None:
         raise ResetLinkRefused(
-            "Questo link è stato sostituito da uno più recente: usa l'ultimo link che hai ricevuto."
+            _("Questo link è stato sostituito da uno più recente: usa l'ultimo link che hai ricevuto.")
         )
     if row["expires_at"] <= utc_now():
         raise ResetLinkRefused(
-            "Questo link è scaduto (vale 24 ore): chiedi un nuovo link a un amministratore."
+            _("Questo link è scaduto (vale 24 ore): chiedi un nuovo link a un amministratore.")
         )
     account = await find_account(row["user"])
     if not account["active"]:

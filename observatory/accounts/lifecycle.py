@@ -25,6 +25,7 @@ from observatory.accounts.tables import (
     StaffUser,
 )
 from observatory.database import lock, write_transaction
+from observatory.i18n import _
 from observatory.text import clean
 
 ADMIN = "amministratore"
@@ -48,8 +49,10 @@ class AccountChanged(StaffError):
 
     def __init__(self, current: dict):
         super().__init__(
-            "Nel frattempo un altro amministratore ha cambiato questo account: qui sotto è come è ora. "
-            "Controlla e ripeti la modifica se serve ancora."
+            _(
+                "Nel frattempo un altro amministratore ha cambiato questo account: qui sotto è come è "
+                "ora. Controlla e ripeti la modifica se serve ancora."
+            )
         )
         self.current = current
 
@@ -87,8 +90,9 @@ async def find_account(user_id: int | None = None, username: str | None = None) 
     else:
         row = await query.where(StaffUser.username == (username or "").strip().lower()).first()
     if row is None:
-        shown = f"«{username}»" if username is not None else f"numero {user_id}"
-        raise AccountMissing(f"Nessun account {shown}.")
+        if username is not None:
+            raise AccountMissing(_("Nessun account «%(name)s».") % {"name": username})
+        raise AccountMissing(_("Nessun account numero %(number)s.") % {"number": user_id})
     return _account(row)
 
 
@@ -97,14 +101,18 @@ def _audited(row: dict) -> dict:
 
 
 async def _keep_an_admin(user_id: int, what: str) -> None:
-    """StaffError unless an active admin other than ``user_id`` exists (call with ADMINS_LOCK held)."""
+    """StaffError unless an active admin other than ``user_id`` exists (call with ADMINS_LOCK held);
+    ``what`` is the refused action, in the current language."""
     others = await StaffUser.count().where(
         StaffUser.role == ADMIN, StaffUser.active.eq(True), StaffUser.id != user_id
     )
     if not others:
         raise LastAdmin(
-            f"Non si può {what}: è l'ultimo amministratore attivo, e la redazione ne deve avere almeno "
-            "uno. Nomina prima amministratore un altro account.",
+            _(
+                "Non si può %(what)s: è l'ultimo amministratore attivo, e la redazione ne deve avere "
+                "almeno uno. Nomina prima amministratore un altro account."
+            )
+            % {"what": what},
             "ruolo",
         )
 
@@ -151,7 +159,9 @@ async def update_account(
         if not summary:
             return row
         if row["role"] == ADMIN and role != ADMIN and row["active"]:
-            await _keep_an_admin(user_id, f"togliere il ruolo di amministratore a «{row['username']}»")
+            await _keep_an_admin(
+                user_id, _("togliere il ruolo di amministratore a «%(name)s»") % {"name": row["username"]}
+            )
         await StaffUser.update(
             {
                 StaffUser.display_name: display_name,
@@ -175,10 +185,18 @@ async def update_account(
 async def set_role(username: str, role: str, actor: dict | None = None) -> dict:
     """Give the account ``username`` the role ``role`` (the command line's set-role)."""
     if role not in ROLES:
-        raise StaffError(f"Ruolo «{role}» sconosciuto: i ruoli sono {', '.join(ROLES)}.", "ruolo")
+        raise StaffError(
+            _("Ruolo «%(role)s» sconosciuto: i ruoli sono %(roles)s.")
+            % {"role": role, "roles": ", ".join(ROLES)},
+            "ruolo",
+        )
     row = await find_account(username=username)
     if row["role"] == role:
-        raise StaffError(f"«{row['username']}» ha già il ruolo {ROLES[role].lower()}.", "ruolo")
+        raise StaffError(
+            _("«%(name)s» ha già il ruolo %(role)s.")
+            % {"name": row["username"], "role": _(ROLES[role]).lower()},
+            "ruolo",
+        )
     return await update_account(row["id"], row["display_name"], row["email"], role, None, actor)
 
 
@@ -191,12 +209,19 @@ async def set_active(user_id: int, active: bool, version: int | None, actor: dic
         row = await _locked_account(user_id, version)
         name = row["username"]
         if row["active"] == active:
-            raise StaffError(f"L'account «{name}» è già {'attivo' if active else 'disattivato'}.")
+            already = (
+                _("L'account «%(name)s» è già attivo.")
+                if active
+                else _("L'account «%(name)s» è già disattivato.")
+            )
+            raise StaffError(already % {"name": name})
         if not active:
             if actor is not None and actor["id"] == user_id:
-                raise StaffError("Non puoi disattivare il tuo account: chiedilo a un altro amministratore.")
+                raise StaffError(
+                    _("Non puoi disattivare il tuo account: chiedilo a un altro amministratore.")
+                )
             if row["role"] == ADMIN:
-                await _keep_an_admin(user_id, f"disattivare «{name}»")
+                await _keep_an_admin(user_id, _("disattivare «%(name)s»") % {"name": name})
             await StaffSession.delete().where(StaffSession.user == user_id)
         await StaffUser.update({StaffUser.active: active, StaffUser.version: StaffUser.version + 1}).where(
             StaffUser.id == user_id
@@ -226,7 +251,9 @@ async def clear_two_factor(user_id: int, actor: dict | None) -> dict:
     async with write_transaction():
         row = await find_account(user_id)
         if not row["two_factor"]:
-            raise StaffError(f"L'account «{row['username']}» non usa la verifica in due passaggi.")
+            raise StaffError(
+                _("L'account «%(name)s» non usa la verifica in due passaggi.") % {"name": row["username"]}
+            )
         await StaffUser.update(
             {StaffUser.totp_secret: None, StaffUser.totp_pending_secret: None, StaffUser.totp_last_step: None}
         ).where(StaffUser.id == user_id)

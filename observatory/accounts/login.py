@@ -22,7 +22,7 @@ from observatory.accounts.services import (
 from observatory.accounts.tables import ROLES, AccountPolicy, LoginAttempt, StaffSession, StaffUser
 from observatory.database import lock, write_transaction
 from observatory.digests import keyed_digest, token_digest
-from observatory.i18n import _
+from observatory.i18n import N_, _, ngettext
 from observatory.text import printable
 
 #: A session ends after this long without use (each use renews it once half has passed).
@@ -41,7 +41,7 @@ MAX_DELAY_SECONDS = 15 * 60
 ADDRESS_FAILURES = 20
 KEEP_ATTEMPTS = datetime.timedelta(days=1)
 #: The only message for a wrong name or password, so that it does not tell which one was wrong.
-WRONG_CREDENTIALS = "Nome utente o password non corretti."
+WRONG_CREDENTIALS = N_("Nome utente o password non corretti.")
 
 
 class LoginRefused(Exception):
@@ -78,9 +78,9 @@ def throttle_delay(failures: int, free: int) -> int:
 
 def _duration(seconds: int) -> str:
     if seconds < 60:
-        return "1 secondo" if seconds == 1 else f"{seconds} secondi"
+        return ngettext("%(num)d secondo", "%(num)d secondi", seconds) % {"num": seconds}
     minutes = math.ceil(seconds / 60)
-    return "1 minuto" if minutes == 1 else f"{minutes} minuti"
+    return ngettext("%(num)d minuto", "%(num)d minuti", minutes) % {"num": minutes}
 
 
 async def _wait(key: str, free: int, now: datetime.datetime) -> int:
@@ -118,7 +118,8 @@ async def reserve_attempt(username: str, address: str | None, secret_key: str) -
         wait = max(await _wait(keys[0], 1, now), await _wait(keys[1], ADDRESS_FAILURES, now))
         if wait:
             raise LoginRefused(
-                f"Troppi tentativi di accesso non riusciti: riprova tra {_duration(wait)}.",
+                _("Troppi tentativi di accesso non riusciti: riprova tra %(wait)s.")
+                % {"wait": _duration(wait)},
                 retry_after_seconds=wait,
             )
         rows = await LoginAttempt.insert(
@@ -160,7 +161,7 @@ async def authenticate(username: str, password: str, address: str | None, secret
     matches = await asyncio.to_thread(password_matches, user, password)
     if user is None or not matches:
         await attempt_failed(attempt)
-        raise LoginRefused(WRONG_CREDENTIALS)
+        raise LoginRefused(_(WRONG_CREDENTIALS))
     if not user["active"]:
         await attempt_succeeded(attempt)  # the password was right: nothing to slow down
         raise LoginRefused(_("Questo account è disattivato: rivolgiti a un amministratore."))

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from observatory.accounts.tables import ROLES, AuditEntry, StaffUser
 from observatory.database import lock, write_transaction
+from observatory.i18n import _
 from observatory.text import clean, has_control_characters, printable
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
@@ -44,7 +45,7 @@ class NameTaken(StaffError):
     """An account with this user name exists already (``username``)."""
 
     def __init__(self, username: str):
-        super().__init__(f"Esiste già un utente «{username}».", "username")
+        super().__init__(_("Esiste già un utente «%(name)s».") % {"name": username}, "username")
         self.username = username
 
 
@@ -88,13 +89,17 @@ def password_matches(user: dict | None, password: str) -> bool:
 def check_new_password(username: str, password: str, field: str = "password") -> None:
     """StaffError (about ``field``) when ``password`` may not be chosen for ``username``."""
     if len(password) < MIN_PASSWORD:
-        raise StaffError(f"La password deve avere almeno {MIN_PASSWORD} caratteri.", field)
+        raise StaffError(
+            _("La password deve avere almeno %(count)s caratteri.") % {"count": MIN_PASSWORD}, field
+        )
     if len(password) > MAX_PASSWORD:
-        raise StaffError(f"La password può avere al massimo {MAX_PASSWORD} caratteri.", field)
+        raise StaffError(
+            _("La password può avere al massimo %(count)s caratteri.") % {"count": MAX_PASSWORD}, field
+        )
     if password.strip().lower() == username:
-        raise StaffError("La password non può essere uguale al nome utente.", field)
+        raise StaffError(_("La password non può essere uguale al nome utente."), field)
     if has_control_characters(password):
-        raise StaffError("La password non può contenere caratteri di controllo.", field)
+        raise StaffError(_("La password non può contenere caratteri di controllo."), field)
 
 
 # --- accounts --------------------------------------------------------------------------------------
@@ -108,15 +113,21 @@ def staff_summary(row: dict) -> dict:
 def check_account_fields(display_name: str, email: str | None, role: str) -> None:
     """StaffError, naming the field, when a display name, e-mail address or role is not valid."""
     if has_control_characters(display_name):
-        raise StaffError("Il nome non può contenere caratteri di controllo.", "nome")
+        raise StaffError(_("Il nome non può contenere caratteri di controllo."), "nome")
     if not display_name or len(display_name) > 120:
-        raise StaffError("Il nome da mostrare è obbligatorio e può avere al massimo 120 caratteri.", "nome")
+        raise StaffError(
+            _("Il nome da mostrare è obbligatorio e può avere al massimo 120 caratteri."), "nome"
+        )
     if email and has_control_characters(email):
-        raise StaffError("L'indirizzo e-mail non può contenere caratteri di controllo.", "email")
+        raise StaffError(_("L'indirizzo e-mail non può contenere caratteri di controllo."), "email")
     if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
-        raise StaffError(f"«{email}» non è un indirizzo e-mail valido.", "email")
+        raise StaffError(_("«%(email)s» non è un indirizzo e-mail valido.") % {"email": email}, "email")
     if role not in ROLES:
-        raise StaffError(f"Ruolo «{role}» sconosciuto: i ruoli sono {', '.join(ROLES)}.", "ruolo")
+        raise StaffError(
+            _("Ruolo «%(role)s» sconosciuto: i ruoli sono %(roles)s.")
+            % {"role": role, "roles": ", ".join(ROLES)},
+            "ruolo",
+        )
 
 
 def check_username(username: str) -> str:
@@ -124,8 +135,11 @@ def check_username(username: str) -> str:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise StaffError(
-            f"Nome utente «{printable(username)[:80]}» non valido: da 3 a 60 caratteri tra lettere "
-            "minuscole, cifre, punto, trattino e trattino basso.",
+            _(
+                "Nome utente «%(name)s» non valido: da 3 a 60 caratteri tra lettere minuscole, cifre, "
+                "punto, trattino e trattino basso."
+            )
+            % {"name": printable(username)[:80]},
             "username",
         )
     return username

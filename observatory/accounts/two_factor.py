@@ -33,7 +33,7 @@ from observatory.accounts.services import (
 from observatory.accounts.tables import RecoveryCode, StaffUser
 from observatory.database import write_transaction
 from observatory.digests import token_digest
-from observatory.i18n import _
+from observatory.i18n import N_, _
 
 #: The name authenticator apps show beside the account.
 ISSUER = "Osservatorio"
@@ -44,7 +44,9 @@ RECOVERY_LENGTH = 10
 #: How many steps either side of the current one a code may be from.
 WINDOW = 1
 TOTP_CODE = re.compile(r"^\d{6}$")
-WRONG_CODE = "Codice non valido: controlla l'app e scrivi il codice che mostra ora, o un codice di recupero."
+WRONG_CODE = N_(
+    "Codice non valido: controlla l'app e scrivi il codice che mostra ora, o un codice di recupero."
+)
 
 
 def _normal(code: str) -> str:
@@ -130,8 +132,10 @@ async def confirm_enrolment(staff: dict, code: str) -> list[str]:
     step = _matching_step(secret, code, utc_now()) if secret and TOTP_CODE.match(code) else None
     if step is None:
         raise StaffError(
-            "Il codice non corrisponde: controlla che l'app mostri «Osservatorio» con il tuo nome utente "
-            "e scrivi le 6 cifre che mostra ora.",
+            _(
+                "Il codice non corrisponde: controlla che l'app mostri «Osservatorio» con il tuo nome "
+                "utente e scrivi le 6 cifre che mostra ora."
+            ),
             "codice",
         )
     async with write_transaction():
@@ -197,16 +201,16 @@ async def _second_factor_error(staff: dict, code: str) -> str | None:
     """Why ``code`` does not complete the login (None: it does, and it is now spent)."""
     row = await StaffUser.select(StaffUser.totp_secret).where(StaffUser.id == staff["id"]).first()
     if row is None or row["totp_secret"] is None:
-        return WRONG_CODE
+        return _(WRONG_CODE)
     if TOTP_CODE.match(code):
         step = _matching_step(row["totp_secret"], code, utc_now())
         if step is None:
-            return WRONG_CODE
+            return _(WRONG_CODE)
         if not await _claim_step(staff["id"], step):
-            return "Questo codice è già stato usato: aspetta che l'app ne mostri uno nuovo."
+            return _("Questo codice è già stato usato: aspetta che l'app ne mostri uno nuovo.")
         return None
     if len(code) != RECOVERY_LENGTH or not await _use_recovery_code(staff, code):
-        return WRONG_CODE
+        return _(WRONG_CODE)
     return None
 
 
@@ -254,8 +258,10 @@ async def turn_off(staff: dict, password: str) -> None:
     StaffError when the office requires it or the password is wrong."""
     if await two_factor_required():
         raise StaffError(
-            "La redazione richiede la verifica in due passaggi a tutti: non puoi disattivarla. Se hai "
-            "cambiato telefono, chiedi a un amministratore di azzerarla e attivala di nuovo."
+            _(
+                "La redazione richiede la verifica in due passaggi a tutti: non puoi disattivarla. Se "
+                "hai cambiato telefono, chiedi a un amministratore di azzerarla e attivala di nuovo."
+            )
         )
     await _check_password(staff, password)
     async with write_transaction():

@@ -21,7 +21,7 @@ from observatory.catalogue.tables import Organisation, Process, Term
 from observatory.curation.revisions import UNCOMPARED, value_labels, value_lines
 from observatory.curation.tables import SynonymGroup
 from observatory.submissions.tables import Submission
-from observatory.text import ITALIAN_TIME, italian_datetime
+from observatory.text import ITALIAN_TIME, datetime_in_words
 
 #: Where an entry links its object while it exists, by object type ("{}": its id, a
 #: term's vocabulary, an account's number); these objects are looked up, so one not found is gone.
@@ -192,9 +192,9 @@ def changes(object_type: str, before: Any, after: Any, labels: dict | None = Non
 
 
 async def readable(rows: list[dict]) -> list[dict]:
-    """Audit rows for people: each with ``action_name``, ``at_text`` (Italian time), ``kind``,
-    ``name`` (current, else the last the entry knew, else None), ``link`` (while the object exists),
-    ``gone`` (it no longer exists) and ``changes``."""
+    """Audit rows for people: each with ``action_name``, ``at_text`` (Italian time, in words of the
+    page's language), ``kind``, ``name`` (current, else the last the entry knew, else None),
+    ``link`` (while the object exists), ``gone`` (it no longer exists) and ``changes``."""
     existing = await _existing(rows)
     records = [record for row in rows for record in _records(row)]
     labels = await value_labels(*records) if records else {}
@@ -209,7 +209,7 @@ async def readable(rows: list[dict]) -> list[dict]:
                 **row,
                 "action_name": action_name(row["action"]),
                 "at_local": local_time(row["at"]),
-                "at_text": italian_datetime(row["at"]),
+                "at_text": datetime_in_words(row["at"]),
                 "kind": object_kind(row["object_type"]),
                 "name": name,
                 "gone": page is None and row["object_type"] in OBJECT_PAGES,

@@ -8,6 +8,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY, HTTP_410_GONE
 
 from observatory.catalogue.services import ProcessLookup
+from observatory.i18n import _
 
 
 def unpublished_answer(
@@ -20,5 +21,5 @@ def unpublished_answer(
     if found.withdrawn:
         return Template("withdrawn.html", context={"process": found.withdrawn}, status_code=HTTP_410_GONE)
     if found.process is None:
-        raise NotFoundException(f"Nessun processo con indirizzo «{found.slug}».")
+        raise NotFoundException(_("Nessun processo con indirizzo «%(slug)s».") % {"slug": found.slug})
     return None

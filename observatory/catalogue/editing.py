@@ -28,6 +28,7 @@ from observatory.catalogue.tables import (
     SlugRedirect,
 )
 from observatory.database import lock, write_transaction
+from observatory.i18n import _
 from observatory.text import clean, fold, slugify
 
 #: The longest slug made from a title; a number may follow it ("-2").
@@ -201,7 +202,10 @@ async def check_slug_free(slug: str, process_id: int | None) -> None:
     others = [Process.id != process_id] if process_id is not None else []
     owner = await Process.select(Process.title).where(Process.slug == slug, *others).first()
     if owner is not None:
-        message = f"l'indirizzo «{slug}» è già usato dal processo «{owner['title']}»: scegline un altro."
+        message = _("l'indirizzo «%(slug)s» è già usato dal processo «%(title)s»: scegline un altro.") % {
+            "slug": slug,
+            "title": owner["title"],
+        }
         raise ValidationFailed([FieldError("slug", message)])
     others = [SlugRedirect.process != process_id] if process_id is not None else []
     former = (
@@ -210,10 +214,10 @@ async def check_slug_free(slug: str, process_id: int | None) -> None:
         .first()
     )
     if former is not None:
-        message = (
-            f"l'indirizzo «{slug}» era del processo «{former['title']}» e rimanda ancora a quello: "
+        message = _(
+            "l'indirizzo «%(slug)s» era del processo «%(title)s» e rimanda ancora a quello: "
             "scegline un altro."
-        )
+        ) % {"slug": slug, "title": former["title"]}
         raise ValidationFailed([FieldError("slug", message)])
 
 

@@ -18,6 +18,7 @@ from observatory.catalogue.fields import BY_NAME, EDITORIAL_FIELDS, PUBLIC_FIELD
 from observatory.catalogue.records import to_record
 from observatory.catalogue.tables import Territory
 from observatory.catalogue.validation import validate_process
+from observatory.i18n import _
 from observatory.text import fold
 from observatory.web import MAX_SEARCH_TEXT
 
@@ -73,19 +74,22 @@ async def _resolve_territory(text: str, refs: References, hint: bool) -> tuple[s
         return codes[0], None
     if codes:
         labels = await territory_labels(codes)
-        listed = ", ".join(sorted(f"«{labels[code]}»" for code in codes))
-        return None, f"«{text}» corrisponde a più territori: scrivi uno di questi: {listed}."
+        listed = ", ".join(sorted(_("«%(name)s»") % {"name": labels[code]} for code in codes))
+        several = _("«%(text)s» corrisponde a più territori: scrivi uno di questi: %(listed)s.")
+        return None, several % {"text": text, "listed": listed}
     similar = (
         await services.list_territories(text[:MAX_SEARCH_TEXT], None, _SIMILAR) if hint and fold(text) else []
     )
     hint = ""
     if similar:
         labels = await territory_labels([t["code"] for t in similar])
-        hint = " Forse: " + ", ".join(f"«{labels[t['code']]}»" for t in similar) + "."
-    return None, (
-        f"territorio sconosciuto «{text}»: scrivi il nome di un comune, di una provincia o di una regione "
-        f"(ad esempio «Chieri (TO)») o il codice ISTAT (R01, P201, C001272).{hint}"
+        names = ", ".join(_("«%(name)s»") % {"name": labels[t["code"]]} for t in similar)
+        hint = " " + _("Forse: %(names)s.") % {"names": names}
+    unknown = _(
+        "territorio sconosciuto «%(text)s»: scrivi il nome di un comune, di una provincia o di una "
+        "regione (ad esempio «Chieri (TO)») o il codice ISTAT (R01, P201, C001272)."
     )
+    return None, unknown % {"text": text} + hint
 
 
 async def check_entry(record: Any, refs: References | None = None, editorial: bool = False) -> dict:
@@ -97,13 +101,13 @@ async def check_entry(record: Any, refs: References | None = None, editorial: bo
     ``editorial``, the fields the editors' form does not ask for).
     """
     if not isinstance(record, dict):
-        raise ValidationFailed([FieldError("record", "deve essere un oggetto con i campi del processo.")])
+        raise ValidationFailed([FieldError("record", _("deve essere un oggetto con i campi del processo."))])
     refs = refs or await References.load()
     allowed = EDITORIAL_FIELDS if editorial else PUBLIC_FIELDS
     refusal = (
-        "campo che si aggiorna da sé quando si salva."
+        _("campo che si aggiorna da sé quando si salva.")
         if editorial
-        else "campo riservato alla redazione: non si può proporre con una segnalazione."
+        else _("campo riservato alla redazione: non si può proporre con una segnalazione.")
     )
     errors = [
         FieldError(str(key), refusal)
@@ -126,7 +130,7 @@ async def check_entry(record: Any, refs: References | None = None, editorial: bo
     organisations = data.get("organisations")
     for i, item in enumerate(organisations if isinstance(organisations, list) else []):
         if isinstance(item, dict) and item.get("name") and item.get("role") in (None, ""):
-            clearer[f"organisations.{i + 1}.role"] = "scegli il ruolo dell'ente."
+            clearer[f"organisations.{i + 1}.role"] = _("scegli il ruolo dell'ente.")
     try:
         values = validate_process(data, refs)
     except ValidationFailed as failed:

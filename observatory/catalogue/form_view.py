@@ -29,7 +29,7 @@ from observatory.catalogue.forms import (
     typed_values,
 )
 from observatory.catalogue.services import vocabularies
-from observatory.i18n import gettext, term_label
+from observatory.i18n import N_, gettext, term_label
 from observatory.web import first
 
 #: The action of a group's "Aggiungi" button, before the group's name: ``aggiungi:phases``.
@@ -251,8 +251,9 @@ class EditPage:
     heading: str
     intro: str
     button: str
-    #: The column of the values saved since the form was opened, when they conflict with the typing.
-    saved_label: str = "Salvato"
+    #: The column of the values saved since the form was opened, when they conflict with the typing
+    #: (marked with N_, translated on the page).
+    saved_label: str = N_("Salvato")
     #: Whether the form asks for every field, the editors' own too (slug, notes...), or only for
     #: those the public may propose (a submission edited before approval).
     editorial: bool = False

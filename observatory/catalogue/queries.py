@@ -19,10 +19,10 @@ from observatory.catalogue.fields import (
     TERMS,
     TERRITORIES,
     TEXT,
-    VOCABULARIES,
+    vocabulary_name,
 )
 from observatory.catalogue.tables import Organisation, Term, Territory
-from observatory.i18n import N_, gettext, in_current_language, term_label
+from observatory.i18n import N_, _, gettext, in_current_language, term_label
 from observatory.web import MAX_PAGE, MAX_SEARCH_TEXT, whole_number
 
 #: The orders of a list, with their labels (translated where shown).
@@ -36,10 +36,10 @@ SORTS = {
 MAX_PAGE_SIZE = 100
 #: The year filters: active in [anno_da, anno_a], started in [avvio_da, avvio_a].
 YEAR_FILTERS = {
-    "anno_da": "Anno da",
-    "anno_a": "Anno a",
-    "avvio_da": "Avviati dal",
-    "avvio_a": "Avviati fino al",
+    "anno_da": N_("Anno da"),
+    "anno_a": N_("Anno a"),
+    "avvio_da": N_("Avviati dal"),
+    "avvio_a": N_("Avviati fino al"),
 }
 #: The filters, by their parameter name, with the field each filters by.
 FILTERS = {name: declared for name, (_, declared) in FACETED.items()}
@@ -120,48 +120,49 @@ def parse_process_query(params: dict[str, list[str]], default_page_size: int) ->
         if raw is not None:
             setattr(query, name, _parse_int(name, raw, MIN_YEAR, MAX_YEAR, label))
     if query.anno_da and query.anno_a and query.anno_a < query.anno_da:
-        raise FilterError("anno_a", "Anno a: non può precedere «Anno da».")
+        raise FilterError("anno_a", _("Anno a: non può precedere «Anno da»."))
     if query.avvio_da and query.avvio_a and query.avvio_a < query.avvio_da:
-        raise FilterError("avvio_a", "Avviati fino al: non può precedere «Avviati dal».")
+        raise FilterError("avvio_a", _("Avviati fino al: non può precedere «Avviati dal»."))
     query.q = " ".join(" ".join(params.get("q", [])).split())
     if len(query.q) > MAX_SEARCH_TEXT:
-        raise FilterError("q", f"Ricerca: al massimo {MAX_SEARCH_TEXT} caratteri.")
+        raise FilterError("q", _("Ricerca: al massimo %(count)s caratteri.") % {"count": MAX_SEARCH_TEXT})
     ordine = next(iter(params.get("ordine", [])), "") or ("rilevanza" if query.q else "recenti")
     if ordine == "rilevanza" and not query.q:
         ordine = "recenti"
     if ordine not in SORTS:
-        raise FilterError("ordine", f"Ordine: valori ammessi {', '.join(SORTS)}.")
+        raise FilterError("ordine", _("Ordine: valori ammessi %(values)s.") % {"values": ", ".join(SORTS)})
     query.ordine = ordine
     page = next(iter(params.get("pagina", [])), "") or "1"
-    query.pagina = _parse_int("pagina", page, 1, MAX_PAGE, "Pagina")
+    query.pagina = _parse_int("pagina", page, 1, MAX_PAGE, N_("Pagina"))
     size = next(iter(params.get("per_pagina", [])), "")
     if size:
-        query.per_pagina = _parse_int("per_pagina", size, 1, MAX_PAGE_SIZE, "Risultati per pagina")
+        query.per_pagina = _parse_int("per_pagina", size, 1, MAX_PAGE_SIZE, N_("Risultati per pagina"))
     return query
 
 
 async def _known(declared, values: list[str]) -> tuple[list[str], str]:
-    """Which of ``values`` of a filter exist, and how to say one does not."""
+    """Which of ``values`` of a filter exist, and how to say one does not (in the current
+    language, with ``%(value)s`` for the unknown value)."""
+    unknown = _("%(label)s: valore sconosciuto «%%(value)s». Valori ammessi: %(allowed)s.")
     if declared.type in (TERM, TERMS):
         known = (
             await Term.select(Term.slug).where(Term.vocabulary == declared.vocabulary).output(as_list=True)
         )
-        label = VOCABULARIES[declared.vocabulary]
-        return known, f"{label}: valore sconosciuto «{{}}». Valori ammessi: {', '.join(sorted(known))}."
+        label = vocabulary_name(declared.vocabulary)
+        return known, unknown % {"label": label, "allowed": ", ".join(sorted(known))}
     if declared.type == CHOICE:
         choices = declared.choices or {}
-        return list(
-            choices
-        ), f"{declared.label}: valore sconosciuto «{{}}». Valori ammessi: {', '.join(choices)}."
+        label = in_current_language(declared.label, declared.label_en)
+        return list(choices), unknown % {"label": label, "allowed": ", ".join(choices)}
     if declared.type == TEXT:  # any text may be asked for: one no process has finds nothing
         return values, ""
     if declared.type == TERRITORIES:
         known = (
             await Territory.select(Territory.code).where(Territory.code.is_in(values)).output(as_list=True)
         )
-        return known, "Territorio: codice sconosciuto «{}» (esempi: IT, R01, P201, C001272)."
+        return known, _("Territorio: codice sconosciuto «%(value)s» (esempi: IT, R01, P201, C001272).")
     slugs = Organisation.select(Organisation.slug).where(Organisation.slug.is_in(values))
-    return await slugs.output(as_list=True), "Ente: nessun ente con identificativo «{}»."
+    return await slugs.output(as_list=True), _("Ente: nessun ente con identificativo «%(value)s».")
 
 
 async def check_filters(filters: dict[str, list[str]]) -> None:
@@ -171,4 +172,4 @@ async def check_filters(filters: dict[str, list[str]]) -> None:
             known, message = await _known(FILTERS[name], values)
             unknown = [value for value in values if value not in known]
             if unknown:
-                raise FilterError(name, message.format(unknown[0]))
+                raise FilterError(name, message % {"value": unknown[0]})

@@ -222,7 +222,8 @@ def validate_organisation(data: Any, refs: References) -> dict:
         errors.append(
             FieldError(
                 "kind",
-                f"tipo sconosciuto «{result['kind']}». Valori ammessi: {', '.join(ORGANISATION_KINDS)}.",
+                _("tipo sconosciuto «%(kind)s». Valori ammessi: %(allowed)s.")
+                % {"kind": result["kind"], "allowed": ", ".join(ORGANISATION_KINDS)},
             )
         )
     if data.get("territory") not in (None, ""):

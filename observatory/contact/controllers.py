@@ -42,7 +42,9 @@ INPUTS = {
         d.name: forms.Input.of(d, d.name, autocomplete=_AUTOCOMPLETE.get(d.name))
         for d in services.CONTACT_FIELDS
     },
-    "privacy": forms.Input.of(services.PRIVACY_FIELD, "privacy", summary_label="Informativa sulla privacy"),
+    "privacy": forms.Input.of(
+        services.PRIVACY_FIELD, "privacy", summary_label=N_("Informativa sulla privacy")
+    ),
 }
 DONE = {
     "gestito": N_("Messaggio segnato come gestito."),
@@ -110,7 +112,8 @@ class MessagePages(StaffPages):
         state = request.query_params.get("stato") or "da_gestire"
         if state not in services.STATES:
             raise ApiError.bad_parameter(
-                "stato", f"Stato sconosciuto: scegli tra {', '.join(services.STATES)}."
+                "stato",
+                _("Stato sconosciuto: scegli tra %(states)s.") % {"states": ", ".join(services.STATES)},
             )
         page = await services.messages(state, page_number(request), settings_of(request).page_size)
         return list_page(

@@ -21,7 +21,7 @@ from observatory.catalogue.form_view import EditPage, edit_page, posted_version,
 from observatory.catalogue.records import to_record
 from observatory.curation import services
 from observatory.curation.revisions import list_revisions
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.web import done_message, first, list_page, page_number, read_form, search_text, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
@@ -35,10 +35,12 @@ PAGE_SIZE = 20
 #: The reason an editor may give for an edit, shown in the versions and the audit log.
 REASON_INPUT = forms.Input(
     "motivo",
-    "Motivo della modifica (facoltativo)",
-    help="Una riga per chi legge la cronologia: ad esempio «Corretto l'anno di avvio secondo la delibera».",
+    N_("Motivo della modifica (facoltativo)"),
+    help=N_(
+        "Una riga per chi legge la cronologia: ad esempio «Corretto l'anno di avvio secondo la delibera»."
+    ),
     maxlength=services.REASON_LIMIT,
-    summary_label="Motivo della modifica",
+    summary_label=N_("Motivo della modifica"),
 )
 
 
@@ -65,7 +67,7 @@ class CurationPages(StaffPages):
     async def _process_or_404(self, process_id: int) -> dict:
         process = await services.find_process(process_id)
         if process is None:
-            raise NotFoundException(f"Nessun processo con numero {process_id}.")
+            raise NotFoundException(_("Nessun processo con numero %(number)s.") % {"number": process_id})
         return process
 
     @staticmethod
@@ -73,10 +75,12 @@ class CurationPages(StaffPages):
         return EditPage(
             action=f"/redazione/processi/{process['id']}/modifica",
             back=f"/redazione/processi/{process['id']}/versioni",
-            heading=f"Modifica «{process['title']}»",
-            intro="Le modifiche sono pubblicate appena salvi; la versione precedente resta nella "
-            "cronologia e si può ripristinare.",
-            button="Salva e pubblica",
+            heading=_("Modifica «%(title)s»") % {"title": process["title"]},
+            intro=_(
+                "Le modifiche sono pubblicate appena salvi; la versione precedente resta nella "
+                "cronologia e si può ripristinare."
+            ),
+            button=_("Salva e pubblica"),
             editorial=True,
             extra={"motivo": REASON_INPUT},
         )
@@ -88,7 +92,7 @@ class CurationPages(StaffPages):
         page = self._edit_page(process)
         if process["publication"] != "published":
             return await edit_page(
-                page, None, refusal=services.WITHDRAWN, status_code=HTTP_409_CONFLICT, process=process
+                page, None, refusal=_(services.WITHDRAWN), status_code=HTTP_409_CONFLICT, process=process
             )
         detail = await catalogue.process_detail(process_id)
         values = await forms.record_values(to_record(detail), editorial=True)
@@ -156,7 +160,8 @@ class CurationPages(StaffPages):
         except services.CurationRefused as refused:
             return await self._revisions_page(request, process, refused.message, HTTP_409_CONFLICT)
         except ValidationFailed as failed:
-            message = "La versione non si può ripristinare: " + "; ".join(str(e) for e in failed.errors)
+            problems = "; ".join(str(e) for e in failed.errors)
+            message = _("La versione non si può ripristinare: %(problems)s") % {"problems": problems}
             return await self._revisions_page(request, process, message, HTTP_409_CONFLICT)
         return _redirect(f"/redazione/processi/{process_id}/versioni", "ripristinato")
 

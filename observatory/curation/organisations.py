@@ -80,7 +80,7 @@ async def plan_merge(source_slug: str, target_slug: str) -> MergePlan:
     source, target = await _organisation(source_slug), await _organisation(target_slug)
     for slug, row in ((source_slug, source), (target_slug, target)):
         if row is None:
-            raise CurationRefused(f"Nessun ente con indirizzo o nome «{slug}».")
+            raise CurationRefused(_("Nessun ente con indirizzo o nome «%(name)s».") % {"name": slug})
     if source["id"] == target["id"]:
         raise CurationRefused(_("Un ente non si può unire a sé stesso: scegli due enti diversi."))
     shared = set(source["process_ids"]) & set(target["process_ids"])
@@ -176,11 +176,13 @@ async def identify_organisation(text: str, counts: Mapping[str, int]) -> Identif
     count of published processes from ``counts``, by slug)."""
     text = (text or "").strip()
     if not text:
-        return Identified(text, error="Scrivi il nome dell'ente o il suo indirizzo.")
+        return Identified(text, error=_("Scrivi il nome dell'ente o il suo indirizzo."))
     if has_control_characters(text):
-        return Identified(text, error=CONTROL_MESSAGE[:1].upper() + CONTROL_MESSAGE[1:])
+        control = _(CONTROL_MESSAGE)
+        return Identified(text, error=control[:1].upper() + control[1:])
     if len(text) > MAX_NAME:
-        return Identified(text, error=f"Troppo lungo: {len(text)} caratteri, al massimo {MAX_NAME}.")
+        too_long = _("Troppo lungo: %(count)s caratteri, al massimo %(most)s.")
+        return Identified(text, error=too_long % {"count": len(text), "most": MAX_NAME})
     if await Organisation.exists().where(Organisation.slug == text):
         return Identified(text, slug=text)
     named = (
@@ -197,6 +199,9 @@ async def identify_organisation(text: str, counts: Mapping[str, int]) -> Identif
         return Identified(text, candidates=candidates, more=total - len(candidates))
     return Identified(
         text,
-        error=f"Nessun ente ha indirizzo o nome «{text}», né un nome che lo contiene: "
-        "controlla come è scritto.",
+        error=_(
+            "Nessun ente ha indirizzo o nome «%(name)s», né un nome che lo contiene: "
+            "controlla come è scritto."
+        )
+        % {"name": text},
     )

@@ -20,7 +20,7 @@ from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.fields import VOCABULARIES
 from observatory.curation import organisations, vocabularies
 from observatory.curation.services import CurationRefused
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.web import done_message, first, read_form, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
@@ -35,7 +35,7 @@ DONE = {
 VOCABULARIES_PAGE = "/redazione/vocabolari"
 MERGE_PAGE = "/redazione/enti/unisci"
 #: The two organisations of a merge: the form field of each, and what the page calls it.
-MERGE_SIDES = {"da": "Ente da unire (sarà eliminato)", "in": "Ente da tenere"}
+MERGE_SIDES = {"da": N_("Ente da unire (sarà eliminato)"), "in": N_("Ente da tenere")}
 SELF_MERGE = "Un ente non si può unire a sé stesso: scegli due enti diversi."
 
 
@@ -164,7 +164,7 @@ class ReferencePages(StaffPages):
         typed = {name: first(form, name) for name in names}
         if typed["vocabolario"] not in VOCABULARIES:
             return await self._vocabularies_page(
-                request, error="Scegli il vocabolario del nuovo termine.", status_code=HTTP_400_BAD_REQUEST
+                request, error=_("Scegli il vocabolario del nuovo termine."), status_code=HTTP_400_BAD_REQUEST
             )
         return await self._term_action(
             request,

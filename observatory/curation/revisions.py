@@ -173,7 +173,7 @@ async def merge(base: dict | None, saved: dict, mine: dict) -> Merge:
     if theirs is not None and ours is not None:
         for name in sorted(theirs - ours, key=list(f.LABELS).index):
             record[name] = saved.get(name)
-            taken.append(f.LABELS[name])
+            taken.append(f.path_label(name))
     labels = await value_labels(saved, record)
     both = (theirs & ours) if theirs is not None and ours is not None else None
     conflicts = [c for c in revision_diff(saved, record, labels) if both is None or c["field"] in both]

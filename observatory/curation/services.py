@@ -22,14 +22,15 @@ from observatory.catalogue.validation import validate_process
 from observatory.curation.revisions import find_revision, merge, record_at_version, record_revision
 from observatory.curation.tables import ProcessRevision
 from observatory.database import lock, write_transaction
+from observatory.i18n import N_, _
 from observatory.search.index import SearchIndex
 from observatory.text import fold
 from observatory.web import Page
 
-NOT_FOUND = "Il processo non esiste."
-WITHDRAWN = "Il processo è stato ritirato dal catalogo: non si può modificare."
-PUBLISHED = "Il processo è già pubblicato: non c'è nulla da ripubblicare."
-CHANGED = "Il processo è cambiato da quando hai aperto questa pagina: guarda la nuova versione e riprova."
+NOT_FOUND = N_("Il processo non esiste.")
+WITHDRAWN = N_("Il processo è stato ritirato dal catalogo: non si può modificare.")
+PUBLISHED = N_("Il processo è già pubblicato: non c'è nulla da ripubblicare.")
+CHANGED = N_("Il processo è cambiato da quando hai aperto questa pagina: guarda la nuova versione e riprova.")
 #: The most characters of the reason an editor gives for an edit.
 REASON_LIMIT = 500
 
@@ -69,9 +70,9 @@ async def published_detail(process_id: int) -> dict:
     """Every field of a published process (services.process_detail); CurationRefused otherwise."""
     detail = await services.process_detail(process_id)
     if detail is None:
-        raise CurationRefused(NOT_FOUND)
+        raise CurationRefused(_(NOT_FOUND))
     if detail["publication"] != "published":
-        raise CurationRefused(WITHDRAWN)
+        raise CurationRefused(_(WITHDRAWN))
     return detail
 
 
@@ -119,7 +120,7 @@ async def _last_actor(process_id: int) -> str:
         .order_by(ProcessRevision.number, ascending=False)
         .first()
     )
-    return row["actor_name"] if row else "un'altra persona"
+    return row["actor_name"] if row else _("un'altra persona")
 
 
 async def check_version(detail: dict, version: int | None, record: dict) -> None:
@@ -131,17 +132,19 @@ async def check_version(detail: dict, version: int | None, record: dict) -> None
     base = await record_at_version(detail["id"], version) if version is not None else None
     merged = await merge(base, saved, {**saved, **record})
     who = await _last_actor(detail["id"])
-    message = (
-        f"Mentre modificavi, {who} ha salvato una nuova versione di questo processo: nulla è stato salvato."
-    )
+    message = _(
+        "Mentre modificavi, %(name)s ha salvato una nuova versione di questo processo: nulla è stato salvato."
+    ) % {"name": who}
     if merged.taken:
-        message += f" Il modulo ha già le sue modifiche a: {', '.join(merged.taken)}."
+        message += " " + _("Il modulo ha già le sue modifiche a: %(fields)s.") % {
+            "fields": ", ".join(merged.taken)
+        }
     if merged.conflicts:
-        message += (
-            " Avete cambiato entrambi i campi elencati qui sotto: scegli quale valore tenere, poi salva."
+        message += " " + _(
+            "Avete cambiato entrambi i campi elencati qui sotto: scegli quale valore tenere, poi salva."
         )
     else:
-        message += " Controlla il modulo e salva di nuovo."
+        message += " " + _("Controlla il modulo e salva di nuovo.")
     raise SaveConflict(message, merged.record, version=detail["version"], conflicts=merged.conflicts)
 
 
@@ -184,7 +187,7 @@ async def edit_process(
 
 def _same_version(process: dict, version: int | None) -> None:
     if version is not None and version != process["version"]:
-        raise CurationRefused(CHANGED)
+        raise CurationRefused(_(CHANGED))
 
 
 async def revert_to(
@@ -199,12 +202,15 @@ async def revert_to(
     async with write_transaction():
         revision = await find_revision(process_id, number)
         if revision is None:
-            raise CurationRefused(f"La versione {number} di questo processo non esiste.")
+            raise CurationRefused(
+                _("La versione %(number)s di questo processo non esiste.") % {"number": number}
+            )
         detail = await locked_detail(process_id)
         _same_version(detail, version)
-        *_, new_number = await save_change(
+        saved = await save_change(
             detail, revision["data"], staff, "processo.ripristina", f"Ripristinata la versione {number}"
         )
+    new_number = saved[-1]
     await indexing.catch_up(search_index)
     return new_number
 
@@ -219,7 +225,7 @@ async def withdraw(
     """Take a process off the catalogue: lists, search, API and exports; its page answers 410 with
     ``reason`` (required). Recorded as a version, so a process that had none (imported) keeps the
     state it was withdrawn in as version 1. CurationRefused when the process is no longer at ``version``."""
-    reason = checks.message(reason, "motivo", "indica il motivo del ritiro: compare sulla scheda.")
+    reason = checks.message(reason, "motivo", _("indica il motivo del ritiro: compare sulla scheda."))
     async with write_transaction():
         detail = await locked_detail(process_id)
         _same_version(detail, version)
@@ -249,9 +255,9 @@ async def republish(
         await lock(f"process:{process_id}")
         process = await find_process(process_id)
         if process is None:
-            raise CurationRefused(NOT_FOUND)
+            raise CurationRefused(_(NOT_FOUND))
         if process["publication"] == "published":
-            raise CurationRefused(PUBLISHED)
+            raise CurationRefused(_(PUBLISHED))
         _same_version(process, version)
         detail = await services.process_detail(process_id)
         await editing.republish_process(process_id)

@@ -17,14 +17,14 @@ from piccolo.query.functions.aggregate import Count
 from observatory.accounts.services import record_audit
 from observatory.catalogue import checks, indexing, outbox, services
 from observatory.catalogue.checks import FieldError, ValidationFailed
-from observatory.catalogue.fields import VOCABULARIES
+from observatory.catalogue.fields import VOCABULARIES, vocabulary_name
 from observatory.catalogue.records import to_record
 from observatory.catalogue.reference import load_english_labels
 from observatory.catalogue.tables import Process, ProcessTerm, Term
 from observatory.curation.revisions import record_revision
 from observatory.curation.services import CurationRefused
 from observatory.database import lock, write_transaction
-from observatory.i18n import _
+from observatory.i18n import _, ngettext, term_label
 from observatory.search.index import SearchIndex
 from observatory.text import clean, fold, slugify
 
@@ -120,7 +120,7 @@ async def create_term(
 ) -> dict:
     """Add a term at the end of a vocabulary; its slug comes from the label when not given."""
     if vocabulary not in VOCABULARIES:
-        raise CurationRefused(f"Vocabolario sconosciuto «{vocabulary}».")
+        raise CurationRefused(_("Vocabolario sconosciuto «%(name)s».") % {"name": vocabulary})
     label, label_en, description = _term_text(label, label_en, description)
     errors: list[FieldError] = []
     slug = checks.slug(clean(slug) or slugify(label, checks.SLUG_FROM_NAME), "slug", checks.MAX_SLUG, errors)
@@ -246,7 +246,11 @@ async def plan_deletion(term_id: int) -> TermDeletion:
 
 
 def _in_use(term: dict, used: int) -> str:
-    return f"Il termine «{term['label']}» è usato da {used} {'processo' if used == 1 else 'processi'}"
+    return ngettext(
+        "Il termine «%(term)s» è usato da %(num)d processo",
+        "Il termine «%(term)s» è usato da %(num)d processi",
+        used,
+    ) % {"term": term_label(term["label"]), "num": used}
 
 
 async def _replacement(term: dict, replacement_id: int | None, used: int) -> dict:
@@ -254,9 +258,11 @@ async def _replacement(term: dict, replacement_id: int | None, used: int) -> dic
     or not another term of its vocabulary, is chosen."""
     replacement = await Term.select().where(Term.id == replacement_id).first() if replacement_id else None
     if replacement is None:
-        message = f"{_in_use(term, used)}: scegli il termine a cui passarli, poi conferma."
+        message = _("%(in_use)s: scegli il termine a cui passarli, poi conferma.") % {
+            "in_use": _in_use(term, used)
+        }
     elif replacement["vocabulary"] != term["vocabulary"] or replacement["id"] == term["id"]:
-        message = f"Scegli un altro termine di «{VOCABULARIES[term['vocabulary']]}»."
+        message = _("Scegli un altro termine di «%(name)s».") % {"name": vocabulary_name(term["vocabulary"])}
     else:
         return replacement
     raise ValidationFailed([FieldError("sostituto", message)])

@@ -18,20 +18,21 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from observatory.i18n import N_
 from observatory.mail.tables import MailMessage
 from observatory.settings import PROJECT_DIR, Settings
 
-#: What each kind of message is, as the editors' pages name it.
+#: What each kind of message is, as the editors' pages name it (translated where shown).
 KIND_LABELS = {
-    "ricevuta": "Ricevuta di una segnalazione",
-    "modifiche_richieste": "Modifiche richieste",
-    "approvata": "Segnalazione approvata",
-    "respinta": "Segnalazione respinta",
-    "duplicato": "Segnalazione duplicata",
-    "indirizzo": "Nuovo indirizzo privato",
-    "riepilogo": "Riepilogo giornaliero",
-    "link_password": "Link per una nuova password (redazione)",
-    "contatto": "Messaggio dal modulo di contatto",
+    "ricevuta": N_("Ricevuta di una segnalazione"),
+    "modifiche_richieste": N_("Modifiche richieste"),
+    "approvata": N_("Segnalazione approvata"),
+    "respinta": N_("Segnalazione respinta"),
+    "duplicato": N_("Segnalazione duplicata"),
+    "indirizzo": N_("Nuovo indirizzo privato"),
+    "riepilogo": N_("Riepilogo giornaliero"),
+    "link_password": N_("Link per una nuova password (redazione)"),
+    "contatto": N_("Messaggio dal modulo di contatto"),
 }
 SUBJECT_LIMIT = 300
 #: A message still unsent after this many attempts (a few minutes of failures) is shown to editors.

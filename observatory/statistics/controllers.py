@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from observatory.catalogue import choropleths, exports, geography, searching
 from observatory.catalogue.queries import FilterError, ProcessQuery, parse_process_query
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.search.index import SearchIndex
 from observatory.statistics import charts
 from observatory.web import EMBEDDABLE_POLICY, error_page, settings_of
@@ -95,7 +95,7 @@ class StatisticsPages(Controller):
         context["statistics"] = charts.statistics(context["tallies"], query)
         chart = context["statistics"].chart(slug)
         if chart is None:
-            raise NotFoundException(f"Nessun grafico «{slug}».")
+            raise NotFoundException(_("Nessun grafico «%(slug)s».") % {"slug": slug})
         embedded = request.query_params.get("incorpora") == "1"
         context |= {"chart": chart, "embedded": embedded}
         if embedded:
@@ -116,7 +116,7 @@ class StatisticsPages(Controller):
             return _refused(exc)
         chart = charts.statistics(tallies, query).chart(slug)
         if chart is None:
-            raise NotFoundException(f"Nessun grafico «{slug}».")
+            raise NotFoundException(_("Nessun grafico «%(slug)s».") % {"slug": slug})
         columns, rows = charts.csv_rows(chart, settings_of(request).base_url)
         return Stream(
             exports.csv_lines(rows, columns),

@@ -12,16 +12,17 @@ import datetime
 
 from observatory.catalogue.fields import PUBLIC_FIELDS
 from observatory.curation.revisions import revision_diff, value_labels
+from observatory.i18n import N_, _
 from observatory.submissions.services import NOTE_FIELD
 from observatory.submissions.tables import SubmissionVersion
-from observatory.text import italian_datetime
+from observatory.text import datetime_in_words
 
 #: How the status line says each decision, before its date and who took it.
 DECIDED = {
-    "modifiche_richieste": "chieste",
+    "modifiche_richieste": N_("chieste"),
     "approvata": "",
     "respinta": "",
-    "duplicato": "segnata",
+    "duplicato": N_("segnata"),
 }
 
 
@@ -112,16 +113,19 @@ def status_line(row: dict, decided_by: str | None, amended: list[dict]) -> str |
     None for a submission waiting since it was sent."""
     state, decided_at = row["state"], row["decided_at"]
     if state in DECIDED:
-        when = f"il {italian_datetime(decided_at)}" if decided_at else ""
-        by = f" da {decided_by}" if decided_by else ""
-        line = " ".join(part for part in (DECIDED[state], when) if part) + by
+        when = _("il %(when)s") % {"when": datetime_in_words(decided_at)} if decided_at else ""
+        by = " " + _("da %(name)s") % {"name": decided_by} if decided_by else ""
+        line = " ".join(part for part in (_(DECIDED[state]), when) if part) + by
         if state == "modifiche_richieste":
-            line += ": si attendono le modifiche di chi l'ha inviata"
+            line += _(": si attendono le modifiche di chi l'ha inviata")
         return line or None
     if not amended:
         return None
-    line = f"modificata dal segnalante il {italian_datetime(amended[0]['at'])}"
+    line = _("modificata dal segnalante il %(when)s") % {"when": datetime_in_words(amended[0]["at"])}
     if decided_at and any(a["after_request"] for a in amended):
-        who = f" di {decided_by}" if decided_by else ""
-        line += f", dopo la richiesta di modifiche del {italian_datetime(decided_at)}{who}"
+        asked = {"when": datetime_in_words(decided_at), "name": decided_by}
+        if decided_by:
+            line += _(", dopo la richiesta di modifiche del %(when)s di %(name)s") % asked
+        else:
+            line += _(", dopo la richiesta di modifiche del %(when)s") % asked
     return line

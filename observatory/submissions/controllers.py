@@ -36,7 +36,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.catalogue.fields import PUBLIC_FIELDS
 from observatory.catalogue.form_view import added_group, form_view, posted_version
 from observatory.catalogue.records import to_record
-from observatory.i18n import _, ngettext, url
+from observatory.i18n import N_, _, ngettext, url
 from observatory.mail.outbox import mail_enabled
 from observatory.submissions import moderation, services
 from observatory.submissions.schemas import (
@@ -68,7 +68,9 @@ INPUTS = {
         d.name: forms.Input.of(d, d.name, autocomplete=_AUTOCOMPLETE[d.name])
         for d in services.SUBMITTER_FIELDS
     },
-    "privacy": forms.Input.of(services.PRIVACY_FIELD, "privacy", summary_label="Informativa sulla privacy"),
+    "privacy": forms.Input.of(
+        services.PRIVACY_FIELD, "privacy", summary_label=N_("Informativa sulla privacy")
+    ),
     "nota": forms.Input.of(services.NOTE_FIELD, "nota"),
 }
 #: The form's name of each path the service gives an error on (process paths lose their prefix).
@@ -441,7 +443,7 @@ class SubmissionApi(Controller):
         """The state of a submission, the editors' message and the data sent, for the holder of its token."""
         tracked = await services.tracked(token)
         if tracked is None:
-            raise ApiError(HTTP_404_NOT_FOUND, "Nessuna segnalazione corrisponde a questo token.")
+            raise ApiError(HTTP_404_NOT_FOUND, _("Nessuna segnalazione corrisponde a questo token."))
         submission, process = tracked["submission"], tracked["process"]
         base_url = settings_of(request).base_url
         return SubmissionStateOut(

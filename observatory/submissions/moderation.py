@@ -32,6 +32,7 @@ from observatory.curation.revisions import (
     value_lines,
 )
 from observatory.database import write_transaction
+from observatory.i18n import N_, _
 from observatory.search.index import SearchIndex
 from observatory.settings import Settings
 from observatory.submissions import amendments, notices, services
@@ -55,22 +56,22 @@ OUTCOMES = {
 }
 #: What each action does, as the refusal messages say it.
 ACTION_VERBS = {
-    "approva": "approvare",
-    "richiedi_modifiche": "chiedere modifiche per",
-    "respingi": "respingere",
-    "duplicato": "segnare come duplicato",
-    "modifica": "modificare",
+    "approva": N_("approvare"),
+    "richiedi_modifiche": N_("chiedere modifiche per"),
+    "respingi": N_("respingere"),
+    "duplicato": N_("segnare come duplicato"),
+    "modifica": N_("modificare"),
 }
 #: The actions that are the editors' decisions (the others are the submitter's).
 EDITOR_ACTIONS = ("approva", "richiedi_modifiche", "respingi", "duplicato")
 #: The reporting source ("fonte") of processes that came from the public form or the API.
 WEB_SOURCE = "segnalazione-web-nazionale"
-NOTHING_ACCEPTED = "scegli almeno una modifica da applicare, oppure respingi la segnalazione."
-PROCESS_CHANGED = (
+NOTHING_ACCEPTED = N_("scegli almeno una modifica da applicare, oppure respingi la segnalazione.")
+PROCESS_CHANGED = N_(
     "La scheda pubblicata è cambiata mentre esaminavi la correzione: nulla è stato applicato. "
     "Controlla di nuovo le differenze qui sotto e scegli quali applicare."
 )
-SUBMISSION_AMENDED = (
+SUBMISSION_AMENDED = N_(
     "Chi l'ha inviata ha modificato la segnalazione mentre la correggevi: nulla è stato approvato. "
     "Il modulo ha ancora i tuoi dati; qui sotto i campi in cui la segnalazione modificata è diversa: "
     "spunta quelli di cui vuoi il valore della segnalazione, poi salva."
@@ -78,17 +79,27 @@ SUBMISSION_AMENDED = (
 
 
 class TransitionRefused(Exception):
-    """The submission is not in a state the action may start from; the message says so in Italian."""
+    """The submission is not in a state the action may start from; the message says so in the
+    current language."""
 
     def __init__(self, action: str, state: str | None):
         if state is None:
-            message = "La segnalazione non esiste."
+            message = _("La segnalazione non esiste.")
         else:
-            allowed = " o ".join(f"«{SUBMISSION_STATES[s].lower()}»" for s in sorted(TRANSITIONS[action]))
-            message = (
-                f"Non si può {ACTION_VERBS[action]} una segnalazione nello stato "
-                f"«{SUBMISSION_STATES[state].lower()}»: si può solo se è {allowed}. Nulla è stato cambiato."
+            names = [_(SUBMISSION_STATES[s]).lower() for s in sorted(TRANSITIONS[action])]
+            allowed = (
+                _("«%(first)s» o «%(second)s»") % {"first": names[0], "second": names[1]}
+                if len(names) == 2
+                else _("«%(state)s»") % {"state": names[0]}
             )
+            message = _(
+                "Non si può %(action)s una segnalazione nello stato «%(state)s»: si può solo se è "
+                "%(allowed)s. Nulla è stato cambiato."
+            ) % {
+                "action": _(ACTION_VERBS[action]),
+                "state": _(SUBMISSION_STATES[state]).lower(),
+                "allowed": allowed,
+            }
         super().__init__(message)
         self.action = action
         self.state = state
@@ -109,7 +120,7 @@ class SubmissionChanged(Exception):
     """The submission was amended (or decided) since the editor opened it; ``row`` is it now."""
 
     def __init__(self, row: dict):
-        super().__init__(f"La segnalazione {row['id']} è cambiata.")
+        super().__init__(_("La segnalazione %(number)s è cambiata.") % {"number": row["id"]})
         self.row = row
 
 
@@ -162,8 +173,8 @@ def _state(row: dict, **extra: Any) -> dict:
     return {"state": row["state"], "editor_message": row["editor_message"], **extra}
 
 
-def _message(text: Any, field: str, what: str) -> str:
-    return checks.message(text, field, f"scrivi {what}: lo legge chi ha inviato la segnalazione.")
+def _message(text: Any, field: str, missing: str) -> str:
+    return checks.message(text, field, missing)
 
 
 def proposed_record(row: dict) -> dict:
@@ -280,23 +291,25 @@ async def approve(
         else:
             if row["process"] is None:
                 raise curation.CurationRefused(
-                    "Il processo da correggere non esiste più: respingi la segnalazione."
+                    _("Il processo da correggere non esiste più: respingi la segnalazione.")
                 )
             detail = await curation.locked_detail(row["process"])
             if version is not None and version != detail["version"]:
-                raise curation.CurationRefused(PROCESS_CHANGED)
+                raise curation.CurationRefused(_(PROCESS_CHANGED))
             base = await correction_base(row, detail)
             # an edited record is the editor's own choice, conflicts included
             changes = accepted_changes(
                 proposed, to_record(detail), accepted_fields, base, conflicts=record is not None
             )
             if not changes:
-                raise ValidationFailed([FieldError("campi", NOTHING_ACCEPTED)])
+                raise ValidationFailed([FieldError("campi", _(NOTHING_ACCEPTED))])
             process_id, accepted = detail["id"], sorted(changes)
             summary = f"Correzione approvata: {', '.join(LABELS[name] for name in changes)}"
-            before, after, _ = await curation.save_change(
-                detail, changes, staff, "processo.correggi", summary, submission_id, refs
-            )
+            before, after = (
+                await curation.save_change(
+                    detail, changes, staff, "processo.correggi", summary, submission_id, refs
+                )
+            )[:2]
         await Submission.update({Submission.process: process_id}).where(Submission.id == submission_id)
         correction_of = after["title"] if row["kind"] == "correzione" else None
         await notices.decided(settings, row, "approva", process=after, correction_of=correction_of)
@@ -343,7 +356,7 @@ async def approve_edited(
         labels = await value_labels(amended, record)
         conflicts = revision_diff(amended, record, labels, names=PUBLIC_FIELDS)
         raise SaveConflict(
-            SUBMISSION_AMENDED, record, version=changed.row["version"], conflicts=conflicts
+            _(SUBMISSION_AMENDED), record, version=changed.row["version"], conflicts=conflicts
         ) from None
 
 
@@ -403,7 +416,9 @@ async def request_changes(
     submission_id: int, staff: dict | None, message: Any, settings: Settings | None = None
 ) -> Decision:
     """Send a pending submission back to its submitter with ``message`` (required)."""
-    message = _message(message, "messaggio", "che cosa va modificato")
+    message = _message(
+        message, "messaggio", _("scrivi che cosa va modificato: lo legge chi ha inviato la segnalazione.")
+    )
     return await _decide_with_message(
         submission_id, staff, "richiedi_modifiche", message, "Chieste modifiche per la {}", settings
     )
@@ -413,7 +428,7 @@ async def reject(
     submission_id: int, staff: dict | None, reason: Any, settings: Settings | None = None
 ) -> Decision:
     """Reject a submission with ``reason`` (required), shown on its tracking page."""
-    reason = _message(reason, "motivo", "il motivo")
+    reason = _message(reason, "motivo", _("scrivi il motivo: lo legge chi ha inviato la segnalazione."))
     return await _decide_with_message(submission_id, staff, "respingi", reason, "Respinta la {}", settings)
 
 
@@ -448,14 +463,16 @@ async def mark_duplicate(
             editor_message=f"{extra}\n\n{note}" if extra else note,
         )
         if row["kind"] == "correzione" and row["process"] == process_id:
-            raise curation.CurationRefused("Una correzione non è un duplicato del processo che corregge.")
+            raise curation.CurationRefused(_("Una correzione non è un duplicato del processo che corregge."))
         changes = merged_facts(proposed_record(row), to_record(target), merge_fields or [])
         before = after = None
         if changes:
             summary = f"Dati uniti dalla {_label(row)}: {', '.join(LABELS[name] for name in changes)}"
-            before, after, _ = await curation.save_change(
-                target, changes, staff, "processo.unisci_dati", summary, submission_id
-            )
+            before, after = (
+                await curation.save_change(
+                    target, changes, staff, "processo.unisci_dati", summary, submission_id
+                )
+            )[:2]
         await record_audit(
             staff,
             "segnalazione.duplicato",

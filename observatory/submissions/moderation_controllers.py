@@ -26,7 +26,7 @@ from observatory.catalogue.form_view import EditPage, edit_page, form_view, post
 from observatory.catalogue.records import to_record
 from observatory.curation import services as curation
 from observatory.curation.revisions import record_rows, value_labels
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.mail import outbox
 from observatory.submissions import amendments, moderation, notices, queue, services
 from observatory.submissions.duplicates import likely_duplicates, pending_duplicates
@@ -59,7 +59,7 @@ DONE = {
     ),
     "posta-riprovata": N_("L'e-mail sarà inviata di nuovo entro pochi secondi."),
 }
-QUEUE_STATES = {**SUBMISSION_STATES, "tutte": "Tutte"}
+QUEUE_STATES = {**SUBMISSION_STATES, "tutte": N_("Tutte")}
 PAGE_SIZE = 20
 REFUSED = (moderation.TransitionRefused, curation.CurationRefused)
 
@@ -127,7 +127,7 @@ async def _queue_page(request: Request):
 async def _submission_or_404(submission_id: int) -> dict:
     row = await services.find_submission(submission_id)
     if row is None:
-        raise NotFoundException(f"Nessuna segnalazione con numero {submission_id}.")
+        raise NotFoundException(_("Nessuna segnalazione con numero %(number)s.") % {"number": submission_id})
     return row
 
 
@@ -279,9 +279,9 @@ class ModerationPages(StaffPages):
         if found and found.redirect_to:
             found = await catalogue.find_process(found.redirect_to)
         if found is None or found.process is None:
-            message = "Scegli il processo pubblicato di cui è un duplicato."
+            message = _("Scegli il processo pubblicato di cui è un duplicato.")
             if slug:
-                message = f"Nessun processo pubblicato con indirizzo «{slug}»."
+                message = _("Nessun processo pubblicato con indirizzo «%(slug)s».") % {"slug": slug}
             return await self._review(
                 request, submission_id, errors={"processo": message}, status_code=HTTP_400_BAD_REQUEST
             )
@@ -302,15 +302,22 @@ class ModerationPages(StaffPages):
 
     @staticmethod
     def _edit_page(row: dict) -> EditPage:
-        correction = "; di una correzione si applicano i campi che differiscono dalla scheda pubblicata."
+        intro = _(
+            "Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i dati di "
+            "questo modulo."
+        )
+        if row["kind"] == "correzione":
+            intro = _(
+                "Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i dati di questo "
+                "modulo; di una correzione si applicano i campi che differiscono dalla scheda pubblicata."
+            )
         return EditPage(
             action=f"/redazione/segnalazioni/{row['id']}/modifica",
             back=f"/redazione/segnalazioni/{row['id']}",
-            heading=f"Modifica e approva la segnalazione {row['id']}",
-            intro="Correggi i dati prima di pubblicarli: la segnalazione viene approvata con i dati di "
-            "questo modulo" + (correction if row["kind"] == "correzione" else "."),
-            button="Salva e approva",
-            saved_label="Nella segnalazione",
+            heading=_("Modifica e approva la segnalazione %(number)s") % {"number": row["id"]},
+            intro=intro,
+            button=_("Salva e approva"),
+            saved_label=N_("Nella segnalazione"),
         )
 
     @get("/segnalazioni/{submission_id:int}/modifica", name="edit_submission_form")
@@ -365,7 +372,9 @@ class ModerationPages(StaffPages):
     async def retry_mail(self, request: Request, message_id: FromPath[int]) -> Redirect:
         """Send an e-mail that could not be delivered again (admins)."""
         if await notices.retry_mail(message_id, await current_staff(request)) is None:
-            raise NotFoundException(f"Nessuna e-mail da inviare con numero {message_id}.")
+            raise NotFoundException(
+                _("Nessuna e-mail da inviare con numero %(number)s.") % {"number": message_id}
+            )
         return see_other("/redazione", fatto="posta-riprovata")
 
 
