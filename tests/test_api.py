@@ -340,7 +340,9 @@ async def test_vocabularies_lists_all_six_in_order(client):
     body = (await client.get("/api/v1/vocabolari")).json()
     assert list(body) == ["tipo", "ambito", "tematica", "livello", "metodo", "fonte"]
     for name, terms in body.items():
-        assert [(t["slug"], t["label"]) for t in terms] == [tuple(entry) for entry in shipped[name]]
+        assert [(t["slug"], t["label"], t["label_en"]) for t in terms] == [
+            tuple(entry) for entry in shipped[name]
+        ]
 
 
 async def test_openapi_schema_documents_the_process_endpoints(client):
