@@ -12,9 +12,12 @@ otherwise: see :func:`unmatched`). Each drawing is computed once per process.
 from __future__ import annotations
 
 import csv
+import ctypes
 import json
 import math
 import multiprocessing
+import signal
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -343,7 +346,9 @@ def prepare(on_ready: Callable[[], None] | None = None) -> None:
         global _job
         if _job is not None:
             return
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent
+        )
         _job = pool.submit(every_drawing)
 
     def arrived(job: Future) -> None:
@@ -354,6 +359,15 @@ def prepare(on_ready: Callable[[], None] | None = None) -> None:
                 on_ready()
 
     _job.add_done_callback(arrived)
+
+
+def _end_with_parent() -> None:
+    """In the drawing process: end when the process that started it ends (on Linux). A server stopped
+    before the drawings arrive would otherwise leave it blocked for ever, writing them to a pipe
+    nobody reads."""
+    if sys.platform.startswith("linux"):
+        prctl, set_death_signal = ctypes.CDLL(None, use_errno=True).prctl, 1  # PR_SET_PDEATHSIG
+        prctl(set_death_signal, signal.SIGTERM)
 
 
 @cache
