@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
-from helpers import login_as, rows, soup
+from helpers import form_token, form_values, login_as, process_row, rows, soup
 
 from observatory.catalogue.tables import Term
 from observatory.i18n import catalogue_path
@@ -308,6 +308,59 @@ async def test_filter_errors_and_dates_follow_the_language(client):
         shown = soup(await client.get(path)).select_one(".process dl.fields time")
         day = datetime.date.fromisoformat(shown["datetime"][:10])
         assert shown.get_text() == f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+async def test_the_audit_log_in_english_names_actions_kinds_and_fields_in_english(client):
+    await login_as(client, "amministratore")
+    patti = process_row(client, PATTI)
+    path = f"/redazione/processi/{patti['id']}/modifica"
+    data = form_values(soup(await client.get(path)), "form.process-form")
+    data.update(start_year="2016", azione="salva")
+    assert (await client.post(path, data=data, follow_redirects=False)).status_code == 303
+    token = await form_token(client, "/redazione/sinonimi")
+    added = await client.post(
+        "/redazione/sinonimi",
+        data={"_csrf_token": token, "espressioni": "bici\nbicicletta", "nota": ""},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+
+    page = soup(await client.get("/en/redazione/registro"))
+    entries = {
+        article.select_one("h3").get_text(strip=True): article
+        for article in page.select("article.audit-entry")
+    }
+    assert {"Process edited", "Synonym group added"} <= set(entries)
+    edited = entries["Process edited"]
+    assert edited.select_one(".audit-object .tag").get_text() == "Process"
+    assert [th.get_text() for th in edited.select("tbody th")] == ["Start year"]
+    assert entries["Synonym group added"].select_one(".audit-object .tag").get_text() == "Synonym group"
+    groups = [group["label"] for group in page.select("#f-azione optgroup")]
+    assert "Processes" in groups and "Synonyms" in groups and "Sinonimi" not in groups
+
+    italian = await client.get("/en/redazione/registro.csv", params={"azione": "processo.modifica"})
+    assert "Processo modificato" in italian.content.decode("utf-8-sig")  # a record: always Italian
+
+
+async def test_a_refused_synonym_group_says_why_in_english(client):
+    await login_as(client, "amministratore")
+    token = await form_token(client, "/en/redazione/sinonimi")
+    response = await client.post(
+        "/en/redazione/sinonimi",
+        data={"_csrf_token": token, "espressioni": "il\nbici\nBici", "nota": ""},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    assert (
+        soup(response)
+        .select_one("#errore-espressioni")
+        .get_text(" ", strip=True)
+        .endswith(
+            "Line 1: “il” has only words the search ignores (articles, prepositions, conjunctions, "
+            "signs): write the words that matter. Line 3: “bici” and “Bici” are the same expression to "
+            "the search (only capitals, accents, articles or endings differ): keep one."
+        )
+    )
 
 
 ENGLISH_MONTHS = (

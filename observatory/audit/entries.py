@@ -1,6 +1,6 @@
-"""Audit entries for people: the action's Italian name, the time in Italy, the object by its current
-name with a link (or, once it is gone, by the last name the entry itself knew), and the fields that
-changed by their labels, with coded values by name."""
+"""Audit entries for people, in the page's language: the action's name, the time in Italy, the
+object by its current name with a link (or, once it is gone, by the last name the entry itself
+knew), and the fields that changed by their labels, with coded values by name."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from observatory.catalogue.records import empty
 from observatory.catalogue.tables import Organisation, Process, Term
 from observatory.curation.revisions import UNCOMPARED, value_labels, value_lines
 from observatory.curation.tables import SynonymGroup
+from observatory.i18n import ITALIAN, _, in_language
 from observatory.submissions.tables import Submission
 from observatory.text import ITALIAN_TIME, datetime_in_words
 
@@ -152,7 +153,7 @@ def _shown(object_type: str, path: str, value: Any, labels: dict | None = None) 
         return "\n".join(value_lines(record_field, value, labels)) or "—"
     value = value_name(object_type, path, value)
     if isinstance(value, bool):
-        return "sì" if value else "no"
+        return _("sì") if value else _("no")
     if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
         return "\n".join(str(item) for item in value)
     if isinstance(value, list | dict):
@@ -192,9 +193,10 @@ def changes(object_type: str, before: Any, after: Any, labels: dict | None = Non
 
 
 async def readable(rows: list[dict]) -> list[dict]:
-    """Audit rows for people: each with ``action_name``, ``at_text`` (Italian time, in words of the
-    page's language), ``kind``, ``name`` (current, else the last the entry knew, else None),
-    ``link`` (while the object exists), ``gone`` (it no longer exists) and ``changes``."""
+    """Audit rows for people, in the current language: each with ``action_name``, ``at_text``
+    (Italian time, in words of the page's language), ``kind``, ``name`` (current, else the last
+    the entry knew, else None), ``link`` (while the object exists), ``gone`` (it no longer
+    exists) and ``changes``."""
     existing = await _existing(rows)
     records = [record for row in rows for record in _records(row)]
     labels = await value_labels(*records) if records else {}
@@ -265,7 +267,8 @@ def csv_cells(entry: dict, base_url: str) -> list[str]:
 async def csv_text(filters: AuditFilters, base_url: str) -> AsyncIterator[str]:
     """The CSV of every entry ``filters`` find, newest first: UTF-8 text starting with a BOM (so
     that spreadsheets read accents right), comma-separated, lines ending in CRLF, the header
-    first; written a batch of entries at a time."""
+    first; written a batch of entries at a time. In Italian whatever the page's language: it is a
+    record, kept and compared over time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -273,6 +276,11 @@ async def csv_text(filters: AuditFilters, base_url: str) -> AsyncIterator[str]:
     async for rows in every_entry(filters):
         buffer.seek(0)
         buffer.truncate()
-        for entry in await readable(rows):
+        italian = in_language(ITALIAN)
+        try:
+            readable_rows = await readable(rows)
+        finally:
+            italian.var.reset(italian)
+        for entry in readable_rows:
             writer.writerow(csv_cells(entry, base_url))
         yield buffer.getvalue()

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from observatory.catalogue import places
+from observatory.i18n import _, ngettext
 
 #: Width of the drawing, in SVG units (it scales to the page).
 WIDTH = 600
@@ -39,12 +40,13 @@ class PlaceMap:
 
     @property
     def description(self) -> str:
-        names = ", ".join(name for name, _ in self.outlines)
+        """What the map shows, in words of the current language (its title and caption)."""
+        names = ", ".join(name for name, _outline in self.outlines)
         projects = sum(1 for marker in self.markers if not marker.main)
-        shown = ["il luogo del processo"] if any(marker.main for marker in self.markers) else []
+        shown = [_("il luogo del processo")] if any(marker.main for marker in self.markers) else []
         if projects:
-            shown.append(f"{projects} {'progetto' if projects == 1 else 'progetti'}")
-        return f"Mappa di {names}: {' e '.join(shown)}."
+            shown.append(ngettext("%(count)s progetto", "%(count)s progetti", projects) % {"count": projects})
+        return _("Mappa di %(places)s: %(shown)s.") % {"places": names, "shown": _(" e ").join(shown)}
 
 
 def place_map(process: dict) -> PlaceMap | None:
@@ -56,7 +58,7 @@ def place_map(process: dict) -> PlaceMap | None:
         return None
     by_code = places.comuni_by_code()
     codes = [t["code"] for t in process["territories"] if t["code"] in by_code]
-    for latitude, longitude, _, _ in points:
+    for latitude, longitude, *_point in points:
         if (found := places.comune_at(latitude, longitude)) is not None and found.code not in codes:
             codes.append(found.code)
     drawn = [by_code[code] for code in codes[:MOST_COMUNI]]

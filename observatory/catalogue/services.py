@@ -37,6 +37,7 @@ from observatory.catalogue.tables import (
     Term,
     Territory,
 )
+from observatory.i18n import N_, _
 from observatory.text import fold, has_control_characters
 from observatory.web import Page
 
@@ -126,11 +127,11 @@ async def project_figures() -> dict:
     states = [
         {
             "state": state,
-            "label": label,
+            "label": _(label),
             "n": by_state[state]["n"],
             "amount": cents_to_decimal(by_state[state]["cents"]),
         }
-        for state, label in [*choices.items(), (None, "Stato non indicato")]
+        for state, label in [*choices.items(), (None, N_("Stato non indicato"))]
         if state in by_state
     ]
     return {

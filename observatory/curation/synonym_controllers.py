@@ -20,7 +20,7 @@ from observatory.catalogue.checks import ValidationFailed
 from observatory.catalogue.form_view import posted_version
 from observatory.curation import synonyms
 from observatory.curation.services import CurationRefused
-from observatory.i18n import N_
+from observatory.i18n import N_, _
 from observatory.web import done_message, first, read_form, search_text, see_other
 
 #: Confirmations shown after a redirect (``?fatto=...``): a fixed text, never one from the address.
@@ -94,7 +94,9 @@ class SynonymPages(StaffPages):
         try:
             return await synonyms.find_group(group_id)
         except CurationRefused:
-            raise NotFoundException(f"Nessun gruppo di sinonimi con numero {group_id}.") from None
+            raise NotFoundException(
+                _("Nessun gruppo di sinonimi con numero %(number)s.") % {"number": group_id}
+            ) from None
 
     @staticmethod
     def _edit_page(
@@ -142,7 +144,9 @@ class SynonymPages(StaffPages):
             try:  # shown with the group as it is now, so that saving again is a choice made seeing it
                 group = await synonyms.find_group(group_id)
             except CurationRefused:
-                message = refused.message + " Quello che avevi scritto è qui sotto, per aggiungerlo di nuovo."
+                message = _("%(refusal)s Quello che avevi scritto è qui sotto, per aggiungerlo di nuovo.") % {
+                    "refusal": refused.message
+                }
                 return await self._list_page(request, typed, refusal=message, status_code=HTTP_409_CONFLICT)
             return self._edit_page(group, typed, refusal=refused.message, status_code=HTTP_409_CONFLICT)
         return see_other(LIST, fatto="modificato")

@@ -23,6 +23,7 @@ from observatory.catalogue.checks import FieldError, ValidationFailed
 from observatory.curation.services import CurationRefused
 from observatory.curation.tables import SynonymGroup
 from observatory.database import lock, write_transaction
+from observatory.i18n import N_, _
 from observatory.search.index import SearchIndex
 from observatory.search.synonyms import MAX_WORDS, Synonyms, stems_of
 from observatory.settings import DATA_DIR
@@ -35,7 +36,7 @@ MAX_CHARACTERS = 200
 #: The most expressions in one group.
 MAX_EXPRESSIONS = 20
 NOTE_LIMIT = 1_000
-GONE = "Il gruppo di sinonimi non esiste più: forse qualcuno lo ha eliminato."
+GONE = N_("Il gruppo di sinonimi non esiste più: forse qualcuno lo ha eliminato.")
 _COLUMNS = (
     SynonymGroup.id,
     SynonymGroup.expressions,
@@ -54,54 +55,65 @@ def line(expressions: Sequence[str]) -> str:
 
 def _expression_problem(expression: str, seen: dict[tuple[str, ...], str]) -> str | None:
     if len(expression) > MAX_CHARACTERS:
-        return (
-            f"«{expression[:40]}…» è troppo lunga: {len(expression)} caratteri, al massimo {MAX_CHARACTERS}."
-        )
+        return _("«%(start)s…» è troppo lunga: %(length)s caratteri, al massimo %(most)s.") % {
+            "start": expression[:40],
+            "length": len(expression),
+            "most": MAX_CHARACTERS,
+        }
     stems = stems_of(expression)
     if not stems:
-        return (
-            f"«{expression}» ha solo parole che la ricerca ignora (articoli, preposizioni, "
+        return _(
+            "«%(expression)s» ha solo parole che la ricerca ignora (articoli, preposizioni, "
             "congiunzioni, segni): scrivi le parole che contano."
-        )
+        ) % {"expression": expression}
     if len(stems) > MAX_WORDS:
-        return (
-            f"«{expression}» ha {len(stems)} parole: al massimo {MAX_WORDS}, "
+        return _(
+            "«%(expression)s» ha %(words)s parole: al massimo %(most)s, "
             "senza contare articoli e preposizioni."
-        )
+        ) % {"expression": expression, "words": len(stems), "most": MAX_WORDS}
     if stems in seen:
-        return (
-            f"«{seen[stems]}» e «{expression}» per la ricerca sono la stessa espressione (cambiano "
+        return _(
+            "«%(first)s» e «%(second)s» per la ricerca sono la stessa espressione (cambiano "
             "solo maiuscole, accenti, articoli o desinenze): tienine una."
-        )
+        ) % {"first": seen[stems], "second": expression}
     seen[stems] = expression
     return None
 
 
+def _on_line(number: int, problem: str) -> str:
+    return _("Riga %(number)s: %(problem)s") % {"number": number, "problem": problem}
+
+
 def check_group(lines: Iterable[str], note: Any) -> tuple[list[str], str]:
     """The expressions of ``lines`` (blank ones skipped) and the note, clean; ValidationFailed
-    (on ``espressioni`` and ``nota``, in Italian) when they cannot make a group."""
+    (on ``espressioni`` and ``nota``, in the current language) when they cannot make a group."""
     expressions: list[str] = []
     problems: list[str] = []
     seen: dict[tuple[str, ...], str] = {}
     for number, typed in enumerate(lines, start=1):
         if has_control_characters(typed):
-            problems.append(f"Riga {number}: {checks.CONTROL_MESSAGE}")
+            problems.append(_on_line(number, _(checks.CONTROL_MESSAGE)))
             continue
         expression = clean(typed)
         if expression is None:
             continue
         problem = _expression_problem(expression, seen)
         if problem:
-            problems.append(f"Riga {number}: {problem}")
+            problems.append(_on_line(number, problem))
         else:
             expressions.append(expression)
     if not problems and len(expressions) < 2:
         problems.append(
-            "Scrivi almeno due espressioni diverse, una per riga: per esempio «PNRR» e "
-            "«piano nazionale di ripresa e resilienza»."
+            _(
+                "Scrivi almeno due espressioni diverse, una per riga: per esempio «PNRR» e "
+                "«piano nazionale di ripresa e resilienza»."
+            )
         )
     if len(expressions) > MAX_EXPRESSIONS:
-        problems.append(f"Un gruppo ha al massimo {MAX_EXPRESSIONS} espressioni: dividilo in più gruppi.")
+        problems.append(
+            _("Un gruppo ha al massimo %(most)s espressioni: dividilo in più gruppi.")
+            % {"most": MAX_EXPRESSIONS}
+        )
     errors = [FieldError("espressioni", " ".join(problems))] if problems else []
     note = checks.text(note, "nota", NOTE_LIMIT, errors)
     if errors:
@@ -134,7 +146,7 @@ async def find_group(group_id: int) -> dict:
         .output(load_json=True)
     )
     if row is None:
-        raise CurationRefused(GONE)
+        raise CurationRefused(_(GONE))
     return row
 
 
@@ -197,10 +209,12 @@ async def _locked_group(group_id: int, version: int | None) -> dict:
     await lock(f"synonyms:{group_id}")
     group = await find_group(group_id)
     if version != group["version"]:
-        who = group["changed_by"] or "un'altra persona"
         raise CurationRefused(
-            f"Mentre lavoravi, {who} ha cambiato questo gruppo: nulla è stato salvato. Ora è "
-            f"«{line(group['expressions'])}». Controlla e conferma di nuovo."
+            _(
+                "Mentre lavoravi, %(who)s ha cambiato questo gruppo: nulla è stato salvato. Ora è "
+                "«%(group)s». Controlla e conferma di nuovo."
+            )
+            % {"who": group["changed_by"] or _("un'altra persona"), "group": line(group["expressions"])}
         )
     return group
 
