@@ -138,6 +138,8 @@ async def test_process_page_shows_projects_and_places_and_search_finds_a_project
     assert (
         len(svg.select("circle.main")) == 1 and len(svg.select("circle.project")) == 1
     )  # the others have no point
+    english = soup(await client.get("/en/processi/bilancio-di-prova")).select_one("figure.place-map svg")
+    assert english.title.get_text() == "Map of Bologna: the process's place and 1 project."
     assert [p.title.get_text() for p in svg.select("path.comune")] == ["Bologna"]
     facts = page.select_one("#dove").find_parent("section").get_text(" ", strip=True)
     assert "Navile" in facts and "Piazza dell'Unità" in facts
@@ -238,4 +240,10 @@ async def test_home_counts_projects_and_amounts_per_state(empty_client, tmp_path
         ["Ammesso al voto", "1", "€ 30.000,50"],
         ["Realizzato", "2", "€ 137.000,00"],
         ["Stato non indicato", "1", ""],
+    ]
+    english = soup(await client.get("/en/")).select_one("#progetti").find_parent("section")
+    assert [row.select_one("th").get_text(strip=True) for row in english.select("tbody tr")] == [
+        "Admitted to the vote",
+        "Completed",
+        "State not given",
     ]
