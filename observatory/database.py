@@ -6,12 +6,15 @@ SQLite (the embedded default) and PostgreSQL (production) are both first-class: 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import weakref
+from collections.abc import Awaitable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
@@ -84,10 +87,36 @@ async def start(engine: Engine) -> None:
         await engine.run_querystring(QueryString("PRAGMA journal_mode=WAL"))
 
 
+T = TypeVar("T")
+
+#: Seconds that closing the PostgreSQL pool waits for its connections to come back before it ends them.
+POOL_CLOSE_TIMEOUT = 10.0
+
+logger = logging.getLogger("observatory")
+
+
 async def stop(engine: Engine) -> None:
-    """Close the pool opened by :func:`start`."""
-    if isinstance(engine, PostgresEngine):
-        await engine.close_connection_pool()
+    """Close the pool opened by :func:`start`: its connections are given POOL_CLOSE_TIMEOUT seconds
+    to come back, then ended, so that a connection never given back cannot hold a shutdown for ever."""
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        try:
+            await asyncio.wait_for(engine.pool.close(), POOL_CLOSE_TIMEOUT)
+        except TimeoutError:
+            logger.warning("Database connections still in use after %.0f s: ended", POOL_CLOSE_TIMEOUT)
+            engine.pool.terminate()
+        engine.pool = None
+
+
+async def to_the_end(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end even when the task awaiting it is cancelled meanwhile (the
+    cancellation is raised after): a background round cancelled at shutdown in the middle of a
+    transaction could otherwise keep its connection."""
+    round_ = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(round_)
+    except asyncio.CancelledError:
+        await asyncio.wait([round_])
+        raise
 
 
 def configured() -> Engine:

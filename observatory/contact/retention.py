@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from observatory.accounts.tables import AuditEntry
 from observatory.contact.tables import ContactMessage
-from observatory.database import write_transaction
+from observatory.database import to_the_end, write_transaction
 from observatory.mail.tables import MailMessage
 from observatory.settings import Settings
 from observatory.submissions.tables import Submission
@@ -113,7 +113,7 @@ async def keep_purging(settings: Settings, interval: float = PURGE_INTERVAL) -> 
     and the next one tries again."""
     while True:
         try:
-            purged = await purge_personal_data(settings)
+            purged = await to_the_end(purge_personal_data(settings))
             if purged != Purged():
                 logger.info("Personal data past its retention erased: %s", purged)
         except Exception:  # a database briefly away must not end the loop

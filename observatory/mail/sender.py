@@ -23,7 +23,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from observatory.database import write_transaction
+from observatory.database import to_the_end, write_transaction
 from observatory.mail.outbox import mail_enabled
 from observatory.mail.tables import MailMessage
 from observatory.settings import Settings
@@ -173,7 +173,7 @@ async def keep_sending(settings: Settings) -> None:
         return
     while True:
         try:
-            await send_due(settings)
+            await to_the_end(send_due(settings))
         except Exception:  # the database may be away for a moment: the next round tries again
             logger.exception("The outbox could not be read")
         await asyncio.sleep(settings.mail_poll)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from observatory.accounts.services import record_audit
 from observatory.accounts.tables import StaffUser
-from observatory.database import write_transaction
+from observatory.database import to_the_end, write_transaction
 from observatory.mail import outbox
 from observatory.settings import Settings
 from observatory.submissions.tables import SUBMISSION_KINDS, SUBMISSION_STATES, DigestSubscription, Submission
@@ -144,7 +144,7 @@ async def keep_digests(settings: Settings) -> None:
         day = digest_window(datetime.datetime.now(datetime.UTC))[0]
         if day != done:
             try:
-                await enqueue_digests(settings)
+                await to_the_end(enqueue_digests(settings))
                 done = day
             except Exception:  # the database may be away for a moment: the next look tries again
                 logger.exception("The daily digests could not be written")
