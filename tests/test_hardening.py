@@ -56,7 +56,11 @@ async def test_every_kind_of_answer_carries_the_security_headers(client, path):
 
 
 #: What describes a page for machines: JSON-LD data blocks (never run) and Open Graph tags.
-DESCRIPTIONS = re.compile(r'<script type="application/ld\+json">.*?</script>|<meta property="og:[^>]*>', re.S)
+DESCRIPTIONS = re.compile(
+    r'<script type="application/ld\+json">.*?</script>|<meta property="og:[^>]*>'
+    r'|<link rel="(?:canonical|alternate)"[^>]*>',
+    re.S,
+)
 
 
 async def test_pages_load_nothing_inline_nor_from_elsewhere(client):

@@ -12,13 +12,12 @@ otherwise: see :func:`unmatched`). Each drawing is computed once per process.
 from __future__ import annotations
 
 import csv
-import ctypes
 import json
 import math
 import multiprocessing
-import signal
-import sys
+import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -347,7 +346,10 @@ def prepare(on_ready: Callable[[], None] | None = None) -> None:
         if _job is not None:
             return
         pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_end_with_parent,
+            initargs=(os.getpid(),),
         )
         _job = pool.submit(every_drawing)
 
@@ -361,13 +363,17 @@ def prepare(on_ready: Callable[[], None] | None = None) -> None:
     _job.add_done_callback(arrived)
 
 
-def _end_with_parent() -> None:
-    """In the drawing process: end when the process that started it ends (on Linux). A server stopped
+def _end_with_parent(parent: int) -> None:
+    """In the drawing process: end when the process that started it has ended. A server stopped
     before the drawings arrive would otherwise leave it blocked for ever, writing them to a pipe
     nobody reads."""
-    if sys.platform.startswith("linux"):
-        prctl, set_death_signal = ctypes.CDLL(None, use_errno=True).prctl, 1  # PR_SET_PDEATHSIG
-        prctl(set_death_signal, signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @cache
