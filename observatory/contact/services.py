@@ -23,7 +23,7 @@ from observatory.digests import keyed_digest
 from observatory.i18n import N_, _
 from observatory.mail import outbox
 from observatory.settings import Settings
-from observatory.submissions.services import EMAIL_PATTERN, SUBMITTER_FIELDS, rate_limit
+from observatory.submissions.services import SUBMITTER_FIELDS, check_email, rate_limit
 from observatory.web import Page
 
 #: What the contact form asks, in its order; each is required. Name and e-mail as the submission
@@ -73,16 +73,7 @@ def validate_message(data: Mapping[str, Any]) -> dict[str, str]:
         _COLUMNS[d.name]: checks.text(data.get(d.name), d.name, d.limit, errors, required=True)
         for d in CONTACT_FIELDS
     }
-    email = values["sender_email"]
-    if email and len(email) <= CONTACT_FIELDS[1].limit and not EMAIL_PATTERN.match(email):
-        errors.append(
-            FieldError(
-                "email",
-                _("«{value}» non è un indirizzo e-mail valido (esempio: nome@comune.it).").format(
-                    value=email
-                ),
-            )
-        )
+    check_email(values["sender_email"], CONTACT_FIELDS[1].limit, errors)
     if data.get("privacy") not in ("1", "on"):
         errors.append(
             FieldError("privacy", _("per inviare il messaggio devi accettare l'informativa sulla privacy."))

@@ -95,6 +95,19 @@ API_PATHS = {"nome": "segnalante.nome", "ente": "segnalante.ente", "email": "seg
 API_PATHS |= {"privacy": "privacy_accettata"}
 
 
+def check_email(email: str, limit: int, errors: list[FieldError]) -> None:
+    """Add an error for the ``email`` field when ``email`` (already checked for length) is no address."""
+    if email and len(email) <= limit and not EMAIL_PATTERN.match(email):
+        errors.append(
+            FieldError(
+                "email",
+                _("«{value}» non è un indirizzo e-mail valido (esempio: nome@comune.it).").format(
+                    value=email
+                ),
+            )
+        )
+
+
 def waiting_time(seconds: int) -> str:
     """How long ``seconds`` is, for people, in whole minutes rounded up: "1 minuto", "12 minuti",
     "1 ora e 5 minuti", "3 ore"."""
@@ -132,16 +145,7 @@ def validate_submitter(data: Mapping[str, Any]) -> dict:
         column: checks.text(data.get(d.name), d.name, d.limit, errors, required=True)
         for column, d in zip(("name", "body", "email"), SUBMITTER_FIELDS, strict=True)
     }
-    email = values["email"]
-    if email and len(email) <= SUBMITTER_FIELDS[2].limit and not EMAIL_PATTERN.match(email):
-        errors.append(
-            FieldError(
-                "email",
-                _("«{value}» non è un indirizzo e-mail valido (esempio: nome@comune.it).").format(
-                    value=email
-                ),
-            )
-        )
+    check_email(values["email"], SUBMITTER_FIELDS[2].limit, errors)
     if data.get("privacy") not in (True, "1", "on", "true"):
         errors.append(
             FieldError(
