@@ -237,6 +237,27 @@ async def test_damaged_index_is_rebuilt_while_serving_and_at_start_up(demo_db_ur
         ).status_code == 200
 
 
+async def test_a_task_cancelled_while_waiting_for_the_index_lock_leaves_it_free(tmp_path):
+    # an instance stopping while its background task waits for the lock another instance holds must
+    # not take it afterwards: the next instance on this folder would wait for it and answer 503
+    index_dir = tmp_path / "index"
+    async with SearchIndex(index_dir).locked():
+        waiter = asyncio.create_task(_hold_briefly(SearchIndex(index_dir)))
+        await asyncio.sleep(0.1)
+        waiter.cancel()
+        # what is gathered at shutdown may be kept (a log record, say), the task's frames with it
+        (cancelled,) = await asyncio.gather(waiter, return_exceptions=True)
+        assert isinstance(cancelled, asyncio.CancelledError)
+    await asyncio.sleep(0.2)
+    async with asyncio.timeout(5):
+        await _hold_briefly(SearchIndex(index_dir), wait=1.0)
+
+
+async def _hold_briefly(search_index: SearchIndex, wait: float = 120.0) -> None:
+    async with search_index.locked(wait=wait):
+        await asyncio.sleep(0)
+
+
 async def test_index_that_differs_from_the_tables_is_rebuilt_in_the_background(demo_db_url, tmp_path):
     index_dir = tmp_path / "index"
     async with app_client(demo_db_url, tmp_path, poll=3600) as client:

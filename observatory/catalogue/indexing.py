@@ -43,32 +43,13 @@ STALE_SECONDS = 60.0
 # --- bringing the index up to date -------------------------------------------------------------------
 
 
-async def _locked(search_index: SearchIndex, what: str = "LOCK"):
-    """The folder's lock, taken without holding up the event loop."""
-    lock = search_index.locked(what)
-    await asyncio.to_thread(lock.__enter__)
-    return lock
-
-
-@contextlib.asynccontextmanager
-async def _holding(search_index: SearchIndex, what: str = "LOCK"):
-    """The folder's lock ``what``; the tasks of this process queue for it first, so that waiting
-    never takes every thread of the pool (the holder needs one to write)."""
-    async with search_index.waiting_line(what):
-        lock = await _locked(search_index, what)
-        try:
-            yield
-        finally:
-            lock.__exit__(None, None, None)
-
-
 async def apply_pending(search_index: SearchIndex) -> int:
     """Bring the live generation to the end of the outbox; return how many processes were rewritten.
 
     A generation that cannot be read or has no position is left alone (0): the repair rebuilds it.
     """
     done = 0
-    async with _holding(search_index):
+    async with search_index.locked():
         try:
             generation, ix = search_index.live()
         except IndexUnavailable as exc:
@@ -125,7 +106,7 @@ async def rebuild(search_index: SearchIndex, procs: int | None = None) -> int:
     outbox position taken before the tables were read, so every change committed meanwhile reaches
     it, whatever its id. Rebuilds of one folder wait for each other.
     """
-    async with _holding(search_index, "REBUILD"):
+    async with search_index.locked("REBUILD"):
         count = await _fill_generation(search_index, procs or _processes())
     await _after_rebuild(search_index)
     return count
@@ -142,7 +123,7 @@ async def _fill_generation(search_index: SearchIndex, procs: int) -> int:
     except BaseException:
         search_index.discard_generation(name)
         raise
-    async with _holding(search_index):
+    async with search_index.locked():
         search_index.publish_generation(name)
     return len(ids)
 
@@ -175,7 +156,7 @@ def _processes() -> int:
 async def _repair(search_index: SearchIndex, seen: str | None, reason: str) -> None:
     """Rebuild the index because of ``reason``, found while generation ``seen`` was live, unless
     another worker of this instance replaced that generation meanwhile (then it is already done)."""
-    async with _holding(search_index, "REBUILD"):
+    async with search_index.locked("REBUILD"):
         if search_index.current_generation() != seen:
             logger.warning("The search index was rebuilt by another worker (%s)", reason)
             search_index.damage = None

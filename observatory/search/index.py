@@ -282,32 +282,30 @@ class SearchIndex:
         draft.write_text(json.dumps(position))
         os.replace(draft, self.folder / name / "POSITION")
 
-    def waiting_line(self, what: str = "LOCK") -> asyncio.Lock:
-        """The queue the tasks of this process join before taking the file lock ``what``: one of
-        them at a time waits on the file (in a thread), the others here, holding no thread."""
-        return self._waiting_lines.setdefault(what, asyncio.Lock())
-
-    @contextlib.contextmanager
-    def locked(self, what: str = "LOCK", wait: float = 120.0):
+    @contextlib.asynccontextmanager
+    async def locked(self, what: str = "LOCK", wait: float = 120.0):
         """Hold the folder's lock ``what`` (a file lock: every process of this instance takes it).
 
+        The tasks of this process queue for it first; the one at the head tries the file every
+        20 ms without holding a thread, so a task cancelled while it waits leaves no lock behind.
         Waits up to ``wait`` seconds; TimeoutError after that.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / what, "a") as handle:
-            deadline = time.monotonic() + wait
-            while True:
+        async with self._waiting_lines.setdefault(what, asyncio.Lock()):
+            with open(self.folder / what, "a") as handle:
+                deadline = time.monotonic() + wait
+                while True:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"{self.folder / what} is held too long") from None
+                        await asyncio.sleep(0.02)
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{self.folder / what} is held too long") from None
-                    time.sleep(0.02)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     # searching
 
