@@ -57,11 +57,15 @@ def engine_from_url(url: str) -> Engine:
 
 def configure(url: str) -> Engine:
     """Make ``url`` the database of every table and of Piccolo's migrations; return its engine."""
+    return use(engine_from_url(url))
+
+
+def use(engine: Engine) -> Engine:
+    """Make ``engine`` (one :func:`configure` made) the database of every table again; return it."""
     from piccolo.apps.migrations.tables import Migration
 
     from observatory import piccolo_conf
 
-    engine = engine_from_url(url)
     piccolo_conf.DB = engine
     tables = [table for app in piccolo_conf.APP_REGISTRY.app_configs.values() for table in app.table_classes]
     for table in (*tables, Migration):  # Piccolo's own table of applied migrations too

@@ -29,7 +29,7 @@ from litestar.testing import AsyncTestClient
 from observatory import database
 from observatory.app import create_app
 from observatory.catalogue.indexing import rebuild
-from observatory.catalogue.reference import load_territories, load_vocabularies
+from observatory.catalogue.reference import load_english_labels, load_territories, load_vocabularies
 from observatory.catalogue.transfer import import_file
 from observatory.cli import DEMO_FILES, main
 from observatory.curation.synonyms import load_shipped_synonyms
@@ -265,6 +265,42 @@ async def client(demo_db_url, tmp_path):
     app = create_app(make_settings(demo_db_url, tmp_path))
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+async def _shared_reader(backend, tmp_path_factory):
+    """One real app over a demo catalogue of its own, per worker and backend, for :func:`reader`."""
+    folder = tmp_path_factory.mktemp(f"reader-{backend.name}")
+    url = await asyncio.to_thread(backend.clone, "demo", folder / "index")  # it runs its own loop
+    app = create_app(make_settings(url, folder))
+    engine = database.configured()
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client, engine
+    backend.discard(url)
+
+
+async def _set_back(engine) -> dict[str, int]:
+    """Make ``engine`` the tables' database and reload its English labels; count every table's rows."""
+    from observatory import piccolo_conf
+
+    database.use(engine)  # another test's app made its own database the tables' one
+    await load_english_labels()
+    tables = [table for app in piccolo_conf.APP_REGISTRY.app_configs.values() for table in app.table_classes]
+    return {table._meta.tablename: await table.count() for table in tables}
+
+
+@pytest.fixture
+def reader(_shared_reader):
+    """An HTTP client on the real app over the demo catalogue, shared by the tests that only read:
+    building a database, an index and an app for each test took most of such a test's time. The
+    tables' engine, the English labels and the cookies are set back before each test; a test that
+    adds or removes a row fails (it must use ``client``)."""
+    test_client, engine = _shared_reader
+    on_the_apps_loop = test_client.blocking_portal.call  # where its connection pool lives
+    test_client.cookies.clear()
+    rows = on_the_apps_loop(_set_back, engine)
+    yield test_client
+    assert on_the_apps_loop(_set_back, engine) == rows, "a test on the shared `reader` wrote: use `client`"
 
 
 @pytest.fixture

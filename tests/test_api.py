@@ -52,8 +52,8 @@ def _assert_error(response, status: int, error: str) -> dict:
 # --- the list ----------------------------------------------------------------------------------
 
 
-async def test_process_list_has_items_total_page_and_page_size(client):
-    response = await client.get("/api/v1/processi")
+async def test_process_list_has_items_total_page_and_page_size(reader):
+    response = await reader.get("/api/v1/processi")
     assert response.status_code == 200
     body = response.json()
     assert {"items", "total", "page", "page_size"} <= set(body)
@@ -66,21 +66,21 @@ async def test_process_list_has_items_total_page_and_page_size(client):
         assert isinstance(item["territories"], list) and isinstance(item["decision_holders"], list)
 
 
-async def test_process_list_page_and_page_size_parameters(client):
-    body = (await client.get("/api/v1/processi", params={"pagina": "3", "per_pagina": "7"})).json()
+async def test_process_list_page_and_page_size_parameters(reader):
+    body = (await reader.get("/api/v1/processi", params={"pagina": "3", "per_pagina": "7"})).json()
     assert (body["page"], body["page_size"], len(body["items"])) == (3, 7, 7)
-    assert len((await client.get("/api/v1/processi", params={"per_pagina": "100"})).json()["items"]) == 100
-    last = (await client.get("/api/v1/processi", params={"pagina": "8", "per_pagina": "100"})).json()
+    assert len((await reader.get("/api/v1/processi", params={"per_pagina": "100"})).json()["items"]) == 100
+    last = (await reader.get("/api/v1/processi", params={"pagina": "8", "per_pagina": "100"})).json()
     assert len(last["items"]) == 61
-    beyond = await client.get("/api/v1/processi", params={"pagina": "9", "per_pagina": "100"})
+    beyond = await reader.get("/api/v1/processi", params={"pagina": "9", "per_pagina": "100"})
     assert beyond.status_code == 200
     assert beyond.json()["items"] == [] and beyond.json()["total"] == 761
 
 
 @pytest.mark.parametrize("size", ["0", "101", "-1", "dieci"])
-async def test_page_size_out_of_bounds_is_refused(client, size):
+async def test_page_size_out_of_bounds_is_refused(reader, size):
     body = _assert_error(
-        await client.get("/api/v1/processi", params={"per_pagina": size}), 400, "bad_request"
+        await reader.get("/api/v1/processi", params={"per_pagina": size}), 400, "bad_request"
     )
     assert [field["field"] for field in body["fields"]] == ["per_pagina"]
 
@@ -100,9 +100,9 @@ PARITY_CASES = [
 
 
 @pytest.mark.parametrize("params", PARITY_CASES, ids=[json.dumps(p) for p in PARITY_CASES])
-async def test_api_and_page_give_the_same_totals_and_items(client, params):
-    api = (await client.get("/api/v1/processi", params=params)).json()
-    page = soup(await client.get("/processi", params=params))
+async def test_api_and_page_give_the_same_totals_and_items(reader, params):
+    api = (await reader.get("/api/v1/processi", params=params)).json()
+    page = soup(await reader.get("/processi", params=params))
     assert (
         api["total"]
         == heading_count(page)
@@ -112,9 +112,9 @@ async def test_api_and_page_give_the_same_totals_and_items(client, params):
     assert cards == [item["slug"] for item in api["items"]]
 
 
-async def test_list_items_satisfy_every_filter(client):
+async def test_list_items_satisfy_every_filter(reader):
     params = {"ambito": ["ambiente", "salute"], "territorio": "R15", "anno_da": "2017", "per_pagina": "100"}
-    body = (await client.get("/api/v1/processi", params=params)).json()
+    body = (await reader.get("/api/v1/processi", params=params)).json()
     assert body["items"]
     for item in body["items"]:
         assert item["theme"]["slug"] in ("ambiente", "salute")
@@ -138,14 +138,14 @@ INVALID = {
 
 
 @pytest.mark.parametrize("name, value", INVALID.items(), ids=INVALID.keys())
-async def test_unknown_filter_value_answers_400_naming_the_parameter(client, name, value):
-    body = _assert_error(await client.get("/api/v1/processi", params={name: value}), 400, "bad_request")
+async def test_unknown_filter_value_answers_400_naming_the_parameter(reader, name, value):
+    body = _assert_error(await reader.get("/api/v1/processi", params={name: value}), 400, "bad_request")
     assert [field["field"] for field in body["fields"]] == [name]
     assert body["fields"][0]["message"]
 
 
-async def test_unknown_vocabulary_value_message_lists_the_allowed_values(client):
-    body = (await client.get("/api/v1/processi", params={"ambito": "astrologia"})).json()
+async def test_unknown_vocabulary_value_message_lists_the_allowed_values(reader):
+    body = (await reader.get("/api/v1/processi", params={"ambito": "astrologia"})).json()
     assert "astrologia" in body["message"]
     assert "ambiente" in body["message"] and "assetto-istituzionale" in body["message"]
 
@@ -153,14 +153,14 @@ async def test_unknown_vocabulary_value_message_lists_the_allowed_values(client)
 # --- one process -------------------------------------------------------------------------------
 
 
-async def test_process_detail_has_every_field(client):
-    response = await client.get(f"/api/v1/processi/{OPENCOESIONE}")
+async def test_process_detail_has_every_field(reader):
+    response = await reader.get(f"/api/v1/processi/{OPENCOESIONE}")
     assert response.status_code == 200
     assert set(response.json()) == _fields(ProcessOut)
 
 
-async def test_process_detail_gives_amounts_as_exact_decimal_strings(client):
-    response = await client.get(f"/api/v1/processi/{OPENCOESIONE}")
+async def test_process_detail_gives_amounts_as_exact_decimal_strings(reader):
+    response = await reader.get(f"/api/v1/processi/{OPENCOESIONE}")
     funding = response.json()["funding"]
     # msgspec encodes Decimal as a JSON string: no binary floating point on the way
     assert funding["total_investment"] == "1580579.61"
@@ -174,13 +174,13 @@ async def test_process_detail_gives_amounts_as_exact_decimal_strings(client):
     )
 
 
-async def test_process_detail_gives_dates_in_iso_format(client):
-    body = (await client.get(f"/api/v1/processi/{OPENCOESIONE}")).json()
+async def test_process_detail_gives_dates_in_iso_format(reader):
+    body = (await reader.get(f"/api/v1/processi/{OPENCOESIONE}")).json()
     first = body["funding"]["phases"][0]
     assert (first["start_date"], first["end_date"]) == ("2012-10-08", "2015-12-31")
     created = datetime.datetime.fromisoformat(body["created_at"])
     assert created == datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)
-    patti = (await client.get(f"/api/v1/processi/{PATTI}")).json()
+    patti = (await reader.get(f"/api/v1/processi/{PATTI}")).json()
     assert datetime.datetime.fromisoformat(patti["updated_at"]) == datetime.datetime(
         2020, 4, 18, tzinfo=datetime.UTC
     )
@@ -191,8 +191,8 @@ def _term_slug(value):
 
 
 @pytest.mark.parametrize("expected", demo_redazione(), ids=[p["slug"] for p in demo_redazione()])
-async def test_process_detail_matches_the_editorial_record(client, expected):
-    body = (await client.get(f"/api/v1/processi/{expected['slug']}")).json()
+async def test_process_detail_matches_the_editorial_record(reader, expected):
+    body = (await reader.get(f"/api/v1/processi/{expected['slug']}")).json()
     for name in (
         "title",
         "summary",
@@ -236,42 +236,42 @@ async def test_process_detail_matches_the_editorial_record(client, expected):
             assert (got is None and want is None) or Decimal(got) == Decimal(want)
 
 
-async def test_unknown_process_answers_404_json(client):
-    body = _assert_error(await client.get("/api/v1/processi/processo-inesistente"), 404, "not_found")
+async def test_unknown_process_answers_404_json(reader):
+    body = _assert_error(await reader.get("/api/v1/processi/processo-inesistente"), 404, "not_found")
     assert "processo-inesistente" in body["message"]
 
 
 @pytest.mark.parametrize("path", ["/api/v1/inesistente", "/api/v1/enti/ente-inesistente", "/api/v2/processi"])
-async def test_unknown_api_address_answers_404_json(client, path):
-    _assert_error(await client.get(path), 404, "not_found")
+async def test_unknown_api_address_answers_404_json(reader, path):
+    _assert_error(await reader.get(path), 404, "not_found")
 
 
-async def test_post_to_the_api_answers_405_json(client):
-    _assert_error(await client.post("/api/v1/processi", json={}), 405, "method_not_allowed")
+async def test_post_to_the_api_answers_405_json(reader):
+    _assert_error(await reader.post("/api/v1/processi", json={}), 405, "method_not_allowed")
 
 
 # --- organisations -----------------------------------------------------------------------------
 
 
-async def test_organisation_search_matches_names_and_alternative_names(client):
+async def test_organisation_search_matches_names_and_alternative_names(reader):
     for q in ("torino", "TORINO", "Comune di Torino", "Città di Torino", "citta di torino"):
-        body = (await client.get("/api/v1/enti", params={"q": q})).json()
+        body = (await reader.get("/api/v1/enti", params={"q": q})).json()
         assert {"items", "total", "page", "page_size"} <= set(body)
         assert "comune-di-torino" in [item["slug"] for item in body["items"]], q
         assert body["total"] == len(body["items"]), q
 
 
-async def test_organisation_search_by_alternative_name_finds_only_that_organisation(client):
-    body = (await client.get("/api/v1/enti", params={"q": "Città di Torino"})).json()
+async def test_organisation_search_by_alternative_name_finds_only_that_organisation(reader):
+    body = (await reader.get("/api/v1/enti", params={"q": "Città di Torino"})).json()
     assert [item["name"] for item in body["items"]] == ["Comune di Torino"]
-    acronym = (await client.get("/api/v1/enti", params={"q": "DG REGIO"})).json()
+    acronym = (await reader.get("/api/v1/enti", params={"q": "DG REGIO"})).json()
     assert [item["slug"] for item in acronym["items"]] == [
         "direzione-generale-politica-regionale-e-urbana-della-commissione-europea"
     ]
 
 
-async def test_organisation_detail_lists_its_processes(client):
-    response = await client.get("/api/v1/enti/comune-di-torino")
+async def test_organisation_detail_lists_its_processes(reader):
+    response = await reader.get("/api/v1/enti/comune-di-torino")
     assert response.status_code == 200
     body = response.json()
     assert body["name"] == "Comune di Torino"
@@ -281,15 +281,15 @@ async def test_organisation_detail_lists_its_processes(client):
     slugs = [p["slug"] for p in body["processes"]]
     assert PATTI in slugs
     assert body["process_count"] == len(slugs) == demo_count({"ente": ["comune-di-torino"]})
-    listed = (await client.get("/api/v1/processi", params={"ente": "comune-di-torino"})).json()
+    listed = (await reader.get("/api/v1/processi", params={"ente": "comune-di-torino"})).json()
     assert listed["total"] == body["process_count"]
 
 
 # --- territories -------------------------------------------------------------------------------
 
 
-async def test_territory_search_finds_the_comune(client):
-    items = (await client.get("/api/v1/territori", params={"q": "chieri"})).json()["items"]
+async def test_territory_search_finds_the_comune(reader):
+    items = (await reader.get("/api/v1/territori", params={"q": "chieri"})).json()["items"]
     assert items[0] == {
         "code": CHIERI,
         "name": "Chieri",
@@ -299,33 +299,33 @@ async def test_territory_search_finds_the_comune(client):
     }
 
 
-async def test_territory_search_ignores_accents(client):
-    items = (await client.get("/api/v1/territori", params={"q": "citta"})).json()["items"]
+async def test_territory_search_ignores_accents(reader):
+    items = (await reader.get("/api/v1/territori", params={"q": "citta"})).json()["items"]
     assert {"code": "P201", "name": "Città metropolitana di Torino"} in [
         {"code": i["code"], "name": i["name"]} for i in items
     ]
 
 
-async def test_territory_search_puts_the_exact_name_first(client):
-    items = (await client.get("/api/v1/territori", params={"q": "torino"})).json()["items"]
+async def test_territory_search_puts_the_exact_name_first(reader):
+    items = (await reader.get("/api/v1/territori", params={"q": "torino"})).json()["items"]
     assert (items[0]["code"], items[0]["name"]) == ("C001272", "Torino")
     assert "P201" in [item["code"] for item in items]
     assert all("torino" in item["name"].lower() for item in items)
 
 
-async def test_territory_search_by_level(client):
-    regions = (await client.get("/api/v1/territori", params={"livello": "regione"})).json()
+async def test_territory_search_by_level(reader):
+    regions = (await reader.get("/api/v1/territori", params={"livello": "regione"})).json()
     assert regions["total"] == len(regions["items"]) == 20
     assert {item["level"] for item in regions["items"]} == {"regione"}
-    provinces = (await client.get("/api/v1/territori", params={"q": "torino", "livello": "provincia"})).json()
+    provinces = (await reader.get("/api/v1/territori", params={"q": "torino", "livello": "provincia"})).json()
     assert [item["code"] for item in provinces["items"]] == ["P201"]
-    country = (await client.get("/api/v1/territori", params={"livello": "paese"})).json()
+    country = (await reader.get("/api/v1/territori", params={"livello": "paese"})).json()
     assert [item["code"] for item in country["items"]] == ["IT"]
 
 
-async def test_territory_search_refuses_an_unknown_level(client):
+async def test_territory_search_refuses_an_unknown_level(reader):
     body = _assert_error(
-        await client.get("/api/v1/territori", params={"livello": "quartiere"}), 400, "bad_request"
+        await reader.get("/api/v1/territori", params={"livello": "quartiere"}), 400, "bad_request"
     )
     assert [field["field"] for field in body["fields"]] == ["livello"]
 
@@ -333,11 +333,11 @@ async def test_territory_search_refuses_an_unknown_level(client):
 # --- vocabularies, schema, CORS -----------------------------------------------------------------
 
 
-async def test_vocabularies_lists_all_six_in_order(client):
+async def test_vocabularies_lists_all_six_in_order(reader):
     from observatory.catalogue.reference import VOCABULARY_FILE
 
     shipped = json.loads(VOCABULARY_FILE.read_text(encoding="utf-8"))
-    body = (await client.get("/api/v1/vocabolari")).json()
+    body = (await reader.get("/api/v1/vocabolari")).json()
     assert list(body) == ["tipo", "ambito", "tematica", "livello", "metodo", "fonte"]
     for name, terms in body.items():
         assert [(t["slug"], t["label"], t["label_en"]) for t in terms] == [
@@ -345,8 +345,8 @@ async def test_vocabularies_lists_all_six_in_order(client):
         ]
 
 
-async def test_openapi_schema_documents_the_process_endpoints(client):
-    response = await client.get("/schema/openapi.json")
+async def test_openapi_schema_documents_the_process_endpoints(reader):
+    response = await reader.get("/schema/openapi.json")
     assert response.status_code == 200
     schema = response.json()
     assert {"/api/v1/processi", "/api/v1/processi/{slug}", "/api/v1/enti", "/api/v1/territori"} <= set(
@@ -360,9 +360,9 @@ async def test_openapi_schema_documents_the_process_endpoints(client):
     assert not any(path.startswith("/processi") for path in schema["paths"])
 
 
-async def test_get_requests_are_open_to_every_origin(client):
+async def test_get_requests_are_open_to_every_origin(reader):
     for path in ("/api/v1/processi", f"/api/v1/processi/{PATTI}", "/api/v1/vocabolari"):
-        response = await client.get(path, headers={"Origin": "https://esempio.example"})
+        response = await reader.get(path, headers={"Origin": "https://esempio.example"})
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] in ("*", "https://esempio.example")
 

@@ -41,8 +41,8 @@ def _api_operations(schema: dict) -> list[tuple[str, str, dict]]:
 # --- the page loads nothing from elsewhere ----------------------------------------------------------
 
 
-async def test_the_api_documentation_loads_its_viewer_from_this_site_and_nothing_from_elsewhere(client):
-    response = await client.get("/schema")
+async def test_the_api_documentation_loads_its_viewer_from_this_site_and_nothing_from_elsewhere(reader):
+    response = await reader.get("/schema")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -54,11 +54,11 @@ async def test_the_api_documentation_loads_its_viewer_from_this_site_and_nothing
     ]
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in loaded
     assert "/static/vendor/swagger-ui/swagger-ui.css" in loaded
-    site = client.app.state.settings.base_url
+    site = reader.app.state.settings.base_url
     for address in loaded:
         path = address.removeprefix(site)  # the page's canonical and alternate addresses are absolute
         assert path.startswith("/") and not path.startswith("//"), address
-        assert (await client.get(path)).status_code == 200, address
+        assert (await reader.get(path)).status_code == 200, address
     assert all(script.get("src") for script in page.find_all("script"))  # no inline script: CSP refuses it
     assert page.find_all("style") == [] and page.select("[style]") == []
     # an outside address may only be a link a reader follows, never something the page fetches
@@ -70,10 +70,10 @@ async def test_the_api_documentation_loads_its_viewer_from_this_site_and_nothing
     assert "Apache License" in licence
 
 
-async def test_the_api_documentation_lists_every_operation_without_javascript(client):
-    page = soup(await client.get("/schema"))
+async def test_the_api_documentation_lists_every_operation_without_javascript(reader):
+    page = soup(await reader.get("/schema"))
     listed = {code.get_text() for code in page.select(".api-operations dt code")}
-    schema = (await client.get("/schema/openapi.json")).json()
+    schema = (await reader.get("/schema/openapi.json")).json()
     every = {f"{method.upper()} {path}" for path, item in schema["paths"].items() for method in item}
     assert listed == every
     assert page.select_one(".api-operations").find(string=re.compile("Ricerca nei processi pubblicati"))
@@ -82,8 +82,8 @@ async def test_the_api_documentation_lists_every_operation_without_javascript(cl
 # --- every query parameter documented, with a type and an example -------------------------------------
 
 
-async def test_every_query_parameter_is_documented_with_a_type_and_an_example_the_api_accepts(client):
-    schema = (await client.get("/schema/openapi.json")).json()
+async def test_every_query_parameter_is_documented_with_a_type_and_an_example_the_api_accepts(reader):
+    schema = (await reader.get("/schema/openapi.json")).json()
     checked = 0
     for method, path, operation in _api_operations(schema):
         for parameter in operation.get("parameters", []):
@@ -97,7 +97,7 @@ async def test_every_query_parameter_is_documented_with_a_type_and_an_example_th
             if method == "get" and "{" not in path and "/redazione/" not in path:
                 example = parameter["example"]
                 query = urlencode({parameter["name"]: example}, doseq=isinstance(example, list))
-                response = await client.get(f"{path}?{query}")
+                response = await reader.get(f"{path}?{query}")
                 assert response.status_code == 200, (where, response.text)
             checked += 1
     assert checked >= 30
@@ -240,14 +240,14 @@ def read_parameters(
     return found
 
 
-async def test_every_query_parameter_an_api_route_reads_is_in_the_openapi_document(client):
-    schema = (await client.get("/schema/openapi.json")).json()
+async def test_every_query_parameter_an_api_route_reads_is_in_the_openapi_document(reader):
+    schema = (await reader.get("/schema/openapi.json")).json()
     documented = {
         (method.upper(), path): {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
         for method, path, operation in _api_operations(schema)
     }
     read = {}
-    for route in client.app.routes:
+    for route in reader.app.routes:
         if not route.path.startswith("/api/"):
             continue
         for handler in route.route_handlers:
@@ -277,14 +277,14 @@ async def test_every_query_parameter_an_api_route_reads_is_in_the_openapi_docume
 # --- the documented error shape is the one answered --------------------------------------------------
 
 
-async def test_each_error_answer_matches_the_schema_documented_for_its_status(client):
-    schema = (await client.get("/schema/openapi.json")).json()
+async def test_each_error_answer_matches_the_schema_documented_for_its_status(reader):
+    schema = (await reader.get("/schema/openapi.json")).json()
     asked = {
-        ("/api/v1/processi", "get", 400): client.get("/api/v1/processi", params={"anno_da": "ieri"}),
-        ("/api/v1/processi/{slug}", "get", 404): client.get("/api/v1/processi/nessun-processo"),
-        ("/api/v1/territori", "get", 400): client.get("/api/v1/territori", params={"livello": "quartiere"}),
-        ("/api/v1/segnalazioni", "post", 422): client.post("/api/v1/segnalazioni", json={"processo": {}}),
-        ("/api/v1/segnalazioni", "post", 415): client.post("/api/v1/segnalazioni", content=b"x"),
+        ("/api/v1/processi", "get", 400): reader.get("/api/v1/processi", params={"anno_da": "ieri"}),
+        ("/api/v1/processi/{slug}", "get", 404): reader.get("/api/v1/processi/nessun-processo"),
+        ("/api/v1/territori", "get", 400): reader.get("/api/v1/territori", params={"livello": "quartiere"}),
+        ("/api/v1/segnalazioni", "post", 422): reader.post("/api/v1/segnalazioni", json={"processo": {}}),
+        ("/api/v1/segnalazioni", "post", 415): reader.post("/api/v1/segnalazioni", content=b"x"),
     }
     for (path, method, status), request in asked.items():
         response = await request
@@ -293,6 +293,6 @@ async def test_each_error_answer_matches_the_schema_documented_for_its_status(cl
         root = {**documented["schema"], "components": schema["components"]}
         jsonschema.Draft202012Validator(root).validate(response.json())
         assert set(response.json()) == {"status", "error", "message", "fields"}
-    body = (await client.get("/api/v1/processi", params={"anno_da": "ieri"})).json()
+    body = (await reader.get("/api/v1/processi", params={"anno_da": "ieri"})).json()
     assert body["fields"] == [{"field": "anno_da", "message": body["fields"][0]["message"]}]
     assert body["status"] == 400 and body["error"] == "bad_request" and "Anno da" in body["message"]

@@ -106,8 +106,8 @@ def violations(graph: Graph) -> str:
     return "" if conforms and not found else text
 
 
-async def test_the_three_serialisations_hold_the_same_graph(client):
-    graphs = [await catalogue(client, path) for path in SERIALISATIONS]
+async def test_the_three_serialisations_hold_the_same_graph(reader):
+    graphs = [await catalogue(reader, path) for path in SERIALISATIONS]
     assert len(graphs[0]) > 200
     for graph in graphs[1:]:
         assert len(graph) == len(graphs[0])
@@ -123,8 +123,8 @@ async def test_the_three_serialisations_hold_the_same_graph(client):
         ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "/dati"),
     ],
 )
-async def test_the_catalogue_name_leads_to_the_serialisation_asked_for(client, accept, target):
-    response = await client.get("/dati/catalogo", headers={"Accept": accept}, follow_redirects=False)
+async def test_the_catalogue_name_leads_to_the_serialisation_asked_for(reader, accept, target):
+    response = await reader.get("/dati/catalogo", headers={"Accept": accept}, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, target)
 
 
@@ -188,8 +188,8 @@ async def test_the_whole_catalogue_is_offered_in_every_download_under_cc_by(publ
     assert "CC BY 4.0" in the(graph, CC_BY, FOAF.name)
 
 
-async def test_records_under_share_alike_are_told_apart_in_the_rights(client):
-    graph = await catalogue(client)
+async def test_records_under_share_alike_are_told_apart_in_the_rights(reader):
+    graph = await catalogue(reader)
     (rights,) = graph.subjects(RDF.type, DCTERMS.RightsStatement)
     assert "CC BY-SA 4.0" in the(graph, rights, RDFS.label)
     assert set(graph.objects(rights, RDFS.seeAlso)) == {CC_BY, CC_BY_SA}
@@ -199,11 +199,11 @@ async def test_records_under_share_alike_are_told_apart_in_the_rights(client):
         assert the(graph, distribution, DCTERMS.rights) == rights
 
 
-async def test_every_region_with_published_processes_has_a_dataset_of_its_search(client):
-    graph = await catalogue(client)
-    expected = {code: run_in_app(client, database_count, "territorio", code) for code in REGIONS}
+async def test_every_region_with_published_processes_has_a_dataset_of_its_search(reader):
+    graph = await catalogue(reader)
+    expected = {code: run_in_app(reader, database_count, "territorio", code) for code in REGIONS}
     assert region_counts(graph) == {code: n for code, n in expected.items() if n}
-    assert whole_count(graph) == (await client.get("/api/v1/processi")).json()["total"]
+    assert whole_count(graph) == (await reader.get("/api/v1/processi")).json()["total"]
     piemonte = datasets(graph)["osservatorio:osservatorio-R01"]
     place = the(graph, piemonte, DCTERMS.spatial)
     assert (place, RDF.type, DCTERMS.Location) in graph
@@ -213,8 +213,8 @@ async def test_every_region_with_published_processes_has_a_dataset_of_its_search
     assert files == {f"http://127.0.0.1:8000/processi.{kind}?territorio=R01" for kind in ("csv", "json")}
 
 
-async def test_catalogue_conforms_to_the_dcat_ap_shapes(client):
-    graph = await catalogue(client)
+async def test_catalogue_conforms_to_the_dcat_ap_shapes(reader):
+    graph = await catalogue(reader)
     for kind in (DCTERMS.LicenseDocument, DCTERMS.Frequency, DCTERMS.Location, SKOS.Concept, FOAF.Agent):
         assert any(graph.subjects(RDF.type, kind)), kind  # the range shapes check these classes
     assert violations(graph) == ""

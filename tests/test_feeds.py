@@ -87,18 +87,18 @@ async def _sitemap_locs(client, path: str = "/sitemap.xml", **params) -> tuple[s
 # --- the Atom feed ------------------------------------------------------------------------------------
 
 
-async def test_feed_of_the_catalogue_holds_the_fifty_processes_changed_last(client):
-    response = await client.get("/processi.atom")
+async def test_feed_of_the_catalogue_holds_the_fifty_processes_changed_last(reader):
+    response = await reader.get("/processi.atom")
     root = ET.fromstring(response.content)
     assert root.tag == f"{ATOM}feed"
     assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "it"
-    feed = await _feed(client)
+    feed = await _feed(reader)
     assert feed.feed.title == "Processi partecipativi"
     assert feed.feed.id == f"{BASE_URL}/processi.atom"
     links = {link.rel: link.href for link in feed.feed.links}
     assert links == {"self": f"{BASE_URL}/processi.atom", "alternate": f"{BASE_URL}/processi?ordine=recenti"}
     assert feed.feed.author == "Osservatorio dei processi partecipativi"
-    assert [entry.id for entry in feed.entries] == [_entry_id(i) for i in _latest_published(client, 50)]
+    assert [entry.id for entry in feed.entries] == [_entry_id(i) for i in _latest_published(reader, 50)]
     assert feed.feed.updated == feed.entries[0].updated
     moments = [entry.updated_parsed for entry in feed.entries]
     assert moments == sorted(moments, reverse=True)
@@ -118,16 +118,16 @@ async def test_feed_of_the_catalogue_holds_the_fifty_processes_changed_last(clie
         ({"ente": "comune-di-chieri"}, "Processi partecipativi — Comune di Chieri"),
     ],
 )
-async def test_feed_of_a_search_holds_what_the_search_finds(client, params, title):
-    feed = await _feed(client, **params)
+async def test_feed_of_a_search_holds_what_the_search_finds(reader, params, title):
+    feed = await _feed(reader, **params)
     search = {k: v for k, v in params.items() if k not in ("ordine", "pagina")}
-    expected = await _api_slugs(client, **search)
+    expected = await _api_slugs(reader, **search)
     assert expected and set(_slugs(feed)) == expected
     assert feed.feed.title == title
     self_link = next(link.href for link in feed.feed.links if link.rel == "self")
     assert self_link == feed.feed.id and "ordine" not in self_link and "pagina" not in self_link
-    assert (await client.get(self_link.removeprefix(BASE_URL))).content == (
-        await client.get("/processi.atom", params=params)
+    assert (await reader.get(self_link.removeprefix(BASE_URL))).content == (
+        await reader.get("/processi.atom", params=params)
     ).content
 
 
@@ -172,8 +172,8 @@ async def test_withdrawn_process_leaves_the_feed_and_the_sitemap(client):
         ({"anno_da": "duemila"}, "non è un numero intero"),
     ],
 )
-async def test_a_feed_of_an_unknown_filter_answers_400_in_italian(client, params, message):
-    response = await client.get("/processi.atom", params=params)
+async def test_a_feed_of_an_unknown_filter_answers_400_in_italian(reader, params, message):
+    response = await reader.get("/processi.atom", params=params)
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/html")
     page = soup(response)
@@ -249,34 +249,34 @@ async def test_sitemap_lists_every_published_page_with_absolute_addresses(client
         assert response.status_code == 200 and "Nessun processo pubblicato" not in response.text, path
 
 
-async def test_sitemap_past_its_limit_becomes_an_index_of_parts(client, monkeypatch):
-    everything = (await _sitemap_locs(client))[1]
+async def test_sitemap_past_its_limit_becomes_an_index_of_parts(reader, monkeypatch):
+    everything = (await _sitemap_locs(reader))[1]
     monkeypatch.setattr(sitemap, "SITEMAP_LIMIT", 100)
-    kind, parts = await _sitemap_locs(client)
+    kind, parts = await _sitemap_locs(reader)
     assert kind == "sitemapindex"
     assert parts == [
         f"{BASE_URL}/sitemap.xml?parte={n}" for n in range(1, math.ceil(len(everything) / 100) + 1)
     ]
     found = []
     for part in parts:
-        kind, locs = await _sitemap_locs(client, "/sitemap.xml", parte=part.rsplit("=", 1)[1])
+        kind, locs = await _sitemap_locs(reader, "/sitemap.xml", parte=part.rsplit("=", 1)[1])
         assert kind == "urlset" and 0 < len(locs) <= 100
         found += locs
     assert found == everything
     for beyond in (str(len(parts) + 1), "0", "-1", "uno", "1.0"):
-        assert (await client.get("/sitemap.xml", params={"parte": beyond})).status_code == 404, beyond
+        assert (await reader.get("/sitemap.xml", params={"parte": beyond})).status_code == 404, beyond
 
 
-async def test_sitemap_has_no_parts_while_it_fits_in_one_file(client):
-    assert (await client.get("/sitemap.xml", params={"parte": "1"})).status_code == 404
+async def test_sitemap_has_no_parts_while_it_fits_in_one_file(reader):
+    assert (await reader.get("/sitemap.xml", params={"parte": "1"})).status_code == 404
 
 
-async def test_robots_txt_keeps_crawlers_off_private_pages_and_names_the_sitemap(client):
-    response = await client.get("/robots.txt")
+async def test_robots_txt_keeps_crawlers_off_private_pages_and_names_the_sitemap(reader):
+    response = await reader.get("/robots.txt")
     assert response.status_code == 200 and response.headers["content-type"] == "text/plain; charset=utf-8"
     robots = RobotFileParser()
     robots.parse(response.text.splitlines())
-    tracking = client.app.route_reverse("tracking", token="un-token-privato")
+    tracking = reader.app.route_reverse("tracking", token="un-token-privato")
     for path in (tracking, "/redazione", "/redazione/accesso", "/api/v1/segnalazioni/un-token-privato"):
         assert not robots.can_fetch("*", BASE_URL + path), path
     for path in ("/", "/processi", f"/processi/{PATTI}", "/segnala", "/processi.atom", "/api/v1/processi"):
@@ -292,9 +292,9 @@ def _json_ld(page) -> dict:
     return json.loads(script.string)
 
 
-async def test_process_page_describes_the_process_in_json_ld_and_open_graph(client):
-    process = process_row(client, "opencoesione")
-    page = soup(await client.get("/processi/opencoesione"))
+async def test_process_page_describes_the_process_in_json_ld_and_open_graph(reader):
+    process = process_row(reader, "opencoesione")
+    page = soup(await reader.get("/processi/opencoesione"))
     data = _json_ld(page)
     assert (data["@context"], data["@type"]) == ("https://schema.org", "Project")
     assert data["name"] == process["title"]

@@ -38,8 +38,8 @@ ANSWERS = {
 
 
 @pytest.mark.parametrize("path", ANSWERS)
-async def test_every_kind_of_answer_carries_the_security_headers(client, path):
-    response = await client.get(path, follow_redirects=False)
+async def test_every_kind_of_answer_carries_the_security_headers(reader, path):
+    response = await reader.get(path, follow_redirects=False)
     assert response.status_code == ANSWERS[path]
     headers = response.headers
     assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
@@ -63,11 +63,11 @@ DESCRIPTIONS = re.compile(
 )
 
 
-async def test_pages_load_nothing_inline_nor_from_elsewhere(client):
+async def test_pages_load_nothing_inline_nor_from_elsewhere(reader):
     """What the CSP forbids is really absent: no inline script or style, no other origin."""
     for path in ("/", "/processi?q=patti", f"/processi/{PATTI}", "/segnala", "/redazione/accesso"):
         # a process page's JSON-LD and Open Graph tags are data that name addresses, not load them
-        page = re.sub(DESCRIPTIONS, "", (await client.get(path)).text)
+        page = re.sub(DESCRIPTIONS, "", (await reader.get(path)).text)
         assert "<style" not in page and " style=" not in page
         assert "<script>" not in page and "<script " not in page.replace('<script src="/static/', "")
         assert "http://" not in page.replace("http://testserver.local", "").split("</head>")[0]
@@ -87,8 +87,8 @@ async def test_an_https_site_sends_hsts_and_secure_cookies(demo_db_url, tmp_path
         assert "strict-transport-security" in (await client.get("/api/v1/processi")).headers
 
 
-async def test_the_csrf_cookie_is_not_secure_on_plain_http(client):
-    response = await client.get("/segnala")
+async def test_the_csrf_cookie_is_not_secure_on_plain_http(reader):
+    response = await reader.get("/segnala")
     csrf = next(c for c in response.headers.get_list("set-cookie") if c.startswith("osservatorio_csrf="))
     assert "Secure" not in csrf
 
@@ -109,14 +109,14 @@ async def test_head_answers_like_get_without_a_body(client, path):
     assert head.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_method_not_allowed_names_the_allowed_methods(client):
-    posted = await client.post("/processi", data={"_csrf_token": await form_token(client)})
+async def test_method_not_allowed_names_the_allowed_methods(reader):
+    posted = await reader.post("/processi", data={"_csrf_token": await form_token(reader)})
     assert posted.status_code == 405
     assert {m.strip() for m in posted.headers["allow"].split(",")} >= {"GET", "HEAD"}
     assert "Metodo" in posted.text or "non consentit" in posted.text.lower()
-    fetched = await client.get("/redazione/segnalazioni/1/approva")
+    fetched = await reader.get("/redazione/segnalazioni/1/approva")
     assert fetched.status_code == 405
     assert {m.strip() for m in fetched.headers["allow"].split(",")} == {"OPTIONS", "POST"}
-    api = await client.delete("/api/v1/processi")
+    api = await reader.delete("/api/v1/processi")
     assert api.status_code == 405 and "GET" in api.headers["allow"]
     assert api.json()["status"] == 405

@@ -146,18 +146,18 @@ async def test_no_form_of_the_site_stores_or_chokes_on_control_characters(client
     assert process_row(client, PATTI)["publication"] == "published"
 
 
-async def test_the_public_form_names_the_fields_with_control_characters_and_keeps_the_rest(client):
-    token = await form_token(client)
+async def test_the_public_form_names_the_fields_with_control_characters_and_keeps_the_rest(reader):
+    token = await form_token(reader)
     data = submission_form(
         token, title="Orti\x00 di Borgoquercia", summary="Una sintesi\x1b[2J scritta bene.", azione="invia"
     )
-    response = await client.post("/segnala", data=data)
+    response = await reader.post("/segnala", data=data)
     assert response.status_code == 400
     page = soup(response)
     errors = page.get_text(" ")
     assert errors.count("caratteri di controllo") >= 2
     assert page.select_one("#campo-ente")["value"] == "Comune di Chieri"  # the rest of the typing is kept
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
 async def test_invisible_characters_are_removed_and_text_is_stored_in_nfc(client):
@@ -179,15 +179,15 @@ def _api_body(**process: str) -> dict:
     }
 
 
-async def test_the_api_refuses_control_characters_with_a_field_error(client):
-    response = await client.post(
+async def test_the_api_refuses_control_characters_with_a_field_error(reader):
+    response = await reader.post(
         "/api/v1/segnalazioni", json=_api_body(title="Orti\u0000 di Borgo", summary="A\x1b[0m")
     )
     assert response.status_code == 422
     fields = {f["field"]: f["message"] for f in response.json()["fields"]}
     assert "caratteri di controllo" in fields["processo.title"]
     assert "caratteri di controllo" in fields["processo.summary"]
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
 @pytest.mark.parametrize(
@@ -203,27 +203,27 @@ async def test_the_api_refuses_control_characters_with_a_field_error(client):
         (None, b'{"processo": {"title": "Orti"}}'),
     ],
 )
-async def test_the_api_takes_json_only(client, content_type, body):
+async def test_the_api_takes_json_only(reader, content_type, body):
     headers = {"content-type": content_type} if content_type else {}
-    response = await client.post("/api/v1/segnalazioni", content=body, headers=headers)
+    response = await reader.post("/api/v1/segnalazioni", content=body, headers=headers)
     assert response.status_code == 415
     assert response.json()["error"] == "unsupported_media_type"
     assert "application/json" in response.json()["message"]
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_the_api_refuses_a_key_named_twice(client):
+async def test_the_api_refuses_a_key_named_twice(reader):
     body = (
         b'{"processo": {"title": "Orti di Borgoquercia", "title": "Altro titolo"}, '
         b'"segnalante": {"nome": "Maria Rossi", "ente": "Comune di Chieri", "email": "m@comune.example"}, '
         b'"privacy_accettata": true}'
     )
-    response = await client.post(
+    response = await reader.post(
         "/api/v1/segnalazioni", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
     assert "«title» compare due volte" in response.json()["message"]
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
 @pytest.mark.parametrize(
@@ -242,8 +242,8 @@ async def test_the_api_refuses_a_key_named_twice(client):
         ("/static/..%2f..%2fpyproject.toml", 404),
     ],
 )
-async def test_addresses_with_control_characters_are_refused_clearly(client, path, status):
-    response = await client.get(path)
+async def test_addresses_with_control_characters_are_refused_clearly(reader, path, status):
+    response = await reader.get(path)
     assert response.status_code == status
     if path.startswith("/api/"):
         assert response.json()["status"] == status

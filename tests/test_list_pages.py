@@ -25,16 +25,16 @@ def _pairs(address: str) -> list[tuple[str, str]]:
         ),
     ],
 )
-async def test_an_address_with_empty_or_default_parameters_leads_to_the_clean_one(client, asked, clean):
-    response = await client.get(asked, follow_redirects=False)
+async def test_an_address_with_empty_or_default_parameters_leads_to_the_clean_one(reader, asked, clean):
+    response = await reader.get(asked, follow_redirects=False)
     assert response.status_code == 301
     assert response.headers["location"] == clean
-    assert (await client.get(clean, follow_redirects=False)).status_code == 200
+    assert (await reader.get(clean, follow_redirects=False)).status_code == 200
 
 
-async def test_links_the_list_builds_carry_only_the_parameters_in_use(client):
+async def test_links_the_list_builds_carry_only_the_parameters_in_use(reader):
     asked = {"ambito": "ambiente", "ordine": "titolo", "pagina": "3"}
-    page = soup(await client.get("/processi", params=asked))
+    page = soup(await reader.get("/processi", params=asked))
     links = [a["href"] for a in page.main.select("a[href^='?'], a[href^='/processi?']")]
     assert len(links) > 10
     for link in links:
@@ -43,13 +43,13 @@ async def test_links_the_list_builds_carry_only_the_parameters_in_use(client):
         assert ("pagina", "1") not in pairs and ("ordine", "recenti") not in pairs, link
     chips = {a.get_text(" ", strip=True): a["href"] for a in page.select("ul.chips a")}
     assert chips["Ambito di intervento: Ambiente × (rimuovi filtro)"] == "?ordine=titolo"
-    single = soup(await client.get("/processi", params={"ambito": "ambiente"}))
+    single = soup(await reader.get("/processi", params={"ambito": "ambiente"}))
     assert single.select_one("ul.chips a")["href"] == "/processi"
 
 
-async def test_pagination_numbers_pages_around_this_one_with_first_and_last(client):
-    pages = -(-(await api_total(client, {})) // 20)
-    nav = soup(await client.get("/processi", params={"pagina": "7"})).find("nav", class_="pagination")
+async def test_pagination_numbers_pages_around_this_one_with_first_and_last(reader):
+    pages = -(-(await api_total(reader, {})) // 20)
+    nav = soup(await reader.get("/processi", params={"pagina": "7"})).find("nav", class_="pagination")
     assert nav["aria-label"] == "Paginazione"
     items = [li.get_text(" ", strip=True).removeprefix("Pagina ") for li in nav.find_all("li")]
     assert items == [
@@ -73,7 +73,7 @@ async def test_pagination_numbers_pages_around_this_one_with_first_and_last(clie
     assert hrefs["« Prima pagina"] == "/processi"
     assert hrefs["‹ Precedente"] == "?pagina=6" and hrefs["Successiva ›"] == "?pagina=8"
     assert hrefs["Ultima pagina »"] == f"?pagina={pages}" and hrefs["Pagina 1"] == "/processi"
-    first = soup(await client.get("/processi")).find("nav", class_="pagination")
+    first = soup(await reader.get("/processi")).find("nav", class_="pagination")
     assert [a.get_text(" ", strip=True) for a in first.select('[aria-current="page"]')] == ["Pagina 1"]
     assert first.find(string="« Prima") is None and first.find("a", rel="prev") is None
 
@@ -95,9 +95,9 @@ async def test_a_page_past_the_last_is_not_found_and_links_to_the_last(client):
         assert (await client.get(last)).status_code == 200
 
 
-async def test_long_facets_show_their_top_values_and_the_rest_behind_mostra_tutti(client):
-    facets = (await client.get("/api/v1/processi", params={"per_pagina": "1"})).json()["facets"]
-    page = soup(await client.get("/processi"))
+async def test_long_facets_show_their_top_values_and_the_rest_behind_mostra_tutti(reader):
+    facets = (await reader.get("/api/v1/processi", params={"per_pagina": "1"})).json()["facets"]
+    page = soup(await reader.get("/processi"))
     fieldset = page.find("input", attrs={"name": "ambito"}).find_parent("fieldset")
     shown = fieldset.find("ul", class_="checks", recursive=False).find_all("input")
     more = fieldset.find("details", class_="more-values")
@@ -108,9 +108,9 @@ async def test_long_facets_show_their_top_values_and_the_rest_behind_mostra_tutt
     assert page.select_one("details.filters-disclosure > summary").get_text(strip=True) == "Filtri"
 
 
-async def test_the_results_come_right_after_the_filters_disclosure(client):
+async def test_the_results_come_right_after_the_filters_disclosure(reader):
     """On a phone the filters are one line ("Filtri") before the results heading."""
-    page = soup(await client.get("/processi", params={"ambito": "ambiente"}))
+    page = soup(await reader.get("/processi", params={"ambito": "ambiente"}))
     layout = page.find("div", class_="with-sidebar")
     aside, results = layout.find_all(recursive=False)
     assert aside.details.summary.get_text(" ", strip=True) == "Filtri (1 attivo)"
@@ -119,35 +119,35 @@ async def test_the_results_come_right_after_the_filters_disclosure(client):
     assert aside.find("button", string="Applica i filtri") is not None
 
 
-async def test_a_territory_page_filters_its_processes_and_links_to_the_same_search(client):
-    plain = soup(await client.get("/territori/R19"))
+async def test_a_territory_page_filters_its_processes_and_links_to_the_same_search(reader):
+    plain = soup(await reader.get("/territori/R19"))
     form = plain.find("form", attrs={"data-facets": True})
     assert form["action"] == "/territori/R19"
     assert form.find("input", attrs={"name": "territorio"}) is None
     assert plain.find("a", string="Cerca questi processi")["href"] == "/processi?territorio=R19"
     kinds = [box["value"] for box in form.find_all("input", attrs={"name": "tipo"})]
     assert kinds
-    filtered = soup(await client.get("/territori/R19", params={"tipo": kinds[0]}))
-    expected = await api_total(client, {"territorio": "R19", "tipo": kinds[0], "per_pagina": "100"})
+    filtered = soup(await reader.get("/territori/R19", params={"tipo": kinds[0]}))
+    expected = await api_total(reader, {"territorio": "R19", "tipo": kinds[0], "per_pagina": "100"})
     assert filtered.find(id="processi-territorio").get_text().startswith(f"{expected} process")
     link = filtered.find("a", string="Cerca questi processi")["href"]
     assert sorted(_pairs(link)) == sorted([("territorio", "R19"), ("tipo", kinds[0])])
-    search = soup(await client.get(link))
-    assert card_slugs(search) == card_slugs(soup(await client.get("/processi", params=_pairs(link))))
+    search = soup(await reader.get(link))
+    assert card_slugs(search) == card_slugs(soup(await reader.get("/processi", params=_pairs(link))))
     assert search.find(id="risultati").get_text().startswith(f"{expected} process")
     chips = [a.get_text(" ", strip=True) for a in filtered.select("ul.chips a")]
     assert len(chips) == 2 and chips[-1] == "Rimuovi tutti i filtri"  # the territory is the page's own
 
 
-async def test_territories_page_counts_processes_per_region_and_province_by_name(client):
-    page = soup(await client.get("/territori"))
+async def test_territories_page_counts_processes_per_region_and_province_by_name(reader):
+    page = soup(await reader.get("/territori"))
     listed = page.find("ul", class_="region-counts")
     for code in ("R01", "R19", "P201", "P282"):
         link = listed.find("a", href=f"/territori/{code}")
-        expected = await api_total(client, {"territorio": code})
+        expected = await api_total(reader, {"territorio": code})
         counted = link.find_next("span", class_="count").get_text()
         assert counted == f"{expected} processi", code
     text = page.main.get_text(" ", strip=True)
     assert "R01" not in text and "P201" not in text
-    region = soup(await client.get("/territori/R01")).select_one("main p.meta").get_text(" ", strip=True)
+    region = soup(await reader.get("/territori/R01")).select_one("main p.meta").get_text(" ", strip=True)
     assert region == "Regione · codice ISTAT 01"

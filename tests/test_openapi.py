@@ -120,23 +120,23 @@ def _submission(**process) -> dict:
 
 
 @pytest.mark.anyio
-async def test_a_link_with_an_unclosed_ipv6_bracket_is_a_field_error_not_a_server_error(client):
-    response = await client.post("/api/v1/segnalazioni", json=_submission(links=["http://[::1"]))
+async def test_a_link_with_an_unclosed_ipv6_bracket_is_a_field_error_not_a_server_error(reader):
+    response = await reader.post("/api/v1/segnalazioni", json=_submission(links=["http://[::1"]))
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["fields"]] == ["processo.links.1.url"]
 
 
 @pytest.mark.anyio
-async def test_organisations_that_are_not_a_list_are_a_field_error_not_a_server_error(client):
-    response = await client.post("/api/v1/segnalazioni", json=_submission(organisations=1))
+async def test_organisations_that_are_not_a_list_are_a_field_error_not_a_server_error(reader):
+    response = await reader.post("/api/v1/segnalazioni", json=_submission(organisations=1))
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["fields"]] == ["processo.organisations"]
 
 
 @pytest.mark.anyio
-async def test_json_nested_deeper_than_the_parser_goes_is_refused_with_400(client):
+async def test_json_nested_deeper_than_the_parser_goes_is_refused_with_400(reader):
     nested = '{"processo": {"title": "Orti", "phases": ' + "[" * 5000 + "]" * 5000 + "}}"
-    response = await client.post(
+    response = await reader.post(
         "/api/v1/segnalazioni", content=nested, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
@@ -176,8 +176,8 @@ def _kinds(branch: dict) -> set[str]:
 
 
 @pytest.mark.anyio
-async def test_no_one_of_of_the_schema_can_match_a_value_twice(client):
-    schema = (await client.get("/schema/openapi.json")).json()
+async def test_no_one_of_of_the_schema_can_match_a_value_twice(reader):
+    schema = (await reader.get("/schema/openapi.json")).json()
     for branches in _one_of_branches(schema):
         kinds = [_kinds(branch) for branch in branches]
         assert all(kinds), branches  # no branch that takes anything, such as {}
@@ -185,8 +185,8 @@ async def test_no_one_of_of_the_schema_can_match_a_value_twice(client):
 
 
 @pytest.mark.anyio
-async def test_every_error_answer_of_the_api_is_documented_with_the_error_shape(client):
-    operations = [o for o in _operations(client.app) if o["path"].startswith("/api/")]
+async def test_every_error_answer_of_the_api_is_documented_with_the_error_shape(reader):
+    operations = [o for o in _operations(reader.app) if o["path"].startswith("/api/")]
     for operation in operations:
         errors = {code: answer for code, answer in operation["responses"].items() if int(code) >= 400}
         assert {"400", "500"} <= set(errors), operation["path"]
@@ -195,13 +195,13 @@ async def test_every_error_answer_of_the_api_is_documented_with_the_error_shape(
                 "$ref": "#/components/schemas/ErrorOut"
             }
             assert answer["description"]
-    schema = (await client.get("/schema/openapi.json")).json()
+    schema = (await reader.get("/schema/openapi.json")).json()
     assert schema["components"]["schemas"]["ErrorOut"]["required"] == ["error", "fields", "message", "status"]
 
 
 @pytest.mark.anyio
-async def test_every_query_parameter_the_api_reads_is_documented(client):
-    by_path = {o["path"]: o for o in _operations(client.app)}
+async def test_every_query_parameter_the_api_reads_is_documented(reader):
+    by_path = {o["path"]: o for o in _operations(reader.app)}
 
     def names(path: str) -> list[str]:
         parameters = by_path[path].get("parameters", [])
@@ -217,9 +217,9 @@ async def test_every_query_parameter_the_api_reads_is_documented(client):
 
 
 @pytest.mark.anyio
-async def test_the_answers_each_route_can_give_are_documented(client):
+async def test_the_answers_each_route_can_give_are_documented(reader):
     documented = {
-        f"{o['method'].upper()} {o['path']}": sorted(o["responses"]) for o in _operations(client.app)
+        f"{o['method'].upper()} {o['path']}": sorted(o["responses"]) for o in _operations(reader.app)
     }
     assert documented == {
         "GET /api/v1/processi": ["200", "400", "500", "503"],
@@ -234,5 +234,5 @@ async def test_the_answers_each_route_can_give_are_documented(client):
         "GET /api/v1/redazione/segnalazioni": ["200", "400", "401", "403", "500", "503"],
         "GET /salute": ["200", "503"],
     }
-    process = json.dumps(client.app.openapi_schema.to_schema()["paths"]["/api/v1/processi/{slug}"])
+    process = json.dumps(reader.app.openapi_schema.to_schema()["paths"]["/api/v1/processi/{slug}"])
     assert '"$ref": "#/components/schemas/ProcessOut"' in process

@@ -129,20 +129,20 @@ async def test_filtered_csv_holds_exactly_the_search_with_the_database_values(cl
         Decimal(row["funding_total_investment"])
 
 
-async def test_text_search_download_and_a_bad_filter(client):
+async def test_text_search_download_and_a_bad_filter(reader):
     params = {"q": "patti collaborazione", "ordine": "rilevanza"}
-    rows = _csv_rows(await client.get("/processi.csv", params=params))
-    assert [row["slug"] for row in rows] == await _api_slugs(client, params)
+    rows = _csv_rows(await reader.get("/processi.csv", params=params))
+    assert [row["slug"] for row in rows] == await _api_slugs(reader, params)
     assert rows
-    refused = await client.get("/processi.csv", params={"tipo": "non-esiste"})
+    refused = await reader.get("/processi.csv", params={"tipo": "non-esiste"})
     assert refused.status_code == 400 and "non-esiste" in soup(refused).select_one("main").get_text()
     assert refused.headers["content-type"].startswith("text/html")
-    empty = _csv_rows(await client.get("/processi.csv", params={"q": "zxqwvj"}))
+    empty = _csv_rows(await reader.get("/processi.csv", params={"q": "zxqwvj"}))
     assert empty == []
 
 
-async def test_excel_download_has_typed_cells_a_frozen_header_and_the_codebook(client, tmp_path):
-    response = await client.get("/processi.xlsx", params=REGION)
+async def test_excel_download_has_typed_cells_a_frozen_header_and_the_codebook(reader, tmp_path):
+    response = await reader.get("/processi.xlsx", params=REGION)
     assert response.status_code == 200
     assert (
         response.headers["content-type"]
@@ -157,7 +157,7 @@ async def test_excel_download_has_typed_cells_a_frozen_header_and_the_codebook(c
     lines = list(sheet.iter_rows(values_only=True))
     assert lines[0] == COLUMN_NAMES
     table = [dict(zip(COLUMN_NAMES, line, strict=True)) for line in lines[1:]]
-    csv_rows = _csv_rows(await client.get("/processi.csv", params=REGION))
+    csv_rows = _csv_rows(await reader.get("/processi.csv", params=REGION))
     assert [row["slug"] for row in table] == [row["slug"] for row in csv_rows]
     for row, text in zip(table, csv_rows, strict=True):
         assert isinstance(row["updated_at"], datetime.datetime)
@@ -236,8 +236,8 @@ def test_an_import_record_against_the_standard_is_refused_with_the_schema_path(c
 # --- the codebook, the vocabularies, the Data Package ---------------------------------------------------
 
 
-async def test_codebook_describes_every_column_with_its_allowed_values(client):
-    response = await client.get("/dati/codebook.csv")
+async def test_codebook_describes_every_column_with_its_allowed_values(reader):
+    response = await reader.get("/dati/codebook.csv")
     assert response.status_code == 200 and response.content.startswith("\ufeff".encode())
     entries = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [entry["column"] for entry in entries] == list(COLUMN_NAMES)
@@ -247,12 +247,12 @@ async def test_codebook_describes_every_column_with_its_allowed_values(client):
         by_column["territories"]["many_values"] == "true"
         and by_column["funding_total_investment"]["type"] == "number"
     )
-    vocabularies = (await client.get("/api/v1/vocabolari")).json()
+    vocabularies = (await reader.get("/api/v1/vocabolari")).json()
     kinds = [f"{term['slug']} = {term['label']}" for term in vocabularies["tipo"]]
     assert by_column["kind"]["values"].split(SEPARATOR) == kinds and by_column["kind"]["vocabulary"] == "tipo"
     assert "CC-BY-SA-4.0 = " in by_column["licence"]["values"]
 
-    page = soup(await client.get("/dati/codebook"))
+    page = soup(await reader.get("/dati/codebook"))
     rows = page.select("table.codebook tbody tr")
     assert [row.th.get_text(strip=True) for row in rows] == list(COLUMN_NAMES)
     kind_row = page.select_one("#colonna-kind")
@@ -260,13 +260,13 @@ async def test_codebook_describes_every_column_with_its_allowed_values(client):
         term["slug"] for term in vocabularies["tipo"]
     ]
 
-    listed = (await client.get("/dati/vocabolari.json")).json()
+    listed = (await reader.get("/dati/vocabolari.json")).json()
     assert [value["value"] for value in listed["tipo"]["values"]] == [
         term["slug"] for term in vocabularies["tipo"]
     ]
     assert {value["value"] for value in listed["licence"]["values"]} == {"CC-BY-4.0", "CC-BY-SA-4.0"}
     table = list(
-        csv.DictReader(io.StringIO((await client.get("/dati/vocabolari.csv")).content.decode("utf-8-sig")))
+        csv.DictReader(io.StringIO((await reader.get("/dati/vocabolari.csv")).content.decode("utf-8-sig")))
     )
     assert len(table) == sum(len(v["values"]) for v in listed.values())
 
@@ -419,15 +419,15 @@ async def test_withdrawn_and_unmoderated_processes_are_in_no_file(client, tmp_pa
     assert len(_csv_rows(await client.get("/processi.csv"))) == demo_count({}) - 1
 
 
-async def test_an_organisation_search_download_matches_its_page(client):
+async def test_an_organisation_search_download_matches_its_page(reader):
     slug = run_in_app(
-        client,
+        reader,
         lambda: (
             Organisation.select(Organisation.slug).where(Organisation.slug == "comune-di-bologna").first()
         ),
     )["slug"]
-    rows = _csv_rows(await client.get("/processi.csv", params={"ente": slug}))
-    assert [row["slug"] for row in rows] == await _api_slugs(client, {"ente": slug})
+    rows = _csv_rows(await reader.get("/processi.csv", params={"ente": slug}))
+    assert [row["slug"] for row in rows] == await _api_slugs(reader, {"ente": slug})
     assert all(
         "Comune di Bologna"
         in row["decision_holders"]

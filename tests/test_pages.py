@@ -58,27 +58,27 @@ def _dd_after(page, term: str):
 # --- home ------------------------------------------------------------------------------------
 
 
-async def test_home_total_equals_api_total(client):
-    page = soup(await client.get("/"))
+async def test_home_total_equals_api_total(reader):
+    page = soup(await reader.get("/"))
     shown = int(page.select_one(".figures strong").get_text())
-    assert shown == await api_total(client, {}) == 761
+    assert shown == await api_total(reader, {}) == 761
 
 
-async def test_home_theme_counts_link_to_filtered_lists_with_the_same_totals(client):
-    page = soup(await client.get("/"))
+async def test_home_theme_counts_link_to_filtered_lists_with_the_same_totals(reader):
+    page = soup(await reader.get("/"))
     items = page.find(id="per-ambito").find_parent("section").select("li")
     assert len(items) >= 5
     for item in items:
         href = item.a["href"]
         assert href.startswith("/processi?ambito=")
         shown = int(item.select_one(".count").get_text())
-        listed = soup(await client.get(href))
+        listed = soup(await reader.get(href))
         assert heading_count(listed) == shown, href
         assert shown == demo_count({"ambito": [href.split("=", 1)[1]]})
 
 
-async def test_home_region_counts_link_to_territory_pages_with_the_same_totals(client):
-    page = soup(await client.get("/"))
+async def test_home_region_counts_link_to_territory_pages_with_the_same_totals(reader):
+    page = soup(await reader.get("/"))
     items = page.find(id="per-regione").find_parent("section").select("li")
     regions = [item for item in items if item.a["href"].startswith("/territori/")]
     assert len(regions) >= 10
@@ -86,18 +86,18 @@ async def test_home_region_counts_link_to_territory_pages_with_the_same_totals(c
         href = item.a["href"]
         assert re.fullmatch(r"/territori/R\d\d", href)
         shown = int(item.select_one(".count").get_text())
-        territory = soup(await client.get(href))
+        territory = soup(await reader.get(href))
         assert int(territory.find(id="processi-territorio").get_text().split()[0]) == shown, href
         assert shown == demo_count({"territorio": [href.rsplit("/", 1)[1]]})
 
 
-async def test_home_national_count_matches_the_page_it_links_to(client):
-    page = soup(await client.get("/"))
+async def test_home_national_count_matches_the_page_it_links_to(reader):
+    page = soup(await reader.get("/"))
     link = page.find(id="per-regione").find_parent("section").find("a", href="/processi?scala=nazionale")
     shown = int(link.find_next_sibling(class_="count").get_text())
     national = sum(1 for process in demo_processes() if "IT" in (process.get("territories") or []))
     assert shown == national > 0
-    linked = soup(await client.get("/processi?scala=nazionale"))
+    linked = soup(await reader.get("/processi?scala=nazionale"))
     assert heading_count(linked) == shown
 
 
@@ -121,8 +121,8 @@ async def test_home_latest_list_shows_the_most_recently_published_first(client):
     assert stamps == sorted(stamps, reverse=True)
 
 
-async def test_home_search_form_submits_to_the_process_list(client):
-    form = soup(await client.get("/")).find("form", role="search")
+async def test_home_search_form_submits_to_the_process_list(reader):
+    form = soup(await reader.get("/")).find("form", role="search")
     assert form["action"] == "/processi"
     assert form.find("input", type="search")["name"]
 
@@ -157,52 +157,52 @@ FILTER_CASES = {
 
 
 @pytest.mark.parametrize("params", FILTER_CASES.values(), ids=FILTER_CASES.keys())
-async def test_process_list_filters_find_exactly_the_matching_processes(client, params):
+async def test_process_list_filters_find_exactly_the_matching_processes(reader, params):
     expected = demo_count(params)
-    response = await client.get("/processi", params=params)
+    response = await reader.get("/processi", params=params)
     assert response.status_code == 200
     page = soup(response)
     assert heading_count(page) == expected
-    assert await api_total(client, params) == expected
+    assert await api_total(reader, params) == expected
     assert page.find(role="alert") is None
 
 
-async def test_process_list_filter_values_can_be_comma_separated(client):
-    separate = await api_total(client, {"territorio": [CHIERI, "R20"]})
-    page = soup(await client.get("/processi", params={"territorio": f"{CHIERI},R20"}))
+async def test_process_list_filter_values_can_be_comma_separated(reader):
+    separate = await api_total(reader, {"territorio": [CHIERI, "R20"]})
+    page = soup(await reader.get("/processi", params={"territorio": f"{CHIERI},R20"}))
     assert heading_count(page) == separate
 
 
-async def test_process_list_territory_filter_includes_everything_inside(client):
+async def test_process_list_territory_filter_includes_everything_inside(reader):
     for code in (CHIERI, "P201", "R01", "IT"):
         params = {"territorio": code, "per_pagina": "100", "ordine": "titolo"}
         slugs = []
         for number in range(1, 10):
-            items = (await client.get("/api/v1/processi", params={**params, "pagina": number})).json()[
+            items = (await reader.get("/api/v1/processi", params={**params, "pagina": number})).json()[
                 "items"
             ]
             slugs += [item["slug"] for item in items]
             if not items:
                 break
         assert PATTI in slugs, code
-    assert PATTI not in card_slugs(soup(await client.get("/processi", params={"territorio": "R09"})))
+    assert PATTI not in card_slugs(soup(await reader.get("/processi", params={"territorio": "R09"})))
 
 
-async def test_process_list_shows_active_filters_with_links_that_remove_them(client):
-    page = soup(await client.get("/processi", params={"ambito": "ambiente", "territorio": "R15"}))
+async def test_process_list_shows_active_filters_with_links_that_remove_them(reader):
+    page = soup(await reader.get("/processi", params={"ambito": "ambiente", "territorio": "R15"}))
     chips = page.find("ul", attrs={"aria-label": "Filtri attivi"})
     texts = [li.get_text(" ", strip=True) for li in chips.find_all("li")]
     assert any("Ambiente" in text for text in texts)
     assert any("Campania" in text for text in texts)
     remove_region = next(li.a["href"] for li in chips.find_all("li") if "Campania" in li.get_text())
     assert "R15" not in remove_region and "ambiente" in remove_region
-    assert heading_count(soup(await client.get("/processi" + remove_region))) == demo_count(
+    assert heading_count(soup(await reader.get("/processi" + remove_region))) == demo_count(
         {"ambito": ["ambiente"]}
     )
 
 
-async def test_process_list_form_keeps_the_chosen_filters_checked(client):
-    page = soup(await client.get("/processi", params={"ambito": "ambiente", "stato": "concluso"}))
+async def test_process_list_form_keeps_the_chosen_filters_checked(reader):
+    page = soup(await reader.get("/processi", params={"ambito": "ambiente", "stato": "concluso"}))
     form = page.find("aside").form
 
     def checkbox(name, value):
@@ -231,8 +231,8 @@ INVALID_FILTERS = {
 
 
 @pytest.mark.parametrize("params, label, detail", INVALID_FILTERS.values(), ids=INVALID_FILTERS.keys())
-async def test_process_list_invalid_filter_answers_400_with_an_italian_alert(client, params, label, detail):
-    response = await client.get("/processi", params=params)
+async def test_process_list_invalid_filter_answers_400_with_an_italian_alert(reader, params, label, detail):
+    response = await reader.get("/processi", params=params)
     assert response.status_code == 400
     page = soup(response)
     assert page.html["lang"] == "it"
@@ -258,59 +258,59 @@ async def _all_items(client, ordine: str) -> list[dict]:
     return items
 
 
-async def test_sort_by_title_is_alphabetical_ignoring_case_and_accents(client):
-    items = await _all_items(client, "titolo")
+async def test_sort_by_title_is_alphabetical_ignoring_case_and_accents(reader):
+    items = await _all_items(reader, "titolo")
     assert len(items) == 761
     keys = [fold(item["title"]) for item in items]
     assert keys == sorted(keys)
 
 
-async def test_sort_by_year_puts_newest_first_and_unknown_years_last(client):
-    years = [item["start_year"] for item in await _all_items(client, "anno")]
+async def test_sort_by_year_puts_newest_first_and_unknown_years_last(reader):
+    years = [item["start_year"] for item in await _all_items(reader, "anno")]
     known = [year for year in years if year is not None]
     assert known == sorted(known, reverse=True)
     assert years[: len(known)] == known  # every unknown year after the known ones
 
 
-async def test_sort_by_year_ascending_puts_oldest_first_and_unknown_years_last(client):
-    years = [item["start_year"] for item in await _all_items(client, "anno_asc")]
+async def test_sort_by_year_ascending_puts_oldest_first_and_unknown_years_last(reader):
+    years = [item["start_year"] for item in await _all_items(reader, "anno_asc")]
     known = [year for year in years if year is not None]
     assert known == sorted(known)
     assert years[: len(known)] == known
 
 
-async def test_sort_by_recent_changes_is_the_default_and_newest_first(client):
-    items = await _all_items(client, "recenti")
+async def test_sort_by_recent_changes_is_the_default_and_newest_first(reader):
+    items = await _all_items(reader, "recenti")
     stamps = [datetime.datetime.fromisoformat(item["updated_at"]) for item in items]
     assert stamps == sorted(stamps, reverse=True)
-    default = soup(await client.get("/processi"))
+    default = soup(await reader.get("/processi"))
     assert card_slugs(default) == [item["slug"] for item in items[:20]]
 
 
 @pytest.mark.parametrize("ordine", ["recenti", "titolo", "anno", "anno_asc"])
-async def test_pages_of_20_follow_the_same_order_as_one_page_of_100(client, ordine):
+async def test_pages_of_20_follow_the_same_order_as_one_page_of_100(reader, ordine):
     """The order is total: paging never repeats or skips a process (ties included, e.g. equal titles)."""
-    items = (await client.get("/api/v1/processi", params={"ordine": ordine, "per_pagina": "100"})).json()
+    items = (await reader.get("/api/v1/processi", params={"ordine": ordine, "per_pagina": "100"})).json()
     slugs: list[str] = []
     for number in range(1, 6):
-        page = soup(await client.get("/processi", params={"ordine": ordine, "pagina": str(number)}))
+        page = soup(await reader.get("/processi", params={"ordine": ordine, "pagina": str(number)}))
         slugs += card_slugs(page)
     assert slugs == [item["slug"] for item in items["items"]]
 
 
-async def test_pagination_second_page_differs_from_the_first(client):
-    first = soup(await client.get("/processi"))
-    second = soup(await client.get("/processi", params={"pagina": "2"}))
+async def test_pagination_second_page_differs_from_the_first(reader):
+    first = soup(await reader.get("/processi"))
+    second = soup(await reader.get("/processi", params={"pagina": "2"}))
     assert len(card_slugs(first)) == len(card_slugs(second)) == 20
     assert not set(card_slugs(first)) & set(card_slugs(second))
     nav = first.find("nav", class_="pagination")
     assert "Pagina 1 di 39" in nav.get_text(" ", strip=True)
     next_link = nav.find("a", rel="next")["href"]
-    assert card_slugs(soup(await client.get("/processi" + next_link))) == card_slugs(second)
+    assert card_slugs(soup(await reader.get("/processi" + next_link))) == card_slugs(second)
 
 
-async def test_pagination_keeps_the_filters_in_page_links(client):
-    page = soup(await client.get("/processi", params={"ambito": "ambiente", "ordine": "titolo"}))
+async def test_pagination_keeps_the_filters_in_page_links(reader):
+    page = soup(await reader.get("/processi", params={"ambito": "ambiente", "ordine": "titolo"}))
     next_link = page.find("nav", class_="pagination").find("a", rel="next")["href"]
     assert "ambito=ambiente" in next_link and "ordine=titolo" in next_link and "pagina=2" in next_link
 
@@ -318,8 +318,8 @@ async def test_pagination_keeps_the_filters_in_page_links(client):
 # --- the process page --------------------------------------------------------------------------
 
 
-async def test_process_page_links_decision_holders_to_organisation_pages(client):
-    page = soup(await client.get(f"/processi/{PATTI}"))
+async def test_process_page_links_decision_holders_to_organisation_pages(reader):
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     links = _dd_after(page, "Titolari della decisione").find_all("a")
     assert [(a.get_text(), a["href"]) for a in links] == [
         ("Comune di Chieri", "/enti/comune-di-chieri"),
@@ -328,13 +328,13 @@ async def test_process_page_links_decision_holders_to_organisation_pages(client)
         ("Comune di Torino", "/enti/comune-di-torino"),
     ]
     for a in links:
-        assert (await client.get(a["href"])).status_code == 200
+        assert (await reader.get(a["href"])).status_code == 200
     funder = _dd_after(page, "Finanziatore").a
     assert (funder.get_text(), funder["href"]) == ("Compagnia di San Paolo", "/enti/compagnia-di-san-paolo")
 
 
-async def test_process_page_links_territories_to_territory_pages(client):
-    page = soup(await client.get(f"/processi/{PATTI}"))
+async def test_process_page_links_territories_to_territory_pages(reader):
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     links = _dd_after(page, LABELS["territories"]).find_all("a")
     assert [a["href"] for a in links] == [
         "/territori/C001078",
@@ -346,9 +346,9 @@ async def test_process_page_links_territories_to_territory_pages(client):
     assert links[0].get_text() == "Chieri" and links[-1].get_text() == "Torino"
 
 
-async def test_process_page_shows_every_section_of_the_record(client):
+async def test_process_page_shows_every_section_of_the_record(reader):
     patti = next(p for p in demo_redazione() if p["slug"] == PATTI)
-    page = soup(await client.get(f"/processi/{PATTI}"))
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     assert page.h1.get_text() == patti["title"]
     headings = [h2.get_text(strip=True) for h2 in page.find("article", class_="process").find_all("h2")]
     assert headings == [
@@ -379,16 +379,16 @@ async def test_process_page_shows_every_section_of_the_record(client):
         assert page.find("p", string=paragraph) is not None
 
 
-async def test_process_page_lists_phases_in_order(client):
+async def test_process_page_lists_phases_in_order(reader):
     patti = next(p for p in demo_redazione() if p["slug"] == PATTI)
-    page = soup(await client.get(f"/processi/{PATTI}"))
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     phases = page.find("ol", class_="phases").find_all("li", recursive=False)
     assert [li.h4.get_text() for li in phases] == [phase["title"] for phase in patti["phases"]]
     assert [li.p.get_text() for li in phases] == [phase["description"] for phase in patti["phases"]]
 
 
-async def test_process_page_shows_funding_phases_in_italian_euro_format(client):
-    page = soup(await client.get(f"/processi/{OPENCOESIONE}"))
+async def test_process_page_shows_funding_phases_in_italian_euro_format(reader):
+    page = soup(await reader.get(f"/processi/{OPENCOESIONE}"))
     assert _dd_after(page, "Investimento totale").get_text() == "€ 1.580.579,61"
     assert _dd_after(page, "Cofinanziamento").get_text() == "€ 675.434,71"
     table = page.find("table")
@@ -407,18 +407,18 @@ async def test_process_page_shows_funding_phases_in_italian_euro_format(client):
     ]
 
 
-async def test_process_page_lists_links_and_the_json_version(client):
-    page = soup(await client.get(f"/processi/{OPENCOESIONE}"))
+async def test_process_page_lists_links_and_the_json_version(reader):
+    page = soup(await reader.get(f"/processi/{OPENCOESIONE}"))
     assert page.find("a", href="https://www.opencoesione.gov.it").get_text() == "Portale OpenCoesione"
     json_link = page.main.find("a", href=f"/api/v1/processi/{OPENCOESIONE}")
     assert json_link is not None
-    response = await client.get(json_link["href"])
+    response = await reader.get(json_link["href"])
     assert response.status_code == 200
     assert response.json()["title"] == "OpenCoesione"
 
 
-async def test_process_page_shows_the_last_modification_date(client):
-    page = soup(await client.get(f"/processi/{PATTI}"))
+async def test_process_page_shows_the_last_modification_date(reader):
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     time = _dd_after(page, "Data ultima modifica").time
     assert time.get_text() == "18 aprile 2020"
     assert datetime.datetime.fromisoformat(time["datetime"]) == datetime.datetime(
@@ -426,8 +426,8 @@ async def test_process_page_shows_the_last_modification_date(client):
     )
 
 
-async def test_process_without_funding_has_no_funding_section(client):
-    page = soup(await client.get(f"/processi/{PATTI}"))
+async def test_process_without_funding_has_no_funding_section(reader):
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     assert page.find(id="risorse") is None
     assert page.find("table") is None
 
@@ -435,9 +435,9 @@ async def test_process_without_funding_has_no_funding_section(client):
 # --- organisations and territories -------------------------------------------------------------
 
 
-async def test_organisation_page_shows_the_organisation_and_its_processes(client):
-    api = (await client.get("/api/v1/enti/comune-di-torino")).json()
-    page = soup(await client.get("/enti/comune-di-torino"))
+async def test_organisation_page_shows_the_organisation_and_its_processes(reader):
+    api = (await reader.get("/api/v1/enti/comune-di-torino")).json()
+    page = soup(await reader.get("/enti/comune-di-torino"))
     assert page.h1.get_text() == "Comune di Torino"
     assert _dd_after(page, "Tipo di ente").get_text() == "Comune"
     assert _dd_after(page, "Territorio").a["href"] == "/territori/C001272"
@@ -448,23 +448,23 @@ async def test_organisation_page_shows_the_organisation_and_its_processes(client
     patti_card = page.find("a", href=f"/processi/{PATTI}").find_parent("article")
     assert "Titolare della decisione" in patti_card.get_text()
     filter_link = page.find("a", href="/processi?ente=comune-di-torino")
-    assert heading_count(soup(await client.get(filter_link["href"]))) == count
+    assert heading_count(soup(await reader.get(filter_link["href"]))) == count
 
 
-async def test_organisation_list_searches_names_and_alternative_names(client):
+async def test_organisation_list_searches_names_and_alternative_names(reader):
     for q in ("torino", "Città di Torino", "citta di torino"):
-        page = soup(await client.get("/enti", params={"q": q}))
+        page = soup(await reader.get("/enti", params={"q": q}))
         assert page.find("a", href="/enti/comune-di-torino") is not None, q
-    page = soup(await client.get("/enti", params={"q": "citta di torino"}))
+    page = soup(await reader.get("/enti", params={"q": "citta di torino"}))
     assert page.find("a", href="/enti/politecnico-di-torino") is None
 
 
 @pytest.mark.parametrize("code", [CHIERI, "P201", "R01", "IT"])
-async def test_territory_page_includes_processes_of_the_territories_inside_it(client, code):
+async def test_territory_page_includes_processes_of_the_territories_inside_it(reader, code):
     expected = demo_count({"territorio": [code]})
     found = False
     for number in range(1, 40):
-        page = soup(await client.get(f"/territori/{code}", params={"pagina": str(number)}))
+        page = soup(await reader.get(f"/territori/{code}", params={"pagina": str(number)}))
         if number == 1:
             assert int(page.find(id="processi-territorio").get_text().split()[0]) == expected
         slugs = card_slugs(page)
@@ -476,19 +476,19 @@ async def test_territory_page_includes_processes_of_the_territories_inside_it(cl
     assert found, f"{PATTI} not listed on /territori/{code}"
 
 
-async def test_territory_page_of_another_region_leaves_the_process_out(client):
-    page = soup(await client.get("/territori/R09"))
+async def test_territory_page_of_another_region_leaves_the_process_out(reader):
+    page = soup(await reader.get("/territori/R09"))
     assert page.h1.get_text() == "Toscana"
     assert int(page.find(id="processi-territorio").get_text().split()[0]) == demo_count(
         {"territorio": ["R09"]}
     )
     for number in range(1, 3):
-        slugs = card_slugs(soup(await client.get("/territori/R09", params={"pagina": str(number)})))
+        slugs = card_slugs(soup(await reader.get("/territori/R09", params={"pagina": str(number)})))
         assert PATTI not in slugs
 
 
-async def test_territory_page_shows_the_chain_of_units_above(client):
-    page = soup(await client.get(f"/territori/{CHIERI}"))
+async def test_territory_page_shows_the_chain_of_units_above(reader):
+    page = soup(await reader.get(f"/territori/{CHIERI}"))
     assert page.h1.get_text() == "Chieri"
     crumbs = page.find("nav", attrs={"aria-label": "Percorso"})
     assert [a["href"] for a in crumbs.find_all("a")] == [
@@ -499,16 +499,16 @@ async def test_territory_page_shows_the_chain_of_units_above(client):
     ]
 
 
-async def test_territory_code_in_lower_case_redirects_to_upper_case(client):
-    response = await client.get("/territori/c001078", follow_redirects=False)
+async def test_territory_code_in_lower_case_redirects_to_upper_case(reader):
+    response = await reader.get("/territori/c001078", follow_redirects=False)
     assert response.status_code == 301
     assert response.headers["location"] == "/territori/C001078"
 
 
-async def test_territory_list_searches_by_name_without_accents(client):
-    page = soup(await client.get("/territori", params={"q": "citta metropolitana di torino"}))
+async def test_territory_list_searches_by_name_without_accents(reader):
+    page = soup(await reader.get("/territori", params={"q": "citta metropolitana di torino"}))
     assert page.find("a", href="/territori/P201") is not None
-    regions = soup(await client.get("/territori"))
+    regions = soup(await reader.get("/territori"))
     assert len([a for a in regions.main.find_all("a") if re.fullmatch(r"/territori/R\d\d", a["href"])]) == 20
 
 
@@ -524,8 +524,8 @@ async def test_territory_list_searches_by_name_without_accents(client):
         "/pagina-che-non-esiste",
     ],
 )
-async def test_not_found_pages_are_in_italian_with_a_way_back(client, path):
-    response = await client.get(path)
+async def test_not_found_pages_are_in_italian_with_a_way_back(reader, path):
+    response = await reader.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     page = soup(response)
@@ -537,8 +537,8 @@ async def test_not_found_pages_are_in_italian_with_a_way_back(client, path):
     assert "Not Found" not in response.text
 
 
-async def test_not_found_page_escapes_the_requested_address(client):
-    response = await client.get("/processi/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+async def test_not_found_page_escapes_the_requested_address(reader):
+    response = await reader.get("/processi/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert response.status_code == 404
     assert soup(response).find("script") is None
     assert "<script>alert(1)</script>" not in response.text
@@ -596,9 +596,9 @@ PAGES = [
 ]
 
 
-async def test_every_page_has_landmarks_a_skip_link_and_one_h1(client):
+async def test_every_page_has_landmarks_a_skip_link_and_one_h1(reader):
     for path in PAGES:
-        page = soup(await client.get(path))
+        page = soup(await reader.get(path))
         assert page.html["lang"] == "it", path
         body = page.body
         for landmark in ("header", "nav", "main", "footer"):
@@ -609,9 +609,9 @@ async def test_every_page_has_landmarks_a_skip_link_and_one_h1(client):
         assert page.title.get_text(strip=True), path
 
 
-async def test_every_form_field_has_a_label(client):
+async def test_every_form_field_has_a_label(reader):
     for path in PAGES:
-        page = soup(await client.get(path))
+        page = soup(await reader.get(path))
         for field in page.find_all(["input", "select", "textarea"]):
             if field.name == "input" and field.get("type") in ("hidden", "submit", "button"):
                 continue
@@ -621,7 +621,7 @@ async def test_every_form_field_has_a_label(client):
             assert labelled, f"{path}: {field}"
 
 
-async def test_current_section_is_marked_in_the_main_navigation(client):
+async def test_current_section_is_marked_in_the_main_navigation(reader):
     for path, current in (
         ("/", []),
         ("/processi", ["/processi"]),
@@ -629,7 +629,7 @@ async def test_current_section_is_marked_in_the_main_navigation(client):
         ("/enti/comune-di-torino", ["/enti"]),
         ("/territori/R01", ["/territori"]),
     ):
-        nav = soup(await client.get(path)).find("nav", attrs={"aria-label": "Navigazione principale"})
+        nav = soup(await reader.get(path)).find("nav", attrs={"aria-label": "Navigazione principale"})
         assert [a["href"] for a in nav.find_all("a", attrs={"aria-current": "page"})] == current, path
 
 
@@ -694,8 +694,8 @@ async def test_content_with_html_is_shown_escaped_everywhere(client):
     assert soup(organisation).h1.get_text() == f"Ente {IMG}"
 
 
-async def test_search_text_is_shown_escaped(client):
-    response = await client.get("/processi", params={"q": f"{SCRIPT} {IMG}"})
+async def test_search_text_is_shown_escaped(reader):
+    response = await reader.get("/processi", params={"q": f"{SCRIPT} {IMG}"})
     assert response.status_code == 200
     page = soup(response)
     # only the site's own scripts: none from the search text

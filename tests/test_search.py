@@ -82,57 +82,57 @@ def test_analyzer_folds_accents_drops_elisions_and_stems_italian_words():
     assert terms("il progetto del 2017 con CUP J41B12000010007") == terms("progetto 2017 cup j41b12000010007")
 
 
-async def test_query_without_accent_finds_titles_with_the_accent(client):
-    result = await search_api(client, q="citta")
+async def test_query_without_accent_finds_titles_with_the_accent(reader):
+    result = await search_api(reader, q="citta")
     titles = [item["title"].casefold() for item in result["items"]]
     assert result["total"] > 0
     assert any("città" in title for title in titles)
 
 
-async def test_elided_query_finds_shared_administration_first(client):
-    result = await search_api(client, q="l'amministrazione condivisa")
+async def test_elided_query_finds_shared_administration_first(reader):
+    result = await search_api(reader, q="l'amministrazione condivisa")
     assert slugs(result)[0] == PATTI
 
 
-async def test_stemming_matches_other_forms_of_the_word(client):
-    plural = await search_api(client, q="patti di collaborazione")
-    singular = await search_api(client, q="patto collaborazione")
+async def test_stemming_matches_other_forms_of_the_word(reader):
+    plural = await search_api(reader, q="patti di collaborazione")
+    singular = await search_api(reader, q="patto collaborazione")
     assert PATTI in slugs(plural) and PATTI in slugs(singular)
 
 
-async def test_phrase_query_needs_the_words_together(client):
-    phrase = await search_api(client, q='"amministrazione condivisa"', per_pagina=100)
-    loose = await search_api(client, q="amministrazione condivisa", per_pagina=100)
+async def test_phrase_query_needs_the_words_together(reader):
+    phrase = await search_api(reader, q='"amministrazione condivisa"', per_pagina=100)
+    loose = await search_api(reader, q="amministrazione condivisa", per_pagina=100)
     assert PATTI in slugs(phrase)
     assert phrase["total"] <= loose["total"]
     for item in phrase["items"]:
-        detail = (await client.get(f"/api/v1/processi/{item['slug']}")).json()
+        detail = (await reader.get(f"/api/v1/processi/{item['slug']}")).json()
         text = " ".join(
             str(detail[key] or "") for key in ("title", "summary", "description", "goals")
         ).casefold()
         assert "amministrazione condivisa" in text
 
 
-async def test_title_match_ranks_above_body_matches(client):
-    result = await search_api(client, q="opencoesione")
+async def test_title_match_ranks_above_body_matches(reader):
+    result = await search_api(reader, q="opencoesione")
     assert result["total"] > 10  # the word is in many reports' bodies
     assert "opencoesione" in result["items"][0]["title"].casefold()
 
 
-async def test_comune_name_finds_processes_tagged_with_it(client):
-    result = await search_api(client, q="Chieri")
+async def test_comune_name_finds_processes_tagged_with_it(reader):
+    result = await search_api(reader, q="Chieri")
     assert PATTI in slugs(result)
     assert "Chieri" not in result["items"][0]["title"]  # found through its territory, not its title
 
 
-async def test_a_misspelt_word_finds_the_processes_of_the_word_meant_and_says_so(client):
-    result = await search_api(client, q="cagliri")
+async def test_a_misspelt_word_finds_the_processes_of_the_word_meant_and_says_so(reader):
+    result = await search_api(reader, q="cagliri")
     assert result["fuzzy"] == ["cagliari"] and result["corrected_from"] is None
-    assert result["total"] > 0 and await _all_slugs(client, q="cagliri") <= await _all_slugs(
-        client, q="cagliari"
+    assert result["total"] > 0 and await _all_slugs(reader, q="cagliri") <= await _all_slugs(
+        reader, q="cagliari"
     )
     assert all("cagliari" in str(item).casefold() for item in result["items"][:3])
-    page = soup(await client.get("/processi", params={"q": "cagliri"}))
+    page = soup(await reader.get("/processi", params={"q": "cagliri"}))
     assert "Risultati anche per: cagliari" in [p.get_text() for p in page.select("p.notice")]
 
 
@@ -150,21 +150,21 @@ async def test_a_misspelt_word_finds_the_processes_of_the_word_meant_and_says_so
         ("partecipazione", "partceipaziome"),  # two typos in a word of 9 letters or more
     ],
 )
-async def test_a_typo_of_each_kind_finds_the_process_in_the_top_3(client, word, typed):
-    meant = await search_api(client, q=word)
-    found = await search_api(client, q=typed)
+async def test_a_typo_of_each_kind_finds_the_process_in_the_top_3(reader, word, typed):
+    meant = await search_api(reader, q=word)
+    found = await search_api(reader, q=typed)
     assert slugs(meant)[0] in slugs(found)[:3]
     assert word in found["fuzzy"]
 
 
-async def test_the_last_word_also_matches_as_the_beginning_of_a_word(client):
-    typing = await search_api(client, q="bilancio parteci")
+async def test_the_last_word_also_matches_as_the_beginning_of_a_word(reader):
+    typing = await search_api(reader, q="bilancio parteci")
     assert "bilancio-partecipativo-bologna-2017" in slugs(typing)[:5]
     assert any(word.startswith("partecip") for word in typing["fuzzy"])
-    other_order = await search_api(client, q="parteci bilancio")  # not the last word: typos only
+    other_order = await search_api(reader, q="parteci bilancio")  # not the last word: typos only
     assert not any(word.startswith("partecip") for word in other_order["fuzzy"])
-    assert "bilancio" in (await search_api(client, q="bilan"))["fuzzy"]
-    assert (await search_api(client, q="bi"))["fuzzy"] == []  # too short to complete
+    assert "bilancio" in (await search_api(reader, q="bilan"))["fuzzy"]
+    assert (await search_api(reader, q="bi"))["fuzzy"] == []  # too short to complete
 
 
 async def test_an_exact_match_ranks_above_the_matches_within_a_typo(client):
@@ -178,24 +178,24 @@ async def test_an_exact_match_ranks_above_the_matches_within_a_typo(client):
     assert slugs(meant).index("consulta-dei-giovani-di-cagliri") >= exactly  # after every exact match
 
 
-async def test_a_word_too_short_for_typos_is_corrected_when_it_finds_nothing(client):
-    result = await search_api(client, q="orzi")  # four letters: matched exactly only
+async def test_a_word_too_short_for_typos_is_corrected_when_it_finds_nothing(reader):
+    result = await search_api(reader, q="orzi")  # four letters: matched exactly only
     assert result["corrected_from"] == "orzi" and result["query"] != "orzi"
-    assert result["total"] == (await search_api(client, q=result["query"]))["total"] > 0
+    assert result["total"] == (await search_api(reader, q=result["query"]))["total"] > 0
 
 
-async def test_a_word_typed_without_its_accent_finds_the_accented_word(client):
-    accented = await _all_slugs(client, q="qualità")
-    assert accented and await _all_slugs(client, q="qualita") == accented  # qualità is stemmed "qual"
-    assert (await search_api(client, q="qualita"))["fuzzy"] == []  # an exact match, not a typo
+async def test_a_word_typed_without_its_accent_finds_the_accented_word(reader):
+    accented = await _all_slugs(reader, q="qualità")
+    assert accented and await _all_slugs(reader, q="qualita") == accented  # qualità is stemmed "qual"
+    assert (await search_api(reader, q="qualita"))["fuzzy"] == []  # an exact match, not a typo
 
 
-async def test_typographic_and_straight_apostrophes_find_the_same_processes(client):
+async def test_typographic_and_straight_apostrophes_find_the_same_processes(reader):
     for typographic, straight in (("l’amministrazione", "l'amministrazione"), ("dell’ente", "dell'ente")):
-        curly = await search_api(client, q=typographic, per_pagina=100)
+        curly = await search_api(reader, q=typographic, per_pagina=100)
         assert curly["total"] > 0
-        assert slugs(curly) == slugs(await search_api(client, q=straight, per_pagina=100))
-        assert slugs(curly) == slugs(await search_api(client, q=typographic.split("’")[1], per_pagina=100))
+        assert slugs(curly) == slugs(await search_api(reader, q=straight, per_pagina=100))
+        assert slugs(curly) == slugs(await search_api(reader, q=typographic.split("’")[1], per_pagina=100))
 
 
 async def test_a_compound_written_joined_hyphenated_or_apart_finds_the_three(client):
@@ -265,17 +265,17 @@ async def test_a_rare_misspelt_word_gets_a_suggestion_that_finds_more(client):
     "typed",
     ["amiantoo", "partecipazzione", "bilancoi", "rma", "orzi", "cagliri", "biblioteka", "xqzw", "qqqqqq"],
 )
-async def test_a_suggestion_or_correction_always_finds_processes(client, typed):
-    result = await search_api(client, q=typed)
+async def test_a_suggestion_or_correction_always_finds_processes(reader, typed):
+    result = await search_api(reader, q=typed)
     for proposed in (result["suggestion"], result["corrected_from"] and result["query"]):
         if proposed:
-            assert (await search_api(client, q=proposed))["total"] > 0, proposed
+            assert (await search_api(reader, q=proposed))["total"] > 0, proposed
     if result["total"] == 0:
         assert result["suggestion"] is None
 
 
-async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(client):
-    response = await client.get("/processi", params={"q": "amministrazione condivisa"})
+async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(reader):
+    response = await reader.get("/processi", params={"q": "amministrazione condivisa"})
     page = soup(response)
     marks = page.select(".snippet mark")
 
@@ -291,12 +291,12 @@ async def test_results_page_highlights_the_matched_words_and_escapes_the_rest(cl
     assert (
         page.select_one("#risultati")
         .get_text()
-        .startswith(str((await search_api(client, q="amministrazione condivisa"))["total"]))
+        .startswith(str((await search_api(reader, q="amministrazione condivisa"))["total"]))
     )
 
 
-async def test_empty_result_page_helps_the_reader(client):
-    response = await client.get("/processi", params={"q": "zzzqqqxxx", "tipo": "monitoraggio-civico"})
+async def test_empty_result_page_helps_the_reader(reader):
+    response = await reader.get("/processi", params={"q": "zzzqqqxxx", "tipo": "monitoraggio-civico"})
     page = soup(response)
     assert response.status_code == 200
     assert "Nessun processo corrisponde" in page.select_one(".empty").get_text()
@@ -313,12 +313,12 @@ async def _all_slugs(client, **params) -> set[str]:
         page += 1
 
 
-async def test_words_never_in_one_process_find_those_with_most_of_them(client):
+async def test_words_never_in_one_process_find_those_with_most_of_them(reader):
     words = ['"orti"', '"bari"', '"asl"']  # quoted: matched as typed, without typos or completions
-    assert (await search_api(client, q="bilancio partecipativo bologna"))["partial"] is False
-    having = {word: await _all_slugs(client, q=word) for word in words}
+    assert (await search_api(reader, q="bilancio partecipativo bologna"))["partial"] is False
+    having = {word: await _all_slugs(reader, q=word) for word in words}
     assert not set.intersection(*having.values())  # no process has all three
-    result = await search_api(client, q=" ".join(words), per_pagina=100)
+    result = await search_api(reader, q=" ".join(words), per_pagina=100)
     assert result["partial"] is True
     assert result["total"] == len(set.union(*having.values()))
 
@@ -328,92 +328,92 @@ async def test_words_never_in_one_process_find_those_with_most_of_them(client):
     counts = [count(slug) for slug in slugs(result)]
     assert counts == sorted(counts, reverse=True)  # most words first
     assert counts[0] == max(map(count, set.union(*having.values()))) == 2
-    page = soup(await client.get("/processi", params={"q": " ".join(words)}))
+    page = soup(await reader.get("/processi", params={"q": " ".join(words)}))
     notice = page.select_one("p.notice[role=status]").get_text()
     assert notice == "Nessun processo contiene tutte le parole: ecco quelli che ne contengono di più."
     assert card_slugs(page)[0] == slugs(result)[0]
 
 
-async def test_a_filter_applies_to_the_processes_with_most_of_the_words(client):
+async def test_a_filter_applies_to_the_processes_with_most_of_the_words(reader):
     words = '"orti" "bari" "asl"'
-    unfiltered = await _all_slugs(client, q=words)
-    filtered = await search_api(client, q=words, territorio="R16", per_pagina=100)
+    unfiltered = await _all_slugs(reader, q=words)
+    filtered = await search_api(reader, q=words, territorio="R16", per_pagina=100)
     assert filtered["partial"] is True and 0 < filtered["total"] < len(unfiltered)
-    assert set(slugs(filtered)) <= unfiltered & await _all_slugs(client, territorio="R16")
+    assert set(slugs(filtered)) <= unfiltered & await _all_slugs(reader, territorio="R16")
 
 
 # --- facets ----------------------------------------------------------------------------------
 
 
-async def test_facet_counts_match_database_counts_for_every_value(client):
-    result = await search_api(client)
+async def test_facet_counts_match_database_counts_for_every_value(reader):
+    result = await search_api(reader)
     for facet in ("ambito", "tipo", "tematica", "fonte", "stato"):
         for option in result["facets"][facet]:
-            in_database = run_in_app(client, database_count, facet, option["value"])
+            in_database = run_in_app(reader, database_count, facet, option["value"])
             assert option["count"] == in_database, (facet, option)
 
 
-async def test_region_counts_include_provinces_and_comuni_and_match_the_database(client):
-    result = await search_api(client)
+async def test_region_counts_include_provinces_and_comuni_and_match_the_database(reader):
+    result = await search_api(reader)
     regions = {o["value"]: o["count"] for o in result["facets"]["territorio"]}
     assert regions["R01"] >= 1
     for code, count in regions.items():
-        assert count == run_in_app(client, database_count, "territorio", code), code
-    piemonte = await search_api(client, territorio="R01")
-    assert PATTI in [i["slug"] for i in (await search_api(client, territorio="R01", per_pagina=100))["items"]]
+        assert count == run_in_app(reader, database_count, "territorio", code), code
+    piemonte = await search_api(reader, territorio="R01")
+    assert PATTI in [i["slug"] for i in (await search_api(reader, territorio="R01", per_pagina=100))["items"]]
     provinces = {o["value"] for o in piemonte["facets"]["territorio"]}
     assert "P201" in provinces  # a chosen region shows its provinces
-    torino = await search_api(client, territorio="P201")
+    torino = await search_api(reader, territorio="P201")
     assert CHIERI in {o["value"] for o in torino["facets"]["territorio"]}  # and a province its comuni
 
 
-async def test_process_with_four_decision_holders_counts_once_under_each(client):
-    result = await search_api(client, q="amministrazione condivisa piemonte")
+async def test_process_with_four_decision_holders_counts_once_under_each(reader):
+    result = await search_api(reader, q="amministrazione condivisa piemonte")
     holders = {o["value"]: o["count"] for o in result["facets"]["titolare"]}
     for slug in ("comune-di-chieri", "comune-di-collegno", "comune-di-condove", "comune-di-torino"):
         assert holders.get(slug) == 1, slug
 
 
-async def test_values_of_one_facet_combine_with_or_and_facets_with_and(client):
-    culture = (await search_api(client, ambito="cultura-istruzione"))["total"]
-    environment = (await search_api(client, ambito="ambiente"))["total"]
-    either = await search_api(client, ambito=["cultura-istruzione", "ambiente"])
+async def test_values_of_one_facet_combine_with_or_and_facets_with_and(reader):
+    culture = (await search_api(reader, ambito="cultura-istruzione"))["total"]
+    environment = (await search_api(reader, ambito="ambiente"))["total"]
+    either = await search_api(reader, ambito=["cultura-istruzione", "ambiente"])
     assert either["total"] == culture + environment
-    both = await search_api(client, ambito=["cultura-istruzione", "ambiente"], territorio="R15")
-    campania = (await search_api(client, territorio="R15"))["total"]
+    both = await search_api(reader, ambito=["cultura-istruzione", "ambiente"], territorio="R15")
+    campania = (await search_api(reader, territorio="R15"))["total"]
     assert both["total"] <= min(either["total"], campania)
     # the chosen facet still shows the counts of its other values (multi-select facets)
     themes = {o["value"]: o["count"] for o in either["facets"]["ambito"]}
     assert themes["cultura-istruzione"] == culture and "salute" not in themes or themes
 
 
-async def test_filtering_happens_before_pagination(client):
-    first = await search_api(client, tipo="monitoraggio-civico", per_pagina=50, pagina=1)
-    second = await search_api(client, tipo="monitoraggio-civico", per_pagina=50, pagina=2)
-    in_database = run_in_app(client, database_count, "tipo", "monitoraggio-civico")
+async def test_filtering_happens_before_pagination(reader):
+    first = await search_api(reader, tipo="monitoraggio-civico", per_pagina=50, pagina=1)
+    second = await search_api(reader, tipo="monitoraggio-civico", per_pagina=50, pagina=2)
+    in_database = run_in_app(reader, database_count, "tipo", "monitoraggio-civico")
     assert first["total"] == second["total"] == in_database > 100
     assert not set(slugs(first)) & set(slugs(second))
     assert len(first["items"]) == 50
 
 
-async def test_year_facet_counts_by_decade_and_year(client):
-    result = await search_api(client, tipo="monitoraggio-civico")
+async def test_year_facet_counts_by_decade_and_year(reader):
+    result = await search_api(reader, tipo="monitoraggio-civico")
     decades = result["years"]["decades"]
     assert sum(decades.values()) == sum(result["years"]["years"].values())
     assert decades["2010"] == sum(n for y, n in result["years"]["years"].items() if 2010 <= int(y) <= 2019)
 
 
-async def test_api_and_page_agree_on_search_results(client):
+async def test_api_and_page_agree_on_search_results(reader):
     params = {"q": "museo", "ambito": "cultura-istruzione", "ordine": "rilevanza"}
-    page = soup(await client.get("/processi", params=params))
-    api = await search_api(client, **params)
+    page = soup(await reader.get("/processi", params=params))
+    api = await search_api(reader, **params)
     assert int(page.select_one("#risultati").get_text().split()[0]) == api["total"]
     cards = [a["href"].removeprefix("/processi/") for a in page.select("article.card .card-title a")]
     assert cards == slugs(api)
 
 
-async def test_similar_processes_are_shown_on_a_process_page(client):
-    page = soup(await client.get(f"/processi/{PATTI}"))
+async def test_similar_processes_are_shown_on_a_process_page(reader):
+    page = soup(await reader.get(f"/processi/{PATTI}"))
     similar = page.select("section.similar article.card")
     assert similar and PATTI not in [a["href"] for a in page.select("section.similar a")]
 

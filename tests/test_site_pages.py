@@ -91,14 +91,14 @@ async def test_every_page_names_its_icons_and_links_the_site_pages_in_its_footer
                 assert (await client.get(href)).status_code == 200, href
 
 
-async def test_search_engines_find_the_site_pages(client):
-    sitemap = (await client.get("/sitemap.xml")).text
+async def test_search_engines_find_the_site_pages(reader):
+    sitemap = (await reader.get("/sitemap.xml")).text
     for path in SITE_PAGES:
-        assert f"<loc>{client.app.state.settings.base_url}{path}</loc>" in sitemap, path
+        assert f"<loc>{reader.app.state.settings.base_url}{path}</loc>" in sitemap, path
 
 
-async def test_the_icon_is_served_where_browsers_look_for_it(client):
-    response = await client.get("/favicon.ico")
+async def test_the_icon_is_served_where_browsers_look_for_it(reader):
+    response = await reader.get("/favicon.ico")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/x-icon"
     assert response.content == FAVICON.read_bytes() and response.content[:4] == b"\x00\x00\x01\x00"
@@ -187,8 +187,8 @@ async def test_the_privacy_notice_says_what_is_kept_how_long_and_is_linked_from_
     assert "Solo i membri della redazione" in text
 
 
-async def test_the_legal_notes_list_the_licences_of_code_and_data(client):
-    page = soup(await client.get("/note-legali"))
+async def test_the_legal_notes_list_the_licences_of_code_and_data(reader):
+    page = soup(await reader.get("/note-legali"))
     text = page.main.get_text(" ", strip=True)
     assert "GNU Affero General Public License 3.0 o successiva" in text
     for credited in ("ISTAT", "Openpolis", "Monithon", "Comune di Bologna", "Comune di Trento", "Samurai016"):
@@ -260,14 +260,14 @@ async def test_anonymous_visitors_never_read_or_handle_messages(client):
     assert rows(client, ContactMessage)[0]["handled_at"] is None
 
 
-async def test_a_robot_filling_the_honeypot_is_thanked_and_nothing_is_stored(client):
-    response = await _send(client, sito_web="https://spam.example")
+async def test_a_robot_filling_the_honeypot_is_thanked_and_nothing_is_stored(reader):
+    response = await _send(reader, sito_web="https://spam.example")
     assert response.status_code == 303 and response.headers["location"] == "/contatti?inviato=1"
-    assert rows(client, ContactMessage) == []
+    assert rows(reader, ContactMessage) == []
 
 
-async def test_a_refused_message_comes_back_as_typed_with_italian_errors(client):
-    response = await _send(client, nome="", email="lucia@", messaggio="Ciao\x07 redazione", privacy="")
+async def test_a_refused_message_comes_back_as_typed_with_italian_errors(reader):
+    response = await _send(reader, nome="", email="lucia@", messaggio="Ciao\x07 redazione", privacy="")
     assert response.status_code == 400
     page = soup(response)
     assert page.title.get_text().startswith("Errore: Contatti")
@@ -278,19 +278,19 @@ async def test_a_refused_message_comes_back_as_typed_with_italian_errors(client)
     typed = form_values(page, "form.contact-form")
     assert typed["email"] == "lucia@" and typed["oggetto"] == MESSAGE["oggetto"]
     assert typed["messaggio"].strip() == "Ciao\x07 redazione"
-    assert rows(client, ContactMessage) == []
-    too_long = await _send(client, oggetto="x" * 201)
+    assert rows(reader, ContactMessage) == []
+    too_long = await _send(reader, oggetto="x" * 201)
     assert too_long.status_code == 400 and "al massimo 200" in too_long.text
 
 
-async def test_a_post_without_its_token_is_refused_and_keeps_what_was_typed(client):
-    await client.get("/contatti")
-    response = await client.post("/contatti", data=MESSAGE, follow_redirects=False)
+async def test_a_post_without_its_token_is_refused_and_keeps_what_was_typed(reader):
+    await reader.get("/contatti")
+    response = await reader.post("/contatti", data=MESSAGE, follow_redirects=False)
     assert response.status_code == 403
     page = soup(response)
     assert page.select_one("textarea[name=oggetto]").get_text().strip() == MESSAGE["oggetto"]
     assert page.select_one("textarea[name=messaggio]").get_text().strip() == MESSAGE["messaggio"].strip()
-    assert rows(client, ContactMessage) == []
+    assert rows(reader, ContactMessage) == []
 
 
 async def test_one_address_sends_five_messages_an_hour_then_gets_429_with_the_form_kept(client):

@@ -67,20 +67,20 @@ async def test_every_facet_chart_counts_what_the_tables_count(client, params):
 
 
 @pytest.mark.anyio
-async def test_charts_of_a_text_search_count_the_processes_it_finds(client):
+async def test_charts_of_a_text_search_count_the_processes_it_finds(reader):
     params = {"q": "scuola"}
     ids = []
     page = 1
     while True:
         answer = (
-            await client.get("/api/v1/processi", params={**params, "per_pagina": 100, "pagina": page})
+            await reader.get("/api/v1/processi", params={**params, "per_pagina": 100, "pagina": page})
         ).json()
         ids += [item["slug"] for item in answer["items"]]
         if page * 100 >= answer["total"]:
             break
         page += 1
     assert len(ids) > 10
-    statistics = soup(await client.get("/statistiche", params=params))
+    statistics = soup(await reader.get("/statistiche", params=params))
     assert f"{len(ids)} processi pubblicati" in statistics.select_one(".lead").get_text(" ", strip=True)
 
     async def by_theme(slug: str) -> int:
@@ -101,16 +101,16 @@ async def test_charts_of_a_text_search_count_the_processes_it_finds(client):
         )
         return await Process.count().where(Process.slug.is_in(ids), Process.id.is_in(tagged))
 
-    for row in await chart_rows(client, "ambito", params):
-        assert int(row["processi"]) == run_in_app(client, by_theme, row["valore"]), row
-    for row in await chart_rows(client, "regioni", params):
+    for row in await chart_rows(reader, "ambito", params):
+        assert int(row["processi"]) == run_in_app(reader, by_theme, row["valore"]), row
+    for row in await chart_rows(reader, "regioni", params):
         if row["valore"] != "nazionale":
-            assert int(row["processi"]) == run_in_app(client, by_region, row["valore"]), row
-    topics = await chart_rows(client, "tematica", params)
+            assert int(row["processi"]) == run_in_app(reader, by_region, row["valore"]), row
+    topics = await chart_rows(reader, "tematica", params)
     assert topics
     for row in topics:
-        assert int(row["processi"]) == run_in_app(client, by_topic, row["valore"]), row
-    years = await chart_rows(client, "anni", params)
+        assert int(row["processi"]) == run_in_app(reader, by_topic, row["valore"]), row
+    years = await chart_rows(reader, "anni", params)
     assert sum(int(row["processi"]) for row in years) <= len(ids)
 
 
@@ -118,20 +118,20 @@ async def test_charts_of_a_text_search_count_the_processes_it_finds(client):
 @pytest.mark.parametrize(
     "params", [{}, {"q": "scuola"}, {"territorio": ["R19"], "tipo": ["monitoraggio-civico"]}]
 )
-async def test_the_search_behind_every_bar_finds_as_many_processes_as_the_bar(client, params):
-    page = soup(await client.get("/statistiche", params=params))
+async def test_the_search_behind_every_bar_finds_as_many_processes_as_the_bar(reader, params):
+    page = soup(await reader.get("/statistiche", params=params))
     slugs = [section["id"].removeprefix("grafico-") for section in page.select("figure.chart")]
     assert {"anni", "regioni", "scala", "ambito", "tipo", "livello", "stato", "fonte", "titolare"} <= set(
         slugs
     )
     assert {"tematica", "programma", "fondo"} <= set(slugs)
     for slug in slugs:
-        rows = await chart_rows(client, slug, params)
+        rows = await chart_rows(reader, slug, params)
         for row in rows[:6]:
-            assert await api_total(client, search_params(row["ricerca"])) == int(row["processi"]), (slug, row)
+            assert await api_total(reader, search_params(row["ricerca"])) == int(row["processi"]), (slug, row)
             if slug == "anni" and int(row["in_corso"]):
                 ongoing = {**search_params(row["ricerca"]), "stato": ["in_corso"]}
-                assert await api_total(client, ongoing) == int(row["in_corso"]), row
+                assert await api_total(reader, ongoing) == int(row["in_corso"]), row
     # the links drawn on the bars are those of the table
     figure = page.select_one("#grafico-ambito")
     drawn = [a["href"] for a in figure.select("svg a")]
@@ -140,20 +140,20 @@ async def test_the_search_behind_every_bar_finds_as_many_processes_as_the_bar(cl
 
 
 @pytest.mark.anyio
-async def test_year_chart_counts_start_years_and_the_ongoing_ones(client):
-    rows = await chart_rows(client, "anni", {})
+async def test_year_chart_counts_start_years_and_the_ongoing_ones(reader):
+    rows = await chart_rows(reader, "anni", {})
     by_year = {int(row["valore"]): row for row in rows}
     assert [int(row["valore"]) for row in rows] == sorted(by_year)
     year = max(by_year, key=lambda y: int(by_year[y]["processi"]))
-    response = await client.get("/api/v1/processi", params={"avvio_da": year, "avvio_a": year})
+    response = await reader.get("/api/v1/processi", params={"avvio_da": year, "avvio_a": year})
     assert response.json()["total"] == int(by_year[year]["processi"])
-    ongoing = await client.get(
+    ongoing = await reader.get(
         "/api/v1/processi", params={"avvio_da": year, "avvio_a": year, "stato": "in_corso"}
     )
     assert ongoing.json()["total"] == int(by_year[year]["in_corso"])
     # the search page's years say the same and lead to the same search
     page = soup(
-        await client.get("/processi", params={"avvio_da": year // 10 * 10, "avvio_a": year // 10 * 10 + 9})
+        await reader.get("/processi", params={"avvio_da": year // 10 * 10, "avvio_a": year // 10 * 10 + 9})
     )
     link = next(a for a in page.select(".years a") if a.get_text(strip=True) == str(year))
     assert parse_qs(urlsplit(link["href"]).query)["avvio_a"] == [str(year)]
@@ -161,8 +161,8 @@ async def test_year_chart_counts_start_years_and_the_ongoing_ones(client):
 
 
 @pytest.mark.anyio
-async def test_charts_are_well_formed_svg_with_title_description_and_data_table(client):
-    response = await client.get("/statistiche", params={"territorio": "R08"})
+async def test_charts_are_well_formed_svg_with_title_description_and_data_table(reader):
+    response = await reader.get("/statistiche", params={"territorio": "R08"})
     assert response.status_code == 200
     page = soup(response)
     figures = page.select("figure.chart")
@@ -186,13 +186,13 @@ async def test_charts_are_well_formed_svg_with_title_description_and_data_table(
 
 
 @pytest.mark.anyio
-async def test_a_chart_alone_can_be_embedded_in_another_site(client):
-    page = await client.get("/statistiche/regioni", params={"tipo": "monitoraggio-civico"})
+async def test_a_chart_alone_can_be_embedded_in_another_site(reader):
+    page = await reader.get("/statistiche/regioni", params={"tipo": "monitoraggio-civico"})
     assert page.status_code == 200
     assert page.headers["x-frame-options"] == "DENY"
     code = soup(page).select_one(".embed-code").get_text()
     assert "incorpora=1" in code and "tipo=monitoraggio-civico" in code
-    embedded = await client.get(
+    embedded = await reader.get(
         "/statistiche/regioni", params={"tipo": "monitoraggio-civico", "incorpora": "1"}
     )
     assert embedded.status_code == 200
@@ -202,18 +202,18 @@ async def test_a_chart_alone_can_be_embedded_in_another_site(client):
     framed = soup(embedded)
     assert framed.select_one("header.site-header") is None and framed.find("nav") is None
     assert framed.select_one("figure.chart svg a")
-    assert (await client.get("/statistiche/nessuno")).status_code == 404
-    assert (await client.get("/statistiche/nessuno/dati.csv")).status_code == 404
+    assert (await reader.get("/statistiche/nessuno")).status_code == 404
+    assert (await reader.get("/statistiche/nessuno/dati.csv")).status_code == 404
 
 
 @pytest.mark.anyio
-async def test_bad_filters_are_refused_in_italian(client):
-    response = await client.get("/statistiche", params={"tipo": "inesistente"})
+async def test_bad_filters_are_refused_in_italian(reader):
+    response = await reader.get("/statistiche", params={"tipo": "inesistente"})
     assert response.status_code == 400
     assert "valore sconosciuto «inesistente»" in response.text
-    assert (await client.get("/mappa", params={"dettaglio": "quartiere"})).status_code == 400
+    assert (await reader.get("/mappa", params={"dettaglio": "quartiere"})).status_code == 400
     assert (
-        await client.get("/statistiche", params={"avvio_da": "2020", "avvio_a": "2010"})
+        await reader.get("/statistiche", params={"avvio_da": "2020", "avvio_a": "2010"})
     ).status_code == 400
 
 
@@ -296,8 +296,8 @@ async def test_a_national_process_and_a_five_comuni_process_are_counted_once(cou
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("level, areas", [("regione", 20), ("provincia", 107)])
-async def test_the_map_has_one_linked_area_per_region_and_province(client, level, areas):
-    response = await client.get("/mappa", params={"dettaglio": level, "tipo": "monitoraggio-civico"})
+async def test_the_map_has_one_linked_area_per_region_and_province(reader, level, areas):
+    response = await reader.get("/mappa", params={"dettaglio": level, "tipo": "monitoraggio-civico"})
     assert response.status_code == 200
     page = soup(response)
     svg = page.select_one("svg.choropleth")
@@ -313,32 +313,32 @@ async def test_the_map_has_one_linked_area_per_region_and_province(client, level
     assert numbers == sorted(numbers, reverse=True) and numbers
     for row in rows[:5]:
         href = row.select_one("a")["href"]
-        total = await api_total(client, search_params(href))
+        total = await api_total(reader, search_params(href))
         assert total == int(row.select_one("td").get_text(strip=True).replace(".", ""))
     markers = page.select("svg.choropleth a.marker")
     assert markers and all(a["href"].startswith("/processi?") for a in markers)
 
 
 @pytest.mark.anyio
-async def test_territory_pages_show_their_own_map(client):
-    region = soup(await client.get("/territori/R01"))
+async def test_territory_pages_show_their_own_map(reader):
+    region = soup(await reader.get("/territori/R01"))
     provinces = region.select("svg.choropleth a.area")
     assert len(provinces) == 8
     assert {a["href"] for a in provinces} >= {"/territori/P201", "/territori/P002"}
-    province = soup(await client.get("/territori/P201"))
+    province = soup(await reader.get("/territori/P201"))
     comuni = province.select("svg.choropleth a.area")
     assert len(comuni) > 300 and "/territori/C001272" in {a["href"] for a in comuni}
     assert province.select(".map .chart-data tbody tr")
 
 
 @pytest.mark.anyio
-async def test_statistics_and_the_map_count_the_processes_with_most_of_the_words(client):
+async def test_statistics_and_the_map_count_the_processes_with_most_of_the_words(reader):
     """No process has orti, bari and asl: every view counts those with some of them."""
     params = {"q": '"orti" "bari" "asl"'}
-    found = (await client.get("/api/v1/processi", params=params)).json()
+    found = (await reader.get("/api/v1/processi", params=params)).json()
     assert found["partial"] is True
     notice = "Nessun processo contiene tutte le parole: contiamo quelli che ne contengono almeno una."
     for path in ("/statistiche", "/statistiche/regioni", "/mappa"):
-        page = soup(await client.get(path, params=params))
+        page = soup(await reader.get(path, params=params))
         assert notice in [p.get_text() for p in page.select("p.notice[role=status]")], path
         assert f"{found['total']} processi" in page.select_one("p.lead").get_text(), path

@@ -49,62 +49,62 @@ async def test_the_beginnings_of_words_suggest_titles_organisations_territories_
 
 
 @pytest.mark.anyio
-async def test_accents_and_case_do_not_matter(client):
-    typed = await _suggested(client, "CITTÀ METROPOLITANA DI TOR")
-    folded = await _suggested(client, "citta metropolitana di tor")
+async def test_accents_and_case_do_not_matter(reader):
+    typed = await _suggested(reader, "CITTÀ METROPOLITANA DI TOR")
+    folded = await _suggested(reader, "citta metropolitana di tor")
     assert typed == folded
     assert _labels(typed, "territorio") == ["Città metropolitana di Torino"]
     assert "Città metropolitana di Torino" in _labels(typed, "ente")
 
 
 @pytest.mark.anyio
-async def test_the_whole_name_comes_before_names_that_hold_it(client):
-    items = await _suggested(client, "torino")
+async def test_the_whole_name_comes_before_names_that_hold_it(reader):
+    items = await _suggested(reader, "torino")
     territories = [item for item in items if item["kind"] == "territorio"]
     # the comune named Torino first, though its province has more processes
     assert [t["label"] for t in territories[:2]] == ["Torino", "Città metropolitana di Torino"]
     assert territories[0]["count"] < territories[1]["count"]
     assert items[0]["label"] == "Torino", "the kind with the whole name comes first"
-    assert _labels(await _suggested(client, "patti"), "territorio") == ["Patti"]
-    assert (await _suggested(client, "patti"))[0]["label"] == "Patti"
+    assert _labels(await _suggested(reader, "patti"), "territorio") == ["Patti"]
+    assert (await _suggested(reader, "patti"))[0]["label"] == "Patti"
 
 
 @pytest.mark.anyio
-async def test_at_most_a_few_of_each_kind_and_limite_caps_them(client):
-    items = await _suggested(client, "co")
+async def test_at_most_a_few_of_each_kind_and_limite_caps_them(reader):
+    items = await _suggested(reader, "co")
     for kind, most in {"territorio": 4, "ente": 4, "termine": 3, "processo": 5}.items():
         assert 0 < len(_labels(items, kind)) <= most
-    capped = await _suggested(client, "co", limite="1")
+    capped = await _suggested(reader, "co", limite="1")
     assert sorted(item["kind"] for item in capped) == ["ente", "processo", "termine", "territorio"]
-    refused = await client.get("/api/v1/suggerimenti", params={"q": "co", "limite": "11"})
+    refused = await reader.get("/api/v1/suggerimenti", params={"q": "co", "limite": "11"})
     assert refused.status_code == 400 and refused.json()["fields"][0]["field"] == "limite"
 
 
 @pytest.mark.anyio
-async def test_every_suggested_address_answers(client):
+async def test_every_suggested_address_answers(reader):
     items = []
     for text in ("torino", "bilancio", "comune di", "patti", "piemonte"):
-        items += await _suggested(client, text)
+        items += await _suggested(reader, text)
     assert {item["kind"] for item in items} == {"processo", "ente", "territorio", "termine"}
     for item in items:
-        response = await client.get(item["url"])
+        response = await reader.get(item["url"])
         assert response.status_code == 200, item
 
 
 @pytest.mark.anyio
-async def test_under_two_characters_nothing_is_suggested(client):
-    assert await _suggested(client, "t") == []
-    assert await _suggested(client, "  b  ") == []
-    assert await _suggested(client, "") == []
-    assert await _suggested(client, "xqzwv") == []
+async def test_under_two_characters_nothing_is_suggested(reader):
+    assert await _suggested(reader, "t") == []
+    assert await _suggested(reader, "  b  ") == []
+    assert await _suggested(reader, "") == []
+    assert await _suggested(reader, "xqzwv") == []
 
 
 @pytest.mark.anyio
-async def test_control_characters_and_long_texts_are_refused_in_json(client):
-    response = await client.get("/api/v1/suggerimenti", params={"q": "tor\x1bino"})
+async def test_control_characters_and_long_texts_are_refused_in_json(reader):
+    response = await reader.get("/api/v1/suggerimenti", params={"q": "tor\x1bino"})
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request" and "«q»" in response.json()["message"]
-    response = await client.get("/api/v1/suggerimenti", params={"q": "a" * 201})
+    response = await reader.get("/api/v1/suggerimenti", params={"q": "a" * 201})
     assert response.status_code == 400 and response.json()["fields"][0]["field"] == "q"
 
 

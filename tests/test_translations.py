@@ -28,13 +28,13 @@ def _alternates(page) -> dict[str, str]:
     }
 
 
-async def test_english_pages_are_english_and_point_to_the_italian_ones(client):
+async def test_english_pages_are_english_and_point_to_the_italian_ones(reader):
     for italian, english in (
         ("/", "/en/"),
         ("/processi", "/en/processi"),
         (f"/processi/{PATTI}", f"/en/processi/{PATTI}"),
     ):
-        it_page, en_page = soup(await client.get(italian)), soup(await client.get(english))
+        it_page, en_page = soup(await reader.get(italian)), soup(await reader.get(english))
         assert it_page.html["lang"] == "it" and en_page.html["lang"] == "en"
         for page in (it_page, en_page):
             assert _alternates(page) == {"it": italian, "en": english, "x-default": italian}
@@ -47,25 +47,25 @@ async def test_english_pages_are_english_and_point_to_the_italian_ones(client):
         assert en_page.select_one(".skip-link").get_text() == "Skip to content"
 
 
-async def test_english_addresses_keep_query_and_error_pages_in_english(client):
-    page = soup(await client.get("/en/processi", params={"tipo": "patto-di-collaborazione"}))
+async def test_english_addresses_keep_query_and_error_pages_in_english(reader):
+    page = soup(await reader.get("/en/processi", params={"tipo": "patto-di-collaborazione"}))
     assert _alternates(page)["it"] == "/processi"
     assert page.select_one(".language-switch a")["href"] == "/processi?tipo=patto-di-collaborazione"
-    missing = await client.get("/en/processi/nessun-processo-con-questo-nome")
+    missing = await reader.get("/en/processi/nessun-processo-con-questo-nome")
     assert missing.status_code == 404
     assert soup(missing).select_one("h1").get_text(strip=True) == "Page not found"
     assert (
-        soup(await client.get("/processi/nessun-processo-con-questo-nome"))
+        soup(await reader.get("/processi/nessun-processo-con-questo-nome"))
         .select_one("h1")
         .get_text(strip=True)
         == "Pagina non trovata"
     )
 
 
-async def test_api_errors_follow_accept_language(client):
-    italian = (await client.get("/api/v1/processi", params={"pagina": "x"})).json()
+async def test_api_errors_follow_accept_language(reader):
+    italian = (await reader.get("/api/v1/processi", params={"pagina": "x"})).json()
     english = (
-        await client.get(
+        await reader.get(
             "/api/v1/processi", params={"pagina": "x"}, headers={"Accept-Language": "en-GB,en;q=0.9"}
         )
     ).json()
@@ -75,20 +75,20 @@ async def test_api_errors_follow_accept_language(client):
     assert (
         (english["status"], english["error"]) == (italian["status"], italian["error"]) == (400, "bad_request")
     )
-    preferring_italian = await client.get(
+    preferring_italian = await reader.get(
         "/api/v1/processi", params={"pagina": "x"}, headers={"Accept-Language": "en;q=0.5, it"}
     )
     assert preferring_italian.json()["message"] == italian["message"]
 
 
-async def test_messages_written_in_python_follow_the_language(client):
+async def test_messages_written_in_python_follow_the_language(reader):
     english = {"Accept-Language": "en"}
-    missing = await client.get("/api/v1/processi/nessun-processo", headers=english)
+    missing = await reader.get("/api/v1/processi/nessun-processo", headers=english)
     assert missing.status_code == 404
     assert missing.json()["message"] == "No process has the slug “nessun-processo”."
-    italian = await client.get("/api/v1/processi/nessun-processo")
+    italian = await reader.get("/api/v1/processi/nessun-processo")
     assert italian.json()["message"] == "Nessun processo con slug «nessun-processo»."
-    past_the_end = await client.get("/en/processi", params={"pagina": "999"})
+    past_the_end = await reader.get("/en/processi", params={"pagina": "999"})
     assert past_the_end.status_code == 404
     page = soup(past_the_end)
     assert "does not exist" in page.select_one("main").get_text()
@@ -232,8 +232,8 @@ def test_every_marked_message_has_an_english_translation(tmp_path):
     assert not wrong, f"English messages whose placeholders differ from the Italian: {wrong}"
 
 
-async def test_search_page_in_english_links_within_english(client):
-    page = soup(await client.get("/en/processi", params={"tipo": "patto-di-collaborazione"}))
+async def test_search_page_in_english_links_within_english(reader):
+    page = soup(await reader.get("/en/processi", params={"tipo": "patto-di-collaborazione"}))
     heading = page.select_one("#risultati").get_text(" ", strip=True)
     assert heading.endswith(("process", "processes")), heading
     assert page.select_one(".filters-disclosure summary").get_text(" ", strip=True).startswith("Filters")
@@ -246,8 +246,8 @@ async def test_search_page_in_english_links_within_english(client):
     )
 
 
-async def test_english_form_and_process_page_speak_english(client):
-    form = soup(await client.get("/en/segnala"))
+async def test_english_form_and_process_page_speak_english(reader):
+    form = soup(await reader.get("/en/segnala"))
     assert form.select_one("#modulo-segnalazione")["action"] == "/en/segnala"
     assert form.select_one('label[for="campo-title"]').get_text(" ", strip=True) == "Title (required)"
     assert (
@@ -263,7 +263,7 @@ async def test_english_form_and_process_page_speak_english(client):
     assert "Ongoing" in [o.get_text() for o in form.select("#campo-state option")]
     assert form.select_one(".process-form .row legend").get_text(strip=True) == "Organisation 1"
 
-    ongoing = soup(await client.get("/en/processi/a-scuola-di-opencoesione"))
+    ongoing = soup(await reader.get("/en/processi/a-scuola-di-opencoesione"))
     assert (
         ongoing.select_one(".process header .meta").get_text(" ", strip=True).endswith("since 2013, ongoing")
     )
@@ -278,7 +278,7 @@ async def test_english_form_and_process_page_speak_english(client):
     assert (
         ongoing.select_one(".correction-link a")["href"] == "/en/processi/a-scuola-di-opencoesione/correzione"
     )
-    italian = soup(await client.get("/processi/a-scuola-di-opencoesione"))
+    italian = soup(await reader.get("/processi/a-scuola-di-opencoesione"))
     assert (
         italian.select_one(".process header .meta").get_text(" ", strip=True).endswith("dal 2013, in corso")
     )
