@@ -418,7 +418,7 @@ def test_the_amended_review_the_queue_and_the_public_history_pass_axe_in_a_brows
 
     # an edit of a published process, then its public history
     editor.goto(server + "/redazione/processi?q=Patti+per+l")
-    editor.locator("a[href$='/modifica']").first.click()
+    editor.get_by_role("link", name="Modifica «Patti per l'Amministrazione condivisa in Piemonte»").click()
     editor.fill("#campo-summary", "Una sintesi nuova per la storia pubblica.")
     editor.get_by_role("button", name="Salva e pubblica").click()
     editor.wait_for_selector("text=Modifiche salvate e pubblicate")

@@ -434,15 +434,15 @@ def _staff_routes(app) -> list[tuple[str, str, list]]:
     return routes
 
 
-async def test_every_redazione_route_refuses_anonymous_visitors(client):
-    routes = _staff_routes(client.app)
+async def test_every_redazione_route_refuses_anonymous_visitors(reader):
+    routes = _staff_routes(reader.app)
     assert len(routes) > 20
-    token = await form_token(client)
+    token = await form_token(reader)
     for path, method, guards in routes:
         if path in PUBLIC_STAFF_PATHS:
             continue
         assert {staff_required, admin_required, enrolment_allowed} & set(guards), (method, path)
-        response = await client.request(
+        response = await reader.request(
             method, path, headers={"x-csrftoken": token} if method == "POST" else {}, follow_redirects=False
         )
         if path.startswith("/api/"):

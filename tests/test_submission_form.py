@@ -42,8 +42,8 @@ def _label(page, control) -> str:
     return page.find("label", attrs={"for": control["id"]}).get_text(" ", strip=True)
 
 
-async def test_required_fields_say_so_and_are_exactly_those_the_check_requires(client):
-    page = soup(await client.get("/segnala"))
+async def test_required_fields_say_so_and_are_exactly_those_the_check_requires(reader):
+    page = soup(await reader.get("/segnala"))
     form = page.select_one("#modulo-segnalazione")
     marked = set()
     for control in _controls(form):
@@ -68,14 +68,14 @@ async def test_required_fields_say_so_and_are_exactly_those_the_check_requires(c
     assert "Solo il titolo" not in page.get_text()
 
     # sent empty, the form is refused exactly on those fields
-    token = await csrf_token(client)
-    response = await client.post("/segnala", data={"_csrf_token": token, "azione": "invia"})
+    token = await csrf_token(reader)
+    response = await reader.post("/segnala", data={"_csrf_token": token, "azione": "invia"})
     assert response.status_code == 400
     refused = soup(response)
     anchors = {a["href"] for a in refused.select("#errori a")}
     assert anchors == {f"#{field_id(name)}" for name in REQUIRED}
     # a row's required input is required once the row is filled in
-    response = await _post(client, {"phases.1.description": "Una fase senza titolo"})
+    response = await _post(reader, {"phases.1.description": "Una fase senza titolo"})
     assert response.status_code == 400
     assert {a["href"] for a in soup(response).select("#errori a")} == {f"#{field_id('phases.1.title')}"}
 
@@ -132,9 +132,9 @@ async def test_the_correction_form_asks_what_is_corrected_and_why_first(client):
     assert not page.select_one("details#sezione-progetti").has_attr("open")
 
 
-async def test_a_refused_form_says_error_in_its_title_and_puts_the_focus_on_the_summary(client):
-    assert not soup(await client.get("/segnala")).title.get_text().startswith("Errore")
-    response = await _post(client, {"title": "", "email": "non-un-indirizzo"})
+async def test_a_refused_form_says_error_in_its_title_and_puts_the_focus_on_the_summary(reader):
+    assert not soup(await reader.get("/segnala")).title.get_text().startswith("Errore")
+    response = await _post(reader, {"title": "", "email": "non-un-indirizzo"})
     assert response.status_code == 400
     page = soup(response)
     assert page.title.get_text().startswith("Errore: Segnala un processo")
@@ -142,28 +142,28 @@ async def test_a_refused_form_says_error_in_its_title_and_puts_the_focus_on_the_
     assert summary["tabindex"] == "-1" and summary.has_attr("autofocus")
     assert page.select("[autofocus]") == [summary]
     assert page.find("script", src="/static/js/process_form.js").has_attr("defer")
-    assert (await client.get("/static/js/process_form.js")).status_code == 200
+    assert (await reader.get("/static/js/process_form.js")).status_code == 200
     # the page sent back does not put an old draft over what was sent
     assert not page.select_one("#modulo-segnalazione").has_attr("data-bozza-ripristina")
     assert (
-        soup(await client.get("/segnala"))
+        soup(await reader.get("/segnala"))
         .select_one("#modulo-segnalazione")
         .has_attr("data-bozza-ripristina")
     )
 
 
-async def test_territory_suggestions_put_the_exact_name_then_the_bigger_places_first(client):
-    items = (await client.get("/api/v1/territori", params={"q": "Chie"})).json()["items"]
+async def test_territory_suggestions_put_the_exact_name_then_the_bigger_places_first(reader):
+    items = (await reader.get("/api/v1/territori", params={"q": "Chie"})).json()["items"]
     names = [item["name"] for item in items]
     assert names.index("Chieri") < names.index("Chienes")
     assert all(item["name"].lower().startswith("chie") for item in items[: names.index("Chienes")])
     chieri = items[names.index("Chieri")]
     assert (chieri["plate"], chieri["parent_name"]) == ("TO", "Città metropolitana di Torino")
     assert items[names.index("Chienes")]["plate"] == "BZ"
-    exact = (await client.get("/api/v1/territori", params={"q": "chieri"})).json()["items"]
+    exact = (await reader.get("/api/v1/territori", params={"q": "chieri"})).json()["items"]
     assert exact[0]["code"] == "C001078"
     # a name with a word that starts so, then the places that merely contain it, the bigger first
-    contained = (await client.get("/api/v1/territori", params={"q": "ieri", "livello": "comune"})).json()
+    contained = (await reader.get("/api/v1/territori", params={"q": "ieri", "livello": "comune"})).json()
     assert [item["name"] for item in contained["items"]][:3] == ["Castel di Ieri", "Moncalieri", "Chieri"]
 
 

@@ -86,8 +86,8 @@ def _process_id(client, slug: str) -> int:
 # --- the form ---------------------------------------------------------------------------------------
 
 
-async def test_form_shows_every_section_with_labels(client):
-    response = await client.get("/segnala")
+async def test_form_shows_every_section_with_labels(reader):
+    response = await reader.get("/segnala")
     assert response.status_code == 200
     page = soup(response)
     assert page.select_one("h1").get_text(strip=True) == "Segnala un processo"
@@ -132,7 +132,7 @@ async def test_form_shows_every_section_with_labels(client):
     assert script.has_attr("defer")
     assert form.find(attrs={"name": "territories"})["data-suggest"] == "territori"
     assert form.find(attrs={"name": "decision_holders"})["data-suggest"] == "enti"
-    assert (await client.get("/static/js/suggest.js")).status_code == 200
+    assert (await reader.get("/static/js/suggest.js")).status_code == 200
 
 
 def _rows(page, group: str) -> list:
@@ -140,7 +140,7 @@ def _rows(page, group: str) -> list:
 
 
 @pytest.mark.parametrize("group", sorted(forms.GROUPS))
-async def test_a_groups_add_button_adds_one_row_to_that_group_only_and_returns_to_it(client, group):
+async def test_a_groups_add_button_adds_one_row_to_that_group_only_and_returns_to_it(reader, group):
     fields = {
         "phases.1.title": "Assemblea",
         "phases.2.title": "",
@@ -151,7 +151,7 @@ async def test_a_groups_add_button_adds_one_row_to_that_group_only_and_returns_t
         "projects.1.title": "",
         "funding.phases.1.label": "",
     }
-    response = await _submit(client, fields, azione=f"aggiungi:{group}")
+    response = await _submit(reader, fields, azione=f"aggiungi:{group}")
     assert response.status_code == 200
     page = soup(response)
     assert _value(page, "title") == "Orti condivisi di Borgoquercia"
@@ -174,11 +174,11 @@ async def test_a_groups_add_button_adds_one_row_to_that_group_only_and_returns_t
     following = field_id(f"{group}.{sent[group] + 2}.{forms.GROUPS[group].inputs[0].name}")
     assert button["formaction"] == f"/segnala#{following}"
     assert not page.select(".field-error") and not page.select(".error-summary")
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_a_new_forms_add_buttons_lead_to_the_second_row(client):
-    page = soup(await client.get("/segnala"))
+async def test_a_new_forms_add_buttons_lead_to_the_second_row(reader):
+    page = soup(await reader.get("/segnala"))
     for name, group in forms.GROUPS.items():
         button = page.select_one(f"button[value='aggiungi:{name}']")
         assert button["formaction"] == f"/segnala#{field_id(f'{name}.2.{group.inputs[0].name}')}"
@@ -255,7 +255,7 @@ async def test_pending_submission_is_invisible_to_the_public(client, tmp_path):
 # --- validation -------------------------------------------------------------------------------------
 
 
-async def test_wrong_fields_get_their_own_message_and_keep_what_was_typed(client):
+async def test_wrong_fields_get_their_own_message_and_keep_what_was_typed(reader):
     fields = {
         "title": "Ab",
         "summary": "Una sintesi da non perdere",
@@ -274,7 +274,7 @@ async def test_wrong_fields_get_their_own_message_and_keep_what_was_typed(client
         "email": "maria.rossi@",
         "topics": "cittadinanza-attiva-beni-comuni",
     }
-    response = await _submit(client, fields)
+    response = await _submit(reader, fields)
     assert response.status_code == 400
     page = soup(response)
     expected = {
@@ -307,59 +307,59 @@ async def test_wrong_fields_get_their_own_message_and_keep_what_was_typed(client
             assert _value(page, name) == value, name
     assert _value(page, "nome") == SUBMITTER["nome"]
     assert _field_error(page, "summary") is None
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_privacy_not_accepted_is_refused(client):
-    token = await csrf_token(client)
+async def test_privacy_not_accepted_is_refused(reader):
+    token = await csrf_token(reader)
     form = submission_form(token)
     del form["privacy"]
-    response = await client.post("/segnala", data=form, follow_redirects=False)
+    response = await reader.post("/segnala", data=form, follow_redirects=False)
     assert response.status_code == 400
     assert "devi accettare l'informativa" in _field_error(soup(response), "privacy")
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_missing_submitter_fields_are_refused(client):
-    response = await _submit(client, {"nome": "", "ente": " ", "email": ""})
+async def test_missing_submitter_fields_are_refused(reader):
+    response = await _submit(reader, {"nome": "", "ente": " ", "email": ""})
     page = soup(response)
     for name in ("nome", "ente", "email"):
         assert _field_error(page, name) == "Errore: Campo obbligatorio."
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
 # --- abuse ------------------------------------------------------------------------------------------
 
 
-async def test_honeypot_filled_is_refused_and_nothing_stored(client):
-    response = await _submit(client, {"sito_web": "https://spam.example"}, conferma="1")
+async def test_honeypot_filled_is_refused_and_nothing_stored(reader):
+    response = await _submit(reader, {"sito_web": "https://spam.example"}, conferma="1")
     assert response.status_code == 400
     assert "non può essere accettata" in response.text
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_post_without_csrf_token_is_refused(client):
+async def test_post_without_csrf_token_is_refused(reader):
     form = submission_form("")
     del form["_csrf_token"]
-    response = await client.post("/segnala", data=form, follow_redirects=False)
+    response = await reader.post("/segnala", data=form, follow_redirects=False)
     assert response.status_code == 403
     assert "Per sicurezza il modulo non è stato accettato" in response.text
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_malformed_form_bodies_are_refused_cleanly(client):
-    token = await csrf_token(client)
+async def test_malformed_form_bodies_are_refused_cleanly(reader):
+    token = await csrf_token(reader)
     headers = {"content-type": "application/x-www-form-urlencoded"}
     broken = f"_csrf_token={token}&title=%FF%FEabc&nome=x".encode()
-    response = await client.post("/segnala", content=broken, headers=headers)
+    response = await reader.post("/segnala", content=broken, headers=headers)
     assert response.status_code == 400 and "UTF-8" in response.text
-    response = await client.post("/segnala", content=b'{"title": "x"}', headers={"x-csrftoken": token})
+    response = await reader.post("/segnala", content=b'{"title": "x"}', headers={"x-csrftoken": token})
     assert response.status_code == 400 and "application/x-www-form-urlencoded" in response.text
-    response = await client.post(
+    response = await reader.post(
         "/segnala", content=f"_csrf_token={token}&title=a%00b".encode(), headers=headers
     )
     assert response.status_code == 400
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
 async def test_script_payloads_are_shown_escaped(client):
@@ -401,10 +401,10 @@ def _assert_escaped(response, payload: str) -> None:
 # --- tracking and amending --------------------------------------------------------------------------
 
 
-async def test_tracking_page_of_an_unknown_token_is_not_found(client):
+async def test_tracking_page_of_an_unknown_token_is_not_found(reader):
     for token in ("x" * 43, "abc", "../../etc"):
-        assert (await client.get(f"/segnala/{token}")).status_code == 404
-    assert (await client.get("/api/v1/segnalazioni/" + "x" * 43)).json()["status"] == 404
+        assert (await reader.get(f"/segnala/{token}")).status_code == 404
+    assert (await reader.get("/api/v1/segnalazioni/" + "x" * 43)).json()["status"] == 404
 
 
 async def test_amending_after_changes_requested_puts_it_back_in_the_queue(client):
@@ -452,8 +452,8 @@ async def test_decided_submission_cannot_be_amended(client, state):
 # --- corrections ------------------------------------------------------------------------------------
 
 
-async def test_correction_form_is_prefilled_with_the_published_process(client):
-    response = await client.get(f"/processi/{PATTI}/correzione")
+async def test_correction_form_is_prefilled_with_the_published_process(reader):
+    response = await reader.get(f"/processi/{PATTI}/correzione")
     assert response.status_code == 200
     page = soup(response)
     assert _value(page, "title") == "Patti per l'Amministrazione condivisa in Piemonte"
@@ -471,7 +471,7 @@ async def test_correction_form_is_prefilled_with_the_published_process(client):
     assert page.find("input", attrs={"name": "methods", "value": "formazione"}).has_attr("checked")
     assert page.find("form", id="modulo-segnalazione")["action"] == f"/processi/{PATTI}/correzione"
     assert page.find(attrs={"name": "nota"}) is not None
-    process_page = soup(await client.get(f"/processi/{PATTI}"))
+    process_page = soup(await reader.get(f"/processi/{PATTI}"))
     assert process_page.find("a", href=f"/processi/{PATTI}/correzione").get_text() == "Segnala una correzione"
 
 
@@ -627,13 +627,13 @@ async def test_api_reports_likely_duplicates_and_corrections(client):
     assert row["data"]["note"] == "Titolo provvisorio"
 
 
-async def test_api_refuses_invalid_fields_with_422(client):
+async def test_api_refuses_invalid_fields_with_422(reader):
     body = {
         "segnalante": {"nome": "", "email": "non-una-mail"},
         "processo": {"title": "Ab", "territories": ["Torinoo"], "slug": "mio-slug", "colore": "blu"},
         "correzione_di": "non-esiste",
     }
-    response = await client.post("/api/v1/segnalazioni", json=body)
+    response = await reader.post("/api/v1/segnalazioni", json=body)
     assert response.status_code == 422
     answer = response.json()
     assert answer["status"] == 422 and answer["error"] == "invalid"
@@ -647,13 +647,13 @@ async def test_api_refuses_invalid_fields_with_422(client):
     assert "riservato alla redazione" in fields["processo.slug"]
     assert fields["processo.colore"] == "campo sconosciuto."
     assert "non-esiste" in fields["correzione_di"]
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_api_refuses_malformed_and_oversized_posts(client):
+async def test_api_refuses_malformed_and_oversized_posts(reader):
     headers = {"content-type": "application/json"}
     for content in (b'{"segnalante": ', b"\xff\xfe", b'{"processo": "testo"}', b"[1, 2]"):
-        response = await client.post("/api/v1/segnalazioni", content=content, headers=headers)
+        response = await reader.post("/api/v1/segnalazioni", content=content, headers=headers)
         assert response.status_code == 400, content
         assert response.json()["error"] == "bad_request"
         assert response.json()["message"] in (
@@ -661,13 +661,13 @@ async def test_api_refuses_malformed_and_oversized_posts(client):
             "Parametri della richiesta non validi.",
         )
     big = _api_body(description="x" * 300_000)
-    response = await client.post("/api/v1/segnalazioni", json=big)
+    response = await reader.post("/api/v1/segnalazioni", json=big)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
-    assert stored_submissions(client) == []
+    assert stored_submissions(reader) == []
 
 
-async def test_api_schema_documents_submissions(client):
-    schema = (await client.get("/schema/openapi.json")).json()
+async def test_api_schema_documents_submissions(reader):
+    schema = (await reader.get("/schema/openapi.json")).json()
     assert "post" in schema["paths"]["/api/v1/segnalazioni"]
     assert "get" in schema["paths"]["/api/v1/segnalazioni/{token}"]
     assert "SubmissionIn" in json.dumps(schema["components"])

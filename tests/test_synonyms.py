@@ -389,14 +389,14 @@ async def _found(client, q: str) -> list[str]:
     return [item["slug"] for item in response.json()["items"]]
 
 
-async def test_an_abbreviation_finds_the_processes_that_spell_it_out(client):
+async def test_an_abbreviation_finds_the_processes_that_spell_it_out(reader):
     for searched, slug, _ in EXPANSIONS[:2]:
-        assert slug in await _found(client, searched), searched
+        assert slug in await _found(reader, searched), searched
 
 
-async def test_a_name_spelled_out_finds_the_processes_that_write_its_abbreviation(client):
+async def test_a_name_spelled_out_finds_the_processes_that_write_its_abbreviation(reader):
     searched, slug, _ = EXPANSIONS[2]
-    assert slug in await _found(client, searched)
+    assert slug in await _found(reader, searched)
 
 
 async def test_a_group_added_through_the_page_works_at_the_next_search_without_a_rebuild(client):
