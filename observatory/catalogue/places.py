@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 BOUNDARIES_DIR = Path(__file__).resolve().parent.parent / "data" / "territori" / "confini"
 #: How far outside a simplified boundary a point still counts as inside it.
 TOLERANCE_METRES = 300
@@ -125,15 +127,24 @@ def _distance_metres(comune: Comune, lon: float, lat: float) -> float:
     return best
 
 
+@cache
+def _boxes() -> np.ndarray:
+    """Every comune's box (west, south, east, north), in the order of :func:`comuni`, as one array:
+    the comuni near a point are found in one pass (scanning the 7,900 boxes in Python took 3 ms)."""
+    return np.array([comune.box for comune in comuni()], dtype=float)
+
+
 def comune_at(latitude: float, longitude: float) -> Comune | None:
     """The comune the point lies in, or the nearest one within TOLERANCE_METRES; None at sea or abroad."""
     margin = TOLERANCE_METRES / _METRES_PER_DEGREE * 2
-    candidates = [
-        comune
-        for comune in comuni()
-        if comune.box[0] - margin <= longitude <= comune.box[2] + margin
-        and comune.box[1] - margin <= latitude <= comune.box[3] + margin
-    ]
+    boxes = _boxes()
+    near = np.flatnonzero(
+        (boxes[:, 0] - margin <= longitude)
+        & (longitude <= boxes[:, 2] + margin)
+        & (boxes[:, 1] - margin <= latitude)
+        & (latitude <= boxes[:, 3] + margin)
+    )
+    candidates = [comuni()[i] for i in near]
     for comune in candidates:
         if _inside(comune, longitude, latitude):
             return comune
